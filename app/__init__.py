@@ -1,0 +1,109 @@
+"""Application factory: bind extensions, register views and commands. Builds nothing at import."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, current_app, g, render_template, request
+from flask_appbuilder import AppBuilder
+
+from app.extensions import db, migrate
+
+CSP = (
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def create_app(config: str | type = "config.Config") -> Flask:
+    """Build the app for a config class (or its dotted path)."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config if not isinstance(config, type) else config())
+    from app.security.manager import password_complexity
+
+    app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = password_complexity
+    _sqlite_pragmas(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(__import__("pathlib").Path(__file__).parent.parent / "migrations"))
+    from app.services import audit  # noqa: F401  (registers the audit listener)
+
+    with app.app_context():
+        appbuilder = AppBuilder(update_perms=False)
+        appbuilder.init_app(app, db.session)
+        from app.views import register_views
+
+        register_views(appbuilder)
+
+    _security_headers(app)
+    _error_pages(app)
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """WAL and a busy timeout for the embedded SQLite database."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"timeout": 30}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        @event.listens_for(Engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+            if type(dbapi_conn).__module__.startswith("sqlite3"):
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.close()
+
+
+def _security_headers(app: Flask) -> None:
+    @app.before_request
+    def _nonce():
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.context_processor
+    def _inject():
+        return {"csp_nonce": lambda: g.get("csp_nonce", "")}
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP.format(nonce=g.get("csp_nonce", "")))
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith(("/api/", "/lookup/")) or response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _error_pages(app: Flask) -> None:
+    messages = {
+        400: "请求无效",
+        403: "您没有权限执行此操作",
+        404: "页面或记录不存在",
+        405: "不支持的请求方法",
+        413: "上传的文件过大",
+        429: "请求过于频繁，请稍后再试",
+        500: "服务器内部错误，请稍后再试或联系管理员",
+        503: "服务暂时不可用（数据库无法连接），请稍后再试",
+    }
+
+    def handler(exc):
+        code = getattr(exc, "code", 500) or 500
+        if request.path.startswith("/api/"):
+            return {"message": messages.get(code, "错误")}, code
+        appbuilder = current_app.appbuilder
+        page = render_template(
+            "error.html", code=code, message=messages.get(code, "错误"),
+            base_template=appbuilder.base_template, appbuilder=appbuilder,
+        )
+        return page, code
+
+    for code in messages:
+        app.register_error_handler(code, handler)

@@ -1,0 +1,1 @@
+"""Security: the security manager, the roles as data, and the row scope."""

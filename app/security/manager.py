@@ -1,0 +1,86 @@
+"""The security manager: FAB's user extended with its unit and cadre."""
+
+from __future__ import annotations
+
+import re
+
+from flask_appbuilder.exceptions import PasswordComplexityValidationError
+from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
+from flask_appbuilder.security.views import UserDBModelView
+
+from app.models import AppUser
+
+
+def password_complexity(password: str) -> None:
+    """At least 10 characters with upper case, lower case, a digit and a symbol."""
+    checks = [
+        len(password or "") >= 10,
+        re.search(r"[A-Z]", password or ""),
+        re.search(r"[a-z]", password or ""),
+        re.search(r"\d", password or ""),
+        re.search(r"[^A-Za-z0-9]", password or ""),
+    ]
+    if not all(checks):
+        raise PasswordComplexityValidationError(
+            "密码至少 10 位，且须同时包含大写字母、小写字母、数字和特殊字符"
+        )
+
+
+USER_LABELS = {
+    "first_name": "姓",
+    "last_name": "名",
+    "username": "用户名",
+    "email": "电子邮箱",
+    "active": "启用",
+    "roles": "角色",
+    "groups": "用户组",
+    "org_unit": "所属单位",
+    "cadre": "对应干部",
+    "last_login": "最近登录",
+    "login_count": "登录次数",
+    "fail_login_count": "登录失败次数",
+    "created_on": "创建时间",
+    "created_by": "创建人",
+    "changed_on": "修改时间",
+    "changed_by": "修改人",
+    "password": "密码",
+    "conf_password": "确认密码",
+}
+
+
+class AppUserView(UserDBModelView):
+    """Users with their unit (scope) and linked cadre."""
+
+    list_title = "用户列表"
+    show_title = "用户详情"
+    add_title = "新增用户"
+    edit_title = "编辑用户"
+    label_columns = USER_LABELS
+    description_columns = {
+        "org_unit": "用户可见范围：本单位及其全部下级单位",
+        "cadre": "用户本人对应的干部（本人不能为自己评分）",
+        "roles": "用户的角色，决定可用的菜单和操作",
+        "active": "停用后该用户不能登录",
+    }
+    list_columns = ["username", "first_name", "last_name", "org_unit", "roles", "active"]
+    search_columns = ["username", "first_name", "last_name", "email", "active", "roles"]
+    add_columns = ["username", "first_name", "last_name", "email", "org_unit", "cadre", "roles", "active"]
+    edit_columns = add_columns
+    show_fieldsets = [
+        ("用户信息", {"fields": ["username", "active", "roles", "org_unit", "cadre", "login_count"]}),
+        ("个人信息", {"fields": ["first_name", "last_name", "email"], "expanded": True}),
+        (
+            "审计信息",
+            {"fields": ["last_login", "fail_login_count", "created_on", "changed_on"], "expanded": False},
+        ),
+    ]
+    user_show_fieldsets = [
+        ("用户信息", {"fields": ["username", "roles", "org_unit"]}),
+        ("个人信息", {"fields": ["first_name", "last_name", "email"], "expanded": True}),
+    ]
+    user_info_title = "我的账号信息"
+
+
+class SecurityManager(FabSecurityManager):
+    user_model = AppUser
+    userdbmodelview = AppUserView

@@ -1,0 +1,137 @@
+"""Row scope in one place: the current user's unit path turned into query filters.
+
+A user sees a row that belongs to a unit when the user's unit is that unit or one of
+its ancestors, i.e. when the row's unit path starts with the user's unit path.
+"""
+
+from __future__ import annotations
+
+from flask import abort, g, has_request_context
+from flask_appbuilder.models.filters import BaseFilter
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.models import OrgUnit
+
+NO_ACCESS = "\x00none\x00"  # a prefix no path starts with
+
+
+def current_scope_prefix() -> str | None:
+    """The path prefix the current user may see; None means unrestricted (CLI, no request)."""
+    if not has_request_context():
+        return None
+    if "scope_prefix" in g:
+        return g.scope_prefix
+    user = _request_user()
+    prefix = NO_ACCESS
+    if user is not None and getattr(user, "org_unit_id", None):
+        unit = _unit(user.org_unit_id)
+        if unit is not None:
+            prefix = unit.path
+    g.scope_prefix = prefix
+    return prefix
+
+
+def _unit(unit_id: int) -> OrgUnit | None:
+    from app.extensions import db
+
+    return db.session.get(OrgUnit, unit_id)
+
+
+def _request_user():
+    """The logged-in user, by session or by JWT."""
+    user = getattr(g, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return user
+    if current_user and getattr(current_user, "is_authenticated", False):
+        return current_user
+    return None
+
+
+def unit_in_scope(unit: OrgUnit | None, prefix: str | None = None) -> bool:
+    """Whether a unit lies in the current user's subtree."""
+    prefix = current_scope_prefix() if prefix is None else prefix
+    if unit is None:
+        return False
+    return prefix is None or unit.path.startswith(prefix)
+
+
+def require_unit_in_scope(unit: OrgUnit | None) -> OrgUnit:
+    """Abort with 404 when the unit is missing or outside the user's subtree."""
+    if not unit_in_scope(unit):
+        abort(404)
+    return unit
+
+
+def apply_unit_scope(stmt_or_query, unit_id_column, prefix: str | None = None):
+    """Restrict a select/query whose rows belong to a unit through `unit_id_column`."""
+    prefix = current_scope_prefix() if prefix is None else prefix
+    if prefix is None:
+        return stmt_or_query
+    ids = select(OrgUnit.id).where(OrgUnit.path.startswith(prefix, autoescape=True))
+    return stmt_or_query.filter(unit_id_column.in_(ids))
+
+
+class UnitScopeFilter(BaseFilter):
+    """FAB base filter: rows whose `column_name` (a unit id column) is in scope."""
+
+    name = "本单位及下级"
+
+    def apply(self, query, value):
+        return apply_unit_scope(query, getattr(self.model, self.column_name))
+
+
+class UnitPathScopeFilter(BaseFilter):
+    """FAB base filter for the unit table itself: units in the user's subtree."""
+
+    name = "本单位及下级"
+
+    def apply(self, query, value):
+        prefix = current_scope_prefix()
+        if prefix is None:
+            return query
+        return query.filter(self.model.path.startswith(prefix, autoescape=True))
+
+
+def unit_scope_filters():
+    """`base_filters` for a model with an `org_unit_id` column."""
+    return [["org_unit_id", UnitScopeFilter, lambda: None]]
+
+
+def apply_cadre_scope(stmt_or_query, cadre_id_column, prefix: str | None = None):
+    """Restrict rows that belong to a cadre to cadres of units in scope."""
+    from app.models import Cadre
+
+    prefix = current_scope_prefix() if prefix is None else prefix
+    if prefix is None:
+        return stmt_or_query
+    ids = select(OrgUnit.id).where(OrgUnit.path.startswith(prefix, autoescape=True))
+    cadres = select(Cadre.id).where(Cadre.org_unit_id.in_(ids))
+    return stmt_or_query.filter(cadre_id_column.in_(cadres))
+
+
+class CadreScopeFilter(BaseFilter):
+    """FAB base filter for rows owned by a cadre (career records, rewards, scores…)."""
+
+    name = "本单位及下级干部"
+
+    def apply(self, query, value):
+        return apply_cadre_scope(query, getattr(self.model, self.column_name))
+
+
+class RequestUnitFilter(BaseFilter):
+    """Narrow a list to one unit's subtree chosen by `?unit=<code>` (inside the scope)."""
+
+    name = "按单位筛选"
+
+    def apply(self, query, value):
+        from flask import request
+
+        if not has_request_context() or not request.args.get("unit"):
+            return query
+        from app.extensions import db
+
+        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == request.args["unit"]))
+        path = unit.path if unit is not None else NO_ACCESS
+        ids = select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
+        return query.filter(getattr(self.model, self.column_name).in_(ids))

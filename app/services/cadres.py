@@ -1,0 +1,130 @@
+"""Cadre register use cases: save with scope and version checks, import a file."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import CADRE_STATUSES, GENDERS, Cadre, OrgUnit
+from app.security.scope import unit_in_scope
+from app.services.errors import Conflict, DomainError, ImportRejected
+from app.tabular import check_header, parse_date, read_table
+
+CADRE_HEADER = ["干部编号", "姓名", "性别", "出生日期", "单位编码", "职务", "职级", "岗位类别"]
+CADRE_OPTIONAL = ["民族", "籍贯", "入党时间", "学历", "任现职时间", "状态", "联系电话"]
+_DATE_COLUMNS = {"出生日期": "birth_date", "入党时间": "party_join_date", "任现职时间": "position_start"}
+_TEXT_COLUMNS = {
+    "姓名": ("name", 50),
+    "职务": ("position", 100),
+    "职级": ("rank", 30),
+    "岗位类别": ("post_category", 30),
+    "民族": ("ethnicity", 20),
+    "籍贯": ("native_place", 100),
+    "学历": ("education", 30),
+    "联系电话": ("phone", 20),
+}
+
+
+def check_cadre(cadre: Cadre, expected_version: int | None = None) -> None:
+    """Refuse a cadre placed outside the user's scope, or edited from a stale copy."""
+    unit = cadre.org_unit or (db.session.get(OrgUnit, cadre.org_unit_id) if cadre.org_unit_id else None)
+    if unit is None or not unit_in_scope(unit):
+        raise DomainError("所属单位不存在或不在您的管辖范围内")
+    if expected_version is not None and cadre.version is not None and int(expected_version) != cadre.version:
+        raise Conflict("该干部信息已被他人修改，您的修改未保存。请刷新后重新编辑。")
+    if cadre.gender and cadre.gender not in GENDERS:
+        raise DomainError("性别应为“男”或“女”")
+    if cadre.status and cadre.status not in CADRE_STATUSES:
+        raise DomainError("状态应为 在职/调离/退休 之一")
+
+
+def import_cadres(data: bytes, filename: str) -> dict:
+    """Create or update cadres from a file, all or nothing; returns counts."""
+    header, rows = read_table(data, filename)
+    check_header(header, CADRE_HEADER, CADRE_OPTIONAL)
+    unit_codes = {row.get("单位编码", "") for _, row in rows}
+    units = {u.code: u for u in db.session.scalars(select(OrgUnit).where(OrgUnit.code.in_(unit_codes)))}
+    codes = [row.get("干部编号", "") for _, row in rows]
+    existing = {c.code: c for c in db.session.scalars(select(Cadre).where(Cadre.code.in_(codes)))}
+    errors: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    values = []
+    for line, row in rows:
+        row_errors, item = _parse_cadre_row(row, units, existing, seen, line)
+        errors += [(line, e) for e in row_errors]
+        values.append(item)
+    if errors:
+        raise ImportRejected(errors)
+    created = updated = 0
+    try:
+        for item in values:
+            cadre = existing.get(item["code"])
+            if cadre is None:
+                cadre = Cadre(status="在职")
+                db.session.add(cadre)
+                created += 1
+            else:
+                updated += 1
+            for key, value in item.items():
+                setattr(cadre, key, value)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return {"created": created, "updated": updated}
+
+
+def _parse_cadre_row(row, units, existing, seen, line):
+    errors = []
+    if "__extra__" in row:
+        errors.append(row["__extra__"])
+    code = row.get("干部编号", "")
+    item: dict = {"code": code}
+    if not code:
+        errors.append("干部编号不能为空")
+    elif len(code) > 32:
+        errors.append("干部编号过长（最多 32 个字符）")
+    elif code in seen:
+        errors.append(f"干部编号 {code} 与第 {seen[code]} 行重复")
+    else:
+        seen[code] = line
+    if code in existing and not unit_in_scope(existing[code].org_unit):
+        errors.append(f"干部编号 {code} 已存在且不在您的管辖范围内")
+    for column, (attr, limit) in _TEXT_COLUMNS.items():
+        if column not in row:
+            continue
+        value = row[column]
+        if len(value) > limit:
+            errors.append(f"{column}过长（最多 {limit} 个字符）")
+        item[attr] = value or None
+    if not row.get("姓名"):
+        errors.append("姓名不能为空")
+    if not row.get("岗位类别"):
+        errors.append("岗位类别不能为空")
+    gender = row.get("性别", "")
+    if gender not in GENDERS:
+        errors.append(f"性别“{gender}”无效，应为“男”或“女”")
+    item["gender"] = gender
+    for column, attr in _DATE_COLUMNS.items():
+        if column not in row:
+            continue
+        if not row[column]:
+            if column == "出生日期":
+                errors.append("出生日期不能为空")
+            item[attr] = None
+            continue
+        try:
+            item[attr] = parse_date(row[column])
+        except ValueError:
+            errors.append(f"{column}“{row[column]}”不是有效日期（应为 YYYY-MM-DD）")
+    if "状态" in row and row["状态"]:
+        if row["状态"] not in CADRE_STATUSES:
+            errors.append(f"状态“{row['状态']}”无效，应为 在职/调离/退休 之一")
+        item["status"] = row["状态"]
+    unit_code = row.get("单位编码", "")
+    unit = units.get(unit_code)
+    if unit is None or not unit_in_scope(unit):
+        errors.append(f"单位编码“{unit_code}”不存在或不在您的管辖范围内")
+    else:
+        item["org_unit_id"] = unit.id
+    return errors, item

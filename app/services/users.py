@@ -1,0 +1,49 @@
+"""User accounts bound to a unit (their scope) and optionally to the cadre they are."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AppUser, Cadre, OrgUnit
+from app.security.manager import password_complexity
+from app.security.roles import ALL_ROLES
+from app.services.errors import DomainError
+
+
+def create_user(username, password, role_name, unit_code, cadre_code=None, display_name=None) -> AppUser:
+    """Create, or update in place, a user with one role, bound to a unit."""
+    sm = current_app.appbuilder.sm
+    if role_name not in ALL_ROLES:
+        raise DomainError(f"角色“{role_name}”不存在，应为：{'、'.join(ALL_ROLES)}")
+    role = sm.find_role(role_name)
+    if role is None:
+        raise DomainError("角色尚未同步，请先运行 flask --app run setup")
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+    if unit is None:
+        raise DomainError(f"单位编码“{unit_code}”不存在")
+    cadre = None
+    if cadre_code:
+        cadre = db.session.scalar(select(Cadre).where(Cadre.code == cadre_code))
+        if cadre is None:
+            raise DomainError(f"干部编号“{cadre_code}”不存在")
+    try:
+        password_complexity(password)
+    except Exception as exc:
+        raise DomainError(str(exc))
+    user = sm.find_user(username=username)
+    from werkzeug.security import generate_password_hash
+
+    if user is None:
+        user = AppUser(username=username, email=f"{username}@local.invalid", active=True)
+        db.session.add(user)
+    user.first_name = display_name or username
+    user.last_name = ""
+    user.password = generate_password_hash(password)
+    user.roles = [role]
+    user.org_unit_id = unit.id
+    user.cadre_id = cadre.id if cadre else None
+    user.active = True
+    db.session.commit()
+    return user

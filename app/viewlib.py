@@ -1,0 +1,212 @@
+"""Shared machinery for the declared views: scoped list actions, exports, imports,
+search-as-you-type relation fields. views.py only declares."""
+
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, request, url_for
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.actions import action as fab_action
+from flask_appbuilder.security.decorators import has_access
+from markupsafe import Markup, escape
+from wtforms import Field
+from wtforms.validators import ValidationError
+
+from app.extensions import db
+from app.security.roles import MODELVIEW_METHODS
+from app.security.scope import current_scope_prefix
+from app.services.errors import DomainError, ImportRejected
+from app.tabular import write_csv, write_xlsx
+
+EXPORT_LIMIT = 100_000
+
+
+class LookupWidget:
+    """A <select> that searches the server as the user types (select2 + /lookup/...)."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+
+    def __call__(self, field, **kwargs):
+        url = url_for(self.endpoint)
+        option = ""
+        if field.data is not None:
+            option = f'<option value="{field.data.id}" selected>{escape(field.label_for(field.data))}</option>'
+        return Markup(
+            f'<select class="form-control lookup-select" id="{field.id}" name="{field.name}" '
+            f'data-url="{url}" data-placeholder="输入名称或编码搜索"><option value=""></option>{option}</select>'
+        )
+
+
+class LookupField(Field):
+    """A relation field bound by id, checked against the row scope on submit."""
+
+    def __init__(self, label=None, validators=None, *, loader, endpoint, describe=str, **kwargs):
+        super().__init__(label, validators, widget=LookupWidget(endpoint), **kwargs)
+        self.loader = loader
+        self.label_for = describe
+        self._bad = False
+
+    def process_formdata(self, valuelist):
+        self._bad = False
+        raw = valuelist[0] if valuelist else ""
+        if not raw:
+            self.data = None
+            return
+        obj = self.loader(raw) if str(raw).isdigit() else None
+        if obj is None:
+            self._bad = True
+            self.data = None
+        else:
+            self.data = obj
+
+    def pre_validate(self, form):
+        if self._bad:
+            raise ValidationError("所选项不存在或不在您的管辖范围内")
+
+    def _value(self):
+        return "" if self.data is None else str(self.data.id)
+
+
+class ScopedModelView(ModelView):
+    """A ModelView whose every path, list actions and exports included, goes through
+    the base filters (the row scope), and whose permissions collapse to read/write."""
+
+    method_permission_name = MODELVIEW_METHODS
+    page_size = 25
+    list_template = "scoped_list.html"
+    export_columns: list[str] = []
+    import_service = None
+    import_help = ""
+
+    def render_template(self, template, **kwargs):
+        return super().render_template(template, view=self, **kwargs)
+
+    def _scoped_get(self, pk):
+        item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
+        if item is None:
+            abort(404)
+        return item
+
+    @expose("/action/<string:name>/<pk>", methods=["POST"])
+    @has_access
+    def action(self, name, pk):
+        act = self.actions.get(name)
+        if act is None:
+            abort(404)
+        if not self.appbuilder.sm.has_access(self.get_action_permission_name(name), self.class_permission_name):
+            abort(403)
+        return act.func(self._scoped_get(pk))
+
+    @expose("/action_post", methods=["POST"])
+    @has_access
+    def action_post(self):
+        name = request.form.get("action", "")
+        act = self.actions.get(name)
+        if act is None:
+            abort(404)
+        if not self.appbuilder.sm.has_access(self.get_action_permission_name(name), self.class_permission_name):
+            abort(403)
+        items = [self._scoped_get(pk) for pk in request.form.getlist("rowid")]
+        return act.func(items)
+
+    @fab_action("muldelete", "删除", "确定删除所选记录吗？", "fa-trash", single=False)
+    def muldelete(self, items):
+        if not isinstance(items, list):
+            items = [items]
+        try:
+            for item in items:
+                self.pre_delete(item)
+                db.session.delete(item)
+            db.session.commit()
+            flash(f"已删除 {len(items)} 条记录", "success")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        except Exception:
+            db.session.rollback()
+            flash("删除失败：记录仍被其他数据引用", "danger")
+        return redirect(self.get_redirect())
+
+    def _delete(self, pk):
+        """Delete through the scope with a Chinese message when the row is still referenced."""
+        item = self._scoped_get(pk)
+        try:
+            self.pre_delete(item)
+            db.session.delete(item)
+            db.session.commit()
+            flash(self.delete_row_message, "success")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        except Exception:
+            db.session.rollback()
+            flash("删除失败：记录仍被其他数据引用", "danger")
+        self.update_redirect()
+
+    def _filtered_query(self):
+        """The list's query with the user's current search filters and the scope."""
+        from flask_appbuilder.urltools import get_filter_args
+
+        get_filter_args(self._filters)
+        joined = self._filters.get_joined_filters(self._base_filters)
+        order_column, order_direction = self.base_order or ("id", "asc")
+        _, items = self.datamodel.query(
+            joined, order_column, order_direction, page=0, page_size=EXPORT_LIMIT
+        )
+        return items
+
+    @expose("/export/<fmt>")
+    @has_access
+    def export(self, fmt):
+        if fmt not in ("csv", "xlsx") or not self.export_columns:
+            abort(404)
+        header = [self.label_columns.get(c, c) for c in self.export_columns]
+        rows = ([self._export_value(item, c) for c in self.export_columns] for item in self._filtered_query())
+        name = self.list_title or "export"
+        if fmt == "csv":
+            body, mime = write_csv(header, rows), "text/csv; charset=utf-8"
+        else:
+            body, mime = write_xlsx(header, rows, name), (
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
+        response = make_response(body)
+        response.headers["Content-Type"] = mime
+        from urllib.parse import quote
+
+        response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}.{fmt}"
+        return response
+
+    def _export_value(self, item, column):
+        value = item
+        for part in column.split("."):
+            value = getattr(value, part, None) if value is not None else None
+        if callable(value):
+            value = value()
+        return value
+
+    @expose("/upload/", methods=["GET", "POST"])
+    @has_access
+    def upload(self):
+        if self.import_service is None:
+            abort(404)
+        errors, result = [], None
+        if request.method == "POST":
+            file = request.files.get("file")
+            if file is None or not file.filename:
+                errors = [(None, "请选择要导入的文件")]
+            else:
+                try:
+                    result = type(self).import_service(file.read(), file.filename)
+                    flash(f"导入成功：新增 {result['created']} 条，更新 {result['updated']} 条", "success")
+                    return redirect(url_for(f"{self.endpoint}.list"))
+                except ImportRejected as exc:
+                    errors = exc.errors
+                except DomainError as exc:
+                    errors = [(None, exc.message)]
+        return self.render_template(
+            "import.html", title=f"导入{self.list_title}", errors=errors, help=self.import_help,
+            back=url_for(f"{self.endpoint}.list"),
+        )
+
+    def scope_prefix(self):
+        return current_scope_prefix()

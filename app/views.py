@@ -1,0 +1,302 @@
+"""Screens, declared: columns, labels, filters, order. register_views() adds them all."""
+
+from __future__ import annotations
+
+from flask import abort, jsonify, request
+from flask_appbuilder import BaseView, IndexView, expose
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from sqlalchemy import or_, select
+from wtforms import HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.extensions import db
+from app.models import CADRE_STATUSES, GENDERS, UNIT_KINDS, AuditLog, Cadre, CareerRecord, OrgUnit, RewardPenalty
+from app.security.scope import (
+    CadreScopeFilter,
+    RequestUnitFilter,
+    UnitPathScopeFilter,
+    UnitScopeFilter,
+    apply_cadre_scope,
+    apply_unit_scope,
+    current_scope_prefix,
+)
+from app.services import cadres as cadre_service
+from app.services import org as org_service
+from app.services.errors import DomainError
+from app.viewlib import LookupField, ScopedModelView
+
+LOOKUP_LIMIT = 20
+
+
+def _scoped_unit(raw) -> OrgUnit | None:
+    unit = db.session.get(OrgUnit, int(raw))
+    prefix = current_scope_prefix()
+    if unit is None or (prefix is not None and not unit.path.startswith(prefix)):
+        return None
+    return unit
+
+
+def _scoped_cadre(raw) -> Cadre | None:
+    stmt = apply_cadre_scope(select(Cadre).where(Cadre.id == int(raw)), Cadre.id)
+    return db.session.scalar(stmt)
+
+
+def _unit_field(label, required=True):
+    return LookupField(
+        label,
+        [DataRequired(message="请选择单位")] if required else [Optional()],
+        loader=_scoped_unit,
+        endpoint="LookupView.units",
+        describe=lambda u: f"{u.name}（{u.code}）",
+    )
+
+
+def _cadre_field(label):
+    return LookupField(
+        label,
+        [DataRequired(message="请选择干部")],
+        loader=_scoped_cadre,
+        endpoint="LookupView.cadres",
+        describe=lambda c: f"{c.name}（{c.code}）",
+    )
+
+
+class HomeView(IndexView):
+    """The landing page: what this user may do, in Chinese."""
+
+    index_template = "home.html"
+
+
+class LookupView(BaseView):
+    """Search-as-you-type endpoints for relation fields; always within the row scope."""
+
+    route_base = "/lookup"
+    class_permission_name = "Lookup"
+    method_permission_name = {"units": "read", "cadres": "read"}
+
+    @expose("/units")
+    @has_access
+    def units(self):
+        q = (request.args.get("q") or "").strip()
+        stmt = select(OrgUnit).order_by(OrgUnit.path).limit(LOOKUP_LIMIT)
+        if q:
+            stmt = stmt.where(or_(OrgUnit.name.contains(q, autoescape=True), OrgUnit.code.startswith(q, autoescape=True)))
+        prefix = current_scope_prefix()
+        if prefix is not None:
+            stmt = stmt.where(OrgUnit.path.startswith(prefix, autoescape=True))
+        items = db.session.scalars(stmt)
+        return jsonify(results=[{"id": u.id, "text": f"{u.name}（{u.code}）", "code": u.code} for u in items])
+
+    @expose("/cadres")
+    @has_access
+    def cadres(self):
+        q = (request.args.get("q") or "").strip()
+        stmt = select(Cadre).order_by(Cadre.code).limit(LOOKUP_LIMIT)
+        if q:
+            stmt = stmt.where(or_(Cadre.name.startswith(q, autoescape=True), Cadre.code.startswith(q, autoescape=True)))
+        stmt = apply_unit_scope(stmt, Cadre.org_unit_id)
+        return jsonify(results=[{"id": c.id, "text": f"{c.name}（{c.code}）"} for c in db.session.scalars(stmt)])
+
+
+UNIT_LABELS = {
+    "code": "单位编码",
+    "name": "单位名称",
+    "kind": "类型",
+    "kind_label": "类型",
+    "parent": "上级单位",
+    "parent.name": "上级单位",
+    "parent.code": "上级编码",
+    "path": "层级路径",
+    "sort_order": "排序",
+    "active": "启用",
+}
+
+
+class OrgUnitView(ScopedModelView):
+    """The 王-shaped org tree: city, counties, townships, villages, departments."""
+
+    route_base = "/orgunits"
+    datamodel = SQLAInterface(OrgUnit)
+    class_permission_name = "OrgUnit"
+    list_title = "组织机构"
+    show_title = "单位详情"
+    add_title = "新增单位"
+    edit_title = "编辑单位"
+    label_columns = UNIT_LABELS
+    list_columns = ["code", "name", "kind_label", "parent.name", "sort_order", "active"]
+    show_columns = ["code", "name", "kind_label", "parent", "path", "sort_order", "active"]
+    add_columns = ["code", "name", "kind", "parent", "sort_order", "active"]
+    edit_columns = add_columns
+    search_columns = ["code", "name", "kind", "active"]
+    order_columns = ["code", "name", "sort_order"]
+    base_order = ("path", "asc")
+    base_filters = [["path", UnitPathScopeFilter, lambda: None], ["id", RequestUnitFilter, lambda: None]]
+    add_form_extra_fields = edit_form_extra_fields = {
+        "kind": SelectField("类型", choices=list(UNIT_KINDS.items()), validators=[DataRequired()]),
+        "parent": _unit_field("上级单位", required=False),
+    }
+    validators_columns = {"code": [Length(max=32)], "name": [Length(max=100)]}
+    export_columns = ["code", "name", "kind_label", "parent.code", "sort_order"]
+    import_service = staticmethod(org_service.import_units)
+    import_help = "列：单位编码、单位名称、类型（市/县区/乡镇街道/村社区/部门）、上级编码；可选列：排序"
+
+    def pre_add(self, item):
+        org_service.place_unit(item)
+
+    def pre_update(self, item):
+        org_service.place_unit(item)
+
+
+CADRE_LABELS = {
+    "code": "干部编号",
+    "name": "姓名",
+    "gender": "性别",
+    "ethnicity": "民族",
+    "birth_date": "出生日期",
+    "native_place": "籍贯",
+    "party_join_date": "入党时间",
+    "education": "学历",
+    "org_unit": "所属单位",
+    "org_unit.name": "所属单位",
+    "org_unit.code": "单位编码",
+    "position": "职务",
+    "rank": "职级",
+    "post_category": "岗位类别",
+    "position_start": "任现职时间",
+    "status": "状态",
+    "phone": "联系电话",
+    "expected_version": "",
+    "career_records": "任职经历",
+    "rewards_penalties": "奖惩情况",
+}
+
+
+class CareerRecordView(ScopedModelView):
+    """任职经历 of cadres in scope."""
+
+    route_base = "/careerrecords"
+    datamodel = SQLAInterface(CareerRecord)
+    class_permission_name = "Cadre"
+    list_title = "任职经历"
+    show_title = add_title = edit_title = "任职经历"
+    label_columns = {"cadre": "干部", "start_date": "起始日期", "end_date": "终止日期", "unit_name": "单位", "position": "职务"}
+    list_columns = ["cadre", "start_date", "end_date", "unit_name", "position"]
+    add_columns = edit_columns = ["cadre", "start_date", "end_date", "unit_name", "position"]
+    search_columns = ["unit_name", "position", "start_date"]
+    base_filters = [["cadre_id", CadreScopeFilter, lambda: None]]
+    add_form_extra_fields = edit_form_extra_fields = {"cadre": _cadre_field("干部")}
+
+
+class RewardPenaltyView(ScopedModelView):
+    """奖惩 of cadres in scope."""
+
+    route_base = "/rewardspenalties"
+    datamodel = SQLAInterface(RewardPenalty)
+    class_permission_name = "Cadre"
+    list_title = "奖惩情况"
+    show_title = add_title = edit_title = "奖惩情况"
+    label_columns = {"cadre": "干部", "kind": "类别", "date": "日期", "title": "事项", "issuer": "决定机关"}
+    list_columns = ["cadre", "kind", "date", "title", "issuer"]
+    add_columns = edit_columns = ["cadre", "kind", "date", "title", "issuer"]
+    search_columns = ["kind", "title", "date"]
+    base_filters = [["cadre_id", CadreScopeFilter, lambda: None]]
+    add_form_extra_fields = edit_form_extra_fields = {
+        "cadre": _cadre_field("干部"),
+        "kind": SelectField("类别", choices=[("奖励", "奖励"), ("惩戒", "惩戒")]),
+    }
+
+
+class CadreView(ScopedModelView):
+    """The cadre register (干部名册)."""
+
+    route_base = "/cadres"
+    datamodel = SQLAInterface(Cadre)
+    class_permission_name = "Cadre"
+    list_title = "干部名册"
+    show_title = "干部信息"
+    add_title = "新增干部"
+    edit_title = "编辑干部"
+    label_columns = CADRE_LABELS
+    list_columns = ["code", "name", "gender", "org_unit.name", "position", "rank", "post_category", "status"]
+    show_fieldsets = [
+        ("基本信息", {"fields": ["code", "name", "gender", "ethnicity", "birth_date", "native_place",
+                               "party_join_date", "education", "phone"]}),
+        ("任职信息", {"fields": ["org_unit", "position", "rank", "post_category", "position_start", "status"]}),
+    ]
+    _form_fields = ["code", "name", "gender", "ethnicity", "birth_date", "native_place", "party_join_date",
+                    "education", "org_unit", "position", "rank", "post_category", "position_start", "status",
+                    "phone"]
+    add_columns = _form_fields
+    edit_columns = _form_fields + ["expected_version"]
+    search_columns = ["code", "name", "gender", "post_category", "position", "rank", "status"]
+    order_columns = ["code", "name", "post_category", "rank"]
+    base_order = ("code", "asc")
+    base_filters = [["org_unit_id", UnitScopeFilter, lambda: None], ["org_unit_id", RequestUnitFilter, lambda: None]]
+    related_views = [CareerRecordView, RewardPenaltyView]
+    add_form_extra_fields = {
+        "org_unit": _unit_field("所属单位"),
+        "gender": SelectField("性别", choices=[(g, g) for g in GENDERS]),
+        "status": SelectField("状态", choices=[(s, s) for s in CADRE_STATUSES]),
+        "post_category": StringField("岗位类别", validators=[DataRequired(message="请填写岗位类别"), Length(max=30)]),
+    }
+    edit_form_extra_fields = {**add_form_extra_fields, "expected_version": HiddenField()}
+    validators_columns = {"code": [DataRequired(), Length(max=32)], "name": [DataRequired(), Length(max=50)]}
+    export_columns = ["code", "name", "gender", "birth_date", "org_unit.code", "org_unit.name", "position",
+                      "rank", "post_category", "status"]
+    import_service = staticmethod(cadre_service.import_cadres)
+    import_help = ("列：干部编号、姓名、性别、出生日期、单位编码、职务、职级、岗位类别；"
+                   "可选列：民族、籍贯、入党时间、学历、任现职时间、状态、联系电话")
+
+    def prefill_form(self, form, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        form.expected_version.data = item.version if item else ""
+
+    def pre_add(self, item):
+        cadre_service.check_cadre(item)
+
+    def pre_update(self, item):
+        try:
+            cadre_service.check_cadre(item, request.form.get("expected_version") or None)
+        except DomainError:
+            db.session.rollback()
+            raise
+
+
+class AuditLogView(ScopedModelView):
+    """The audit trail, read-only."""
+
+    route_base = "/auditlog"
+    datamodel = SQLAInterface(AuditLog)
+    class_permission_name = "AuditLog"
+    list_title = show_title = "审计日志"
+    can_add = can_edit = can_delete = False
+    label_columns = {"at": "时间", "username": "操作人", "action": "操作", "table_name": "数据表", "row_id": "记录",
+                     "old_values": "修改前", "new_values": "修改后", "user_id": "用户ID"}
+    list_columns = ["at", "username", "action", "table_name", "row_id", "new_values"]
+    search_columns = ["username", "action", "table_name", "row_id", "at"]
+    base_order = ("id", "desc")
+    export_columns = ["at", "username", "action", "table_name", "row_id", "old_values", "new_values"]
+
+    def muldelete(self, items):  # the audit trail is append-only
+        abort(404)
+
+
+# (menu name, category, view, icon): the one place every screen is registered.
+MENU = [
+    (CadreView, "干部名册", "干部管理", "fa-id-card"),
+    (CareerRecordView, "任职经历", "干部管理", "fa-briefcase"),
+    (RewardPenaltyView, "奖惩情况", "干部管理", "fa-award"),
+    (OrgUnitView, "组织机构", "系统管理", "fa-sitemap"),
+    (AuditLogView, "审计日志", "系统管理", "fa-list-alt"),
+]
+
+
+def register_views(appbuilder) -> None:
+    """Register every screen and API, grouped by menu."""
+    from app.api import register_apis
+
+    for view, name, category, icon in MENU:
+        appbuilder.add_view(view, name, icon=icon, category=category, label=name, category_label=category)
+    appbuilder.add_view_no_menu(LookupView)
+    register_apis(appbuilder)
