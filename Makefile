@@ -1,0 +1,44 @@
+# Two commands: `make run` (set up and serve on http://127.0.0.1:8080) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app run
+export APP_CONFIG ?= config.ProductionConfig
+
+.PHONY: run setup test test-sqlite test-pg lint bench clean
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+instance/secret_key:
+	mkdir -p instance
+	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(48))" > $@
+	chmod 600 $@
+
+app/translations/zh/LC_MESSAGES/messages.mo: app/translations/zh/LC_MESSAGES/messages.po $(BIN)/.installed
+	$(BIN)/pybabel compile -q -d app/translations -l zh
+
+setup: $(BIN)/.installed instance/secret_key app/translations/zh/LC_MESSAGES/messages.mo
+	$(FLASK) setup
+
+run: setup
+	$(FLASK) seed-demo
+	@echo "服务地址：http://127.0.0.1:8080"
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:8080 --access-logfile - run:app
+
+# The whole suite on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set.
+test: $(BIN)/.installed app/translations/zh/LC_MESSAGES/messages.mo
+	env -u TEST_DATABASE_URL APP_CONFIG=config.TestConfig $(BIN)/python -m pytest -q -p no:cacheprovider
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== PostgreSQL: $$TEST_DATABASE_URL"; \
+	  APP_CONFIG=config.TestConfig $(BIN)/python -m pytest -q -p no:cacheprovider; \
+	fi
+
+lint: $(BIN)/.installed
+	$(BIN)/python -m ruff check app tests || true
+
+clean:
+	rm -rf $(VENV) instance

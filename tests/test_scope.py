@@ -1,0 +1,203 @@
+"""Role x endpoint x in/out-of-scope: who may see and change which rows."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Cadre, CareerRecord, OrgUnit
+from tests.conftest import api_token, login
+
+
+@pytest.fixture()
+def rows(app):
+    """A cadre, unit and career record inside 罗山县 (XY03) and outside it (光山县, XY04)."""
+    with app.app_context():
+        def first_cadre(prefix):
+            return db.session.scalar(
+                select(Cadre).join(OrgUnit).where(OrgUnit.code.startswith(prefix)).order_by(Cadre.id)
+            )
+        inside, outside = first_cadre("XY03T"), first_cadre("XY04T")
+        unit_in = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY03T02"))
+        unit_out = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY04T02"))
+        rec_in = db.session.scalar(select(CareerRecord).where(CareerRecord.cadre_id == inside.id))
+        rec_out = db.session.scalar(select(CareerRecord).where(CareerRecord.cadre_id == outside.id))
+        return {
+            "in": inside.id, "out": outside.id, "in_code": inside.code, "out_code": outside.code,
+            "unit_in": unit_in.id, "unit_out": unit_out.id, "rec_in": rec_in.id, "rec_out": rec_out.id,
+        }
+
+
+def cadre_exists(app, pk) -> bool:
+    with app.app_context():
+        return db.session.get(Cadre, pk) is not None
+
+
+def cadre_unit(app, pk) -> int:
+    with app.app_context():
+        return db.session.get(Cadre, pk).org_unit_id
+
+
+READERS = ["ld_luoshan", "dcy_luoshan", "kpy_luoshan"]
+
+
+@pytest.mark.parametrize("user", READERS)
+@pytest.mark.parametrize("path", ["/cadres/show/{pk}", "/careerrecords/show/{rec}", "/orgunits/show/{unit}"])
+def test_show_in_scope_200_out_of_scope_404(client, rows, user, path):
+    login(client, user)
+    inside = path.format(pk=rows["in"], rec=rows["rec_in"], unit=rows["unit_in"])
+    outside = path.format(pk=rows["out"], rec=rows["rec_out"], unit=rows["unit_out"])
+    assert client.get(inside).status_code == 200
+    assert client.get(outside).status_code == 404
+
+
+def test_missing_row_is_404_like_out_of_scope(client, rows):
+    login(client, "kpy_luoshan")
+    assert client.get("/cadres/show/99999999").status_code == 404
+    assert client.get(f"/cadres/show/{rows['out']}").status_code == 404
+
+
+@pytest.mark.parametrize("user", READERS + ["ld_guangshan"])
+def test_list_shows_only_own_subtree(client, rows, user):
+    login(client, user)
+    own, other = ("XY04", "XY03") if user == "ld_guangshan" else ("XY03", "XY04")
+    body = client.get("/cadres/list/?psize_CadreView=100").get_data(as_text=True)
+    listing = client.get("/api/v1/cadres/?q=(page_size:200)", headers=api_token(client, user)).get_json()
+    units = {item["org_unit"]["code"] for item in listing["result"]}
+    assert units and all(code.startswith(own) for code in units)
+    assert listing["count"] == _count_in(client.application, own)
+    in_code, out_code = (rows["out_code"], rows["in_code"]) if user == "ld_guangshan" else (rows["in_code"], rows["out_code"])
+    assert in_code in body and out_code not in body
+
+
+def _count_in(app, prefix):
+    from sqlalchemy import func
+    with app.app_context():
+        return db.session.scalar(
+            select(func.count()).select_from(Cadre).join(OrgUnit).where(OrgUnit.code.startswith(prefix))
+        )
+
+
+def test_city_admin_sees_every_county(client, rows):
+    login(client, "admin")
+    assert client.get(f"/cadres/show/{rows['in']}").status_code == 200
+    assert client.get(f"/cadres/show/{rows['out']}").status_code == 200
+
+
+def test_unit_filter_narrows_inside_scope_only(client, rows):
+    login(client, "kpy_luoshan")
+    body = client.get("/cadres/list/?unit=XY04&psize_CadreView=100").get_data(as_text=True)
+    assert rows["out_code"] not in body and rows["in_code"] not in body
+
+
+def test_staff_cannot_edit_or_delete_out_of_scope(client, app, rows):
+    login(client, "kpy_luoshan")
+    assert client.get(f"/cadres/edit/{rows['out']}").status_code == 404
+    assert client.post(f"/cadres/edit/{rows['out']}", data={"name": "篡改"}).status_code == 404
+    assert client.post(f"/cadres/delete/{rows['out']}").status_code == 404
+    assert cadre_exists(app, rows["out"])
+
+
+@pytest.mark.parametrize("path", ["/cadres/action_post", "/careerrecords/action_post"])
+def test_list_action_cannot_reach_out_of_scope_rows(client, app, rows, path):
+    login(client, "kpy_luoshan")
+    pk = rows["out"] if path.startswith("/cadres") else rows["rec_out"]
+    response = client.post(path, data={"action": "muldelete", "rowid": [str(pk)]})
+    assert response.status_code == 404
+    assert cadre_exists(app, rows["out"])
+    with app.app_context():
+        assert db.session.get(CareerRecord, rows["rec_out"]) is not None
+
+
+def test_single_row_action_route_is_scoped(client, app, rows):
+    login(client, "kpy_luoshan")
+    assert client.post(f"/cadres/action/muldelete/{rows['out']}").status_code == 404
+    assert cadre_exists(app, rows["out"])
+
+
+@pytest.mark.parametrize("user", ["ld_luoshan", "dcy_luoshan"])
+def test_read_only_roles_change_nothing(client, app, rows, user):
+    login(client, user)
+    before = cadre_unit(app, rows["in"])
+    for response in (
+        client.post(f"/cadres/edit/{rows['in']}", data={"name": "改名"}),
+        client.post(f"/cadres/delete/{rows['in']}"),
+        client.post("/cadres/action_post", data={"action": "muldelete", "rowid": [str(rows["in"])]}),
+    ):
+        assert response.status_code in (302, 403)
+    assert cadre_exists(app, rows["in"]) and cadre_unit(app, rows["in"]) == before
+    headers = api_token(client, user)
+    assert client.put(f"/api/v1/cadres/{rows['in']}", json={"name": "改名"}, headers=headers).status_code == 403
+    assert client.delete(f"/api/v1/cadres/{rows['in']}", headers=headers).status_code == 403
+
+
+def test_liaison_cannot_reach_the_register(client, rows):
+    login(client, "llr_luoshan_t01")
+    assert client.get("/cadres/list/").status_code in (302, 403)
+    assert client.get(f"/cadres/show/{rows['in']}").status_code in (302, 403)
+    headers = api_token(client, "llr_luoshan_t01")
+    assert client.get("/api/v1/cadres/", headers=headers).status_code == 403
+
+
+def test_export_holds_the_scope(client, rows):
+    login(client, "kpy_luoshan")
+    body = client.get("/cadres/export/csv").get_data().decode("utf-8-sig")
+    assert rows["in_code"] in body and rows["out_code"] not in body
+
+
+# --- REST API: reads and writes ----------------------------------------------------
+
+def test_api_get_out_of_scope_is_404(client, rows):
+    headers = api_token(client, "kpy_luoshan")
+    assert client.get(f"/api/v1/cadres/{rows['in']}", headers=headers).status_code == 200
+    assert client.get(f"/api/v1/cadres/{rows['out']}", headers=headers).status_code == 404
+    assert client.get(f"/api/v1/orgunits/{rows['unit_out']}", headers=headers).status_code == 404
+
+
+def test_api_cadre_items_carry_id_code_name_and_unit_code(client, rows):
+    headers = api_token(client, "admin")
+    item = client.get(f"/api/v1/cadres/{rows['in']}", headers=headers).get_json()["result"]
+    assert item["code"] == rows["in_code"] and item["name"] and item["org_unit"]["code"].startswith("XY03")
+    listed = client.get("/api/v1/cadres/", headers=headers).get_json()
+    first = listed["result"][0]
+    assert {"id", "code", "name"} <= set(first) and "code" in first["org_unit"]
+
+
+def test_api_post_into_out_of_scope_unit_is_refused(client, app, rows):
+    headers = api_token(client, "kpy_luoshan")
+    payload = {"code": "T-API-1", "name": "越权新增", "gender": "男", "org_unit": rows["unit_out"],
+               "post_category": "乡镇党政副职"}
+    response = client.post("/api/v1/cadres/", json=payload, headers=headers)
+    assert response.status_code == 400
+    assert "管辖范围" in response.get_json()["message"]
+    with app.app_context():
+        assert db.session.scalar(select(Cadre).where(Cadre.code == "T-API-1")) is None
+    payload["org_unit"] = rows["unit_in"]
+    payload["code"] = "T-API-2"
+    created = client.post("/api/v1/cadres/", json=payload, headers=headers)
+    assert created.status_code == 201
+    assert client.delete(f"/api/v1/cadres/{created.get_json()['id']}", headers=headers).status_code == 200
+
+
+def test_api_put_cannot_move_a_cadre_out_of_scope(client, app, rows):
+    headers = api_token(client, "kpy_luoshan")
+    response = client.put(f"/api/v1/cadres/{rows['in']}", json={"org_unit": rows["unit_out"]}, headers=headers)
+    assert response.status_code == 400
+    assert cadre_unit(app, rows["in"]) != rows["unit_out"]
+    assert client.put(f"/api/v1/cadres/{rows['out']}", json={"name": "x"}, headers=headers).status_code == 404
+    assert client.delete(f"/api/v1/cadres/{rows['out']}", headers=headers).status_code == 404
+    assert cadre_exists(app, rows["out"])
+
+
+def test_form_cannot_move_a_cadre_out_of_scope(client, app, rows):
+    login(client, "kpy_luoshan")
+    client.post(f"/cadres/edit/{rows['in']}", data={"org_unit": str(rows["unit_out"]), "name": "x"})
+    assert cadre_unit(app, rows["in"]) != rows["unit_out"]
+
+
+def test_lookup_returns_only_units_in_scope(client):
+    login(client, "kpy_luoshan")
+    data = client.get("/lookup/units?q=").get_json()["results"]
+    assert data and all(r["code"].startswith("XY03") for r in data)
+    assert client.get("/lookup/units?q=光山").get_json()["results"] == []
