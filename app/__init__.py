@@ -35,6 +35,7 @@ def create_app(config: str | type = "config.Config") -> Flask:
 
         register_views(appbuilder)
 
+    _csrf(app)
     _security_headers(app)
     _error_pages(app)
     from app.cli import register_cli
@@ -60,6 +61,17 @@ def _sqlite_pragmas(app: Flask) -> None:
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
+
+
+def _csrf(app: Flask) -> None:
+    """CSRF on every form POST; the JWT-only REST API is exempt (it takes no cookie auth)."""
+    from flask_appbuilder.api import BaseApi
+    from flask_wtf.csrf import CSRFProtect
+
+    csrf = CSRFProtect(app)
+    for view in app.appbuilder.baseviews:
+        if isinstance(view, BaseApi) and view.blueprint is not None:
+            csrf.exempt(view.blueprint)
 
 
 def _security_headers(app: Flask) -> None:

@@ -19,7 +19,7 @@ class ScopedRestApi(ModelRestApi):
     """A ModelRestApi whose writes go through the same service checks as the forms."""
 
     method_permission_name = API_METHODS
-    allow_browser_login = True
+    allow_browser_login = False  # JWT only: cookie-authenticated writes would need CSRF
     page_size = 50
 
     def check_write(self, item) -> None:
