@@ -79,9 +79,8 @@ def _security_headers(app: Flask) -> None:
     def _nonce():
         g.csp_nonce = secrets.token_urlsafe(16)
 
-    @app.context_processor
-    def _inject():
-        return {"csp_nonce": lambda: g.get("csp_nonce", "")}
+    # A Jinja global (not a context variable) so that FAB's imported macros see it too.
+    app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
 
     @app.after_request
     def _headers(response):
