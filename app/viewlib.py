@@ -210,3 +210,19 @@ class ScopedModelView(ModelView):
 
     def scope_prefix(self):
         return current_scope_prefix()
+
+
+class EagerSQLAInterface:
+    """Factory for a SQLAInterface whose list queries load the named relations in one go."""
+
+    def __new__(cls, model, eager: tuple[str, ...] = ()):
+        from flask_appbuilder.models.sqla.interface import SQLAInterface
+        from sqlalchemy.orm import selectinload
+
+        class _Eager(SQLAInterface):
+            def apply_all(self, query, *args, **kwargs):
+                query = super().apply_all(query, *args, **kwargs)
+                names = [n for n in eager if self.obj is model and hasattr(model, n)]
+                return query.options(*(selectinload(getattr(model, n)) for n in names)) if names else query
+
+        return _Eager(model)

@@ -84,3 +84,10 @@ class AppUserView(UserDBModelView):
 class SecurityManager(FabSecurityManager):
     user_model = AppUser
     userdbmodelview = AppUserView
+
+    def __init__(self, appbuilder):
+        super().__init__(appbuilder)
+        from app.viewlib import EagerSQLAInterface
+
+        # Roles per user would otherwise be one query per listed user.
+        self.userdbmodelview.datamodel = EagerSQLAInterface(AppUser, ("roles", "groups"))
