@@ -123,7 +123,7 @@ class CareerRecord(db.Model):
     unit_name: Mapped[str] = mapped_column(String(100))
     position: Mapped[str] = mapped_column(String(100))
 
-    cadre: Mapped[Cadre] = relationship(back_populates="career_records")
+    cadre: Mapped[Cadre] = relationship(back_populates="career_records", lazy="joined", innerjoin=True)
 
     def __repr__(self) -> str:
         return f"{self.unit_name} {self.position}"
@@ -142,7 +142,7 @@ class RewardPenalty(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     issuer: Mapped[Optional[str]] = mapped_column(String(100))
 
-    cadre: Mapped[Cadre] = relationship(back_populates="rewards_penalties")
+    cadre: Mapped[Cadre] = relationship(back_populates="rewards_penalties", lazy="joined", innerjoin=True)
 
     def __repr__(self) -> str:
         return f"{self.kind}：{self.title}"
