@@ -52,10 +52,10 @@ def _unit_field(label, required=True):
     )
 
 
-def _cadre_field(label):
+def _cadre_field(label, required=True):
     return LookupField(
         label,
-        [DataRequired(message="请选择干部")],
+        [DataRequired(message="请选择干部")] if required else [Optional()],
         loader=_scoped_cadre,
         endpoint="LookupView.cadres",
         describe=lambda c: f"{c.name}（{c.code}）",

@@ -7,6 +7,7 @@ import re
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
 from flask_appbuilder.security.views import UserDBModelView
+from wtforms.validators import DataRequired
 
 from app.models import AppUser
 
@@ -64,8 +65,10 @@ class AppUserView(UserDBModelView):
     }
     list_columns = ["username", "first_name", "last_name", "org_unit", "roles", "active"]
     search_columns = ["username", "first_name", "last_name", "email", "active", "roles"]
-    add_columns = ["username", "first_name", "last_name", "email", "org_unit", "cadre", "roles", "active"]
-    edit_columns = add_columns
+    add_columns = ["username", "first_name", "last_name", "email", "org_unit", "cadre", "roles", "active",
+                   "password", "conf_password"]
+    edit_columns = ["username", "first_name", "last_name", "email", "org_unit", "cadre", "roles", "active"]
+    validators_columns = {"roles": [DataRequired(message="请至少选择一个角色")]}
     show_fieldsets = [
         ("用户信息", {"fields": ["username", "active", "roles", "org_unit", "cadre", "login_count"]}),
         ("个人信息", {"fields": ["first_name", "last_name", "email"], "expanded": True}),
@@ -81,6 +84,12 @@ class AppUserView(UserDBModelView):
     user_info_title = "我的账号信息"
 
 
+def _lookup_fields() -> dict:
+    from app.views import _cadre_field, _unit_field
+
+    return {"org_unit": _unit_field("所属单位"), "cadre": _cadre_field("对应干部", required=False)}
+
+
 class SecurityManager(FabSecurityManager):
     user_model = AppUser
     userdbmodelview = AppUserView
@@ -91,3 +100,6 @@ class SecurityManager(FabSecurityManager):
 
         # Roles per user would otherwise be one query per listed user.
         self.userdbmodelview.datamodel = EagerSQLAInterface(AppUser, ("roles", "groups"))
+        fields = _lookup_fields()
+        self.userdbmodelview.add_form_extra_fields = {**AppUserView.add_form_extra_fields, **fields}
+        self.userdbmodelview.edit_form_extra_fields = dict(fields)

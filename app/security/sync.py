@@ -55,8 +55,8 @@ def sync_roles() -> dict[str, int]:
             elif role_name == ADMIN and view not in declared and view not in menu_res and view not in categories:
                 wanted.add(pv)  # FAB's own security screens belong to the admin
         visible_items = {name for name, res in menu_res.items() if "read" in grants.get(res, ())}
-        if role_name == ADMIN:
-            visible_items |= {n for cat, items in categories.items() for n in items if n not in menu_res}
+        if role_name == ADMIN:  # FAB's own security screens: every item whose resource is not ours
+            visible_items |= {n for items in categories.values() for n in items if menu_res.get(n) not in declared}
         for cat, items in categories.items():
             if not items and cat in menu_res and "read" in grants.get(menu_res[cat], ()):
                 visible_items.add(cat)
