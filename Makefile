@@ -9,8 +9,8 @@ export APP_CONFIG ?= config.ProductionConfig
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
 	touch $@
 
 instance/secret_key:
@@ -19,7 +19,7 @@ instance/secret_key:
 	chmod 600 $@
 
 app/translations/zh/LC_MESSAGES/messages.mo: app/translations/zh/LC_MESSAGES/messages.po $(BIN)/.installed
-	$(BIN)/pybabel compile -q -d app/translations -l zh
+	$(BIN)/pybabel compile -d app/translations -l zh
 
 setup: $(BIN)/.installed instance/secret_key app/translations/zh/LC_MESSAGES/messages.mo
 	$(FLASK) setup
