@@ -36,6 +36,7 @@ def create_app(config: str | type = "config.Config") -> Flask:
         register_views(appbuilder)
 
     _csrf(app)
+    app.add_url_rule("/favicon.ico", "favicon", lambda: ("", 204))
     _security_headers(app)
     _error_pages(app)
     from app.cli import register_cli

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, jsonify, request
 from flask_appbuilder import BaseView, IndexView, expose
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import or_, select
@@ -133,7 +134,7 @@ class OrgUnitView(ScopedModelView):
     base_order = ("path", "asc")
     base_filters = [["path", UnitPathScopeFilter, lambda: None], ["id", RequestUnitFilter, lambda: None]]
     add_form_extra_fields = edit_form_extra_fields = {
-        "kind": SelectField("类型", choices=list(UNIT_KINDS.items()), validators=[DataRequired()]),
+        "kind": SelectField("类型", choices=list(UNIT_KINDS.items()), validators=[DataRequired()], widget=Select2Widget()),
         "parent": _unit_field("上级单位", required=False),
     }
     validators_columns = {"code": [Length(max=32)], "name": [Length(max=100)]}
@@ -203,7 +204,7 @@ class RewardPenaltyView(ScopedModelView):
     base_filters = [["cadre_id", CadreScopeFilter, lambda: None]]
     add_form_extra_fields = edit_form_extra_fields = {
         "cadre": _cadre_field("干部"),
-        "kind": SelectField("类别", choices=[("奖励", "奖励"), ("惩戒", "惩戒")]),
+        "kind": SelectField("类别", choices=[("奖励", "奖励"), ("惩戒", "惩戒")], widget=Select2Widget()),
     }
 
 
@@ -236,9 +237,10 @@ class CadreView(ScopedModelView):
     related_views = [CareerRecordView, RewardPenaltyView]
     add_form_extra_fields = {
         "org_unit": _unit_field("所属单位"),
-        "gender": SelectField("性别", choices=[(g, g) for g in GENDERS]),
-        "status": SelectField("状态", choices=[(s, s) for s in CADRE_STATUSES]),
-        "post_category": StringField("岗位类别", validators=[DataRequired(message="请填写岗位类别"), Length(max=30)]),
+        "gender": SelectField("性别", choices=[(g, g) for g in GENDERS], widget=Select2Widget()),
+        "status": SelectField("状态", choices=[(s, s) for s in CADRE_STATUSES], widget=Select2Widget()),
+        "post_category": StringField("岗位类别", validators=[DataRequired(message="请填写岗位类别"), Length(max=30)],
+                                     widget=BS3TextFieldWidget()),
     }
     edit_form_extra_fields = {**add_form_extra_fields, "expected_version": HiddenField()}
     validators_columns = {"code": [DataRequired(), Length(max=32)], "name": [DataRequired(), Length(max=50)]}
