@@ -6,10 +6,19 @@ import re
 
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
-from flask_appbuilder.security.views import UserDBModelView
+from flask_appbuilder.security.views import (
+    PermissionModelView,
+    PermissionViewModelView,
+    ViewMenuModelView,
+    RoleModelView,
+    UserDBModelView,
+    UserGroupModelView,
+)
 from wtforms.validators import DataRequired
 
 from app.models import AppUser
+from app.security.roles import describe_permissions, permission_label, resource_label
+from flask_appbuilder.widgets import ListWidget, ShowWidget
 
 
 def password_complexity(password: str) -> None:
@@ -84,6 +93,43 @@ class AppUserView(UserDBModelView):
     user_info_title = "我的账号信息"
 
 
+class AppRoleView(RoleModelView):
+    """Roles are data in app/security/roles.py, synced by `roles sync`: read-only here."""
+
+    list_title = "角色列表"
+    show_title = "角色详情"
+    label_columns = {"name": "角色名称", "permissions": "权限", "user": "用户", "groups": "用户组"}
+    search_columns = ["name"]
+    base_permissions = ["can_list", "can_show"]
+    list_widget = ListWidget
+    show_widget = ShowWidget
+    formatters_columns = {"permissions": describe_permissions}
+
+
+class AppGroupView(UserGroupModelView):
+    label_columns = {"name": "组名", "label": "显示名", "description": "说明", "users": "用户", "roles": "角色"}
+    search_columns = ["name", "label"]
+
+
+class AppPermissionViewView(PermissionViewModelView):
+    list_title = "权限分配"
+    label_columns = {"permission": "权限", "view_menu": "视图/菜单", "role": "角色"}
+    search_columns = ["permission", "view_menu"]
+    formatters_columns = {"permission": lambda p: permission_label(p.name), "view_menu": lambda v: resource_label(v.name)}
+
+
+class AppPermissionView(PermissionModelView):
+    list_title = "基础权限"
+    label_columns = {"name": "名称"}
+    formatters_columns = {"name": permission_label}
+
+
+class AppViewMenuView(ViewMenuModelView):
+    list_title = "视图菜单"
+    label_columns = {"name": "名称"}
+    formatters_columns = {"name": resource_label}
+
+
 def _lookup_fields() -> dict:
     from app.views import _cadre_field, _unit_field
 
@@ -93,6 +139,12 @@ def _lookup_fields() -> dict:
 class SecurityManager(FabSecurityManager):
     user_model = AppUser
     userdbmodelview = AppUserView
+    rolemodelview = AppRoleView
+    groupmodelview = AppGroupView
+    permissionviewmodelview = AppPermissionViewView
+    permissionmodelview = AppPermissionView
+    viewmenumodelview = AppViewMenuView
+    userstatschartview = None  # FAB's chart loads Google's code from the internet: not on an intranet
 
     def __init__(self, appbuilder):
         super().__init__(appbuilder)

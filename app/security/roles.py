@@ -66,3 +66,39 @@ SELF_SERVICE = (
     ("can_this_form_post", "ResetMyPasswordView"),
     ("can_read", "Lookup"),
 )
+
+# Chinese names for FAB's permission and resource names, for the admin's security screens.
+PERMISSION_LABELS = {
+    "can_read": "查看", "can_write": "编辑", "can_import": "导入", "menu_access": "菜单",
+    "can_add": "新增", "can_edit": "编辑", "can_delete": "删除", "can_list": "列表", "can_show": "详情",
+    "can_download": "下载", "can_userinfo": "个人信息", "resetmypassword": "修改本人密码",
+    "resetpasswords": "重置密码", "userinfoedit": "编辑个人信息", "copyrole": "复制角色",
+    "can_this_form_get": "打开表单", "can_this_form_post": "提交表单", "can_get": "读取",
+    "can_post": "新增", "can_put": "修改", "can_info": "元数据", "can_chart": "图表",
+}
+RESOURCE_LABELS = {
+    "Cadre": "干部", "OrgUnit": "组织机构", "AuditLog": "审计日志", "Lookup": "搜索选择",
+    "AppUserView": "用户", "AppRoleView": "角色", "AppGroupView": "用户组", "AppPermissionViewView": "权限分配",
+    "AppPermissionView": "权限", "AppViewMenuView": "视图菜单", "PermissionModelView": "权限",
+    "ViewMenuModelView": "视图菜单", "PermissionViewModelView": "权限分配", "ResetMyPasswordView": "修改密码",
+    "ResetPasswordView": "重置密码", "UserInfoEditView": "个人信息", "AppUserStatsView": "用户统计",
+    "UserStatsChartView": "用户统计", "MenuApi": "菜单接口", "OpenApi": "接口文档", "SwaggerView": "接口文档页面",
+    "SecurityApi": "登录接口", "Security": "安全", "List Users": "用户列表", "List Roles": "角色列表",
+    "List Groups": "用户组列表", "User's Statistics": "用户统计", "Base Permissions": "基础权限",
+    "Views/Menus": "视图菜单", "Permission on Views/Menus": "权限分配",
+}
+
+
+def permission_label(name: str) -> str:
+    return PERMISSION_LABELS.get(name, name)
+
+
+def resource_label(name: str) -> str:
+    return RESOURCE_LABELS.get(name, name)
+
+
+def describe_permissions(pvs) -> str:
+    """'查看·干部；编辑·干部…' for a list of FAB permission-views."""
+    return "；".join(
+        f"{permission_label(pv.permission.name)}·{resource_label(pv.view_menu.name)}" for pv in pvs or []
+    )
