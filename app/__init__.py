@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, g, render_template, request, session
 from flask_appbuilder import AppBuilder
 
 from app.extensions import db, migrate
@@ -79,6 +79,7 @@ def _security_headers(app: Flask) -> None:
     @app.before_request
     def _nonce():
         g.csp_nonce = secrets.token_urlsafe(16)
+        session.permanent = True  # sessions expire after PERMANENT_SESSION_LIFETIME of inactivity
 
     # A Jinja global (not a context variable) so that FAB's imported macros see it too.
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")

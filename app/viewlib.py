@@ -81,6 +81,19 @@ class ScopedModelView(ModelView):
     def render_template(self, template, **kwargs):
         return super().render_template(template, view=self, **kwargs)
 
+    @expose("/download/<string:filename>")
+    @has_access
+    def download(self, filename):  # FAB's file download: this app stores no uploaded files
+        abort(404)
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        try:
+            return super().list()
+        except ValueError:  # a non-numeric page or page-size argument
+            abort(400)
+
     def _scoped_get(self, pk):
         item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
         if item is None:

@@ -157,3 +157,9 @@ def test_audit_log_records_before_and_after(client, app):
                                                        AuditLog.action == "update").order_by(AuditLog.id.desc()))
         assert old_name in row.old_values and "审计测试" in row.new_values
 
+
+
+def test_session_cookie_expires(client):
+    response = client.get("/login/")
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "Expires=" in cookie and "HttpOnly" in cookie

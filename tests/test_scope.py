@@ -201,3 +201,28 @@ def test_lookup_returns_only_units_in_scope(client):
     data = client.get("/lookup/units?q=").get_json()["results"]
     assert data and all(r["code"].startswith("XY03") for r in data)
     assert client.get("/lookup/units?q=光山").get_json()["results"] == []
+
+
+def test_fab_file_download_route_is_closed(client):
+    login(client, "admin")
+    assert client.get("/cadres/download/anything.txt").status_code == 404
+
+
+def test_bad_paging_argument_is_a_400_not_a_500(client):
+    login(client, "kpy_luoshan")
+    assert client.get("/cadres/list/?page_CadreView=abc").status_code == 400
+
+
+def test_user_screens_are_scoped_for_a_county_admin(client, app):
+    from app.services.users import create_user
+
+    with app.app_context():
+        create_user("admin_luoshan", "Str0ng!Passw0rd", "系统管理员", "XY03")
+        other = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY04"))
+        from app.models import AppUser
+        outsider = db.session.scalar(select(AppUser).where(AppUser.org_unit_id == other.id))
+    login(client, "admin_luoshan", "Str0ng!Passw0rd")
+    body = client.get("/users/list/").get_data(as_text=True)
+    assert "ld_luoshan" in body and "ld_guangshan" not in body
+    assert client.get(f"/users/show/{outsider.id}").status_code == 404
+    assert client.get("/users/userinfo/").status_code == 200

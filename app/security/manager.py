@@ -17,6 +17,7 @@ from flask_appbuilder.security.views import (
 from wtforms.validators import DataRequired
 
 from app.models import AppUser
+from app.security.scope import UnitScopeFilter
 from app.security.roles import describe_permissions, permission_label, resource_label
 from flask_appbuilder.widgets import ListWidget, ShowWidget
 
@@ -91,6 +92,7 @@ class AppUserView(UserDBModelView):
         ("个人信息", {"fields": ["first_name", "last_name", "email"], "expanded": True}),
     ]
     user_info_title = "我的账号信息"
+    base_filters = [["org_unit_id", UnitScopeFilter, lambda: None]]
 
 
 class AppRoleView(RoleModelView):
