@@ -31,10 +31,12 @@ DEMO_PASSWORD = "Demo@2026xy"
 
 ACCOUNTS = [
     ("admin", R.ADMIN, "XY", "系统管理员（市）"),
+    ("admin_luoshan", R.ADMIN, "XY03", "系统管理员（罗山县）"),
     ("kpy_city", R.STAFF, "XY", "组织部考评员（市）"),
     ("kpy_luoshan", R.STAFF, "XY03", "组织部考评员（罗山县）"),
     ("dcy_city", R.SUPERVISOR, "XY", "督查员（市）"),
     ("dcy_luoshan", R.SUPERVISOR, "XY03", "督查员（罗山县）"),
+    ("llr_city_d01", R.LIAISON, "XYD01", "承办联络员（市委组织部）"),
     ("llr_luoshan_t01", R.LIAISON, "XY03T01", "承办联络员（罗山县第一个乡镇）"),
     ("llr_luoshan_d01", R.LIAISON, "XY03D01", "承办联络员（罗山县组织部）"),
     ("ld_city", R.LEADER, "XY", "市领导"),

@@ -217,7 +217,7 @@ def test_user_screens_are_scoped_for_a_county_admin(client, app):
     from app.services.users import create_user
 
     with app.app_context():
-        create_user("admin_luoshan", "Str0ng!Passw0rd", "系统管理员", "XY03")
+        create_user("admin_luoshan", "Str0ng!Passw0rd", "系统管理员", "XY03")  # resets the demo password
         other = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY04"))
         from app.models import AppUser
         outsider = db.session.scalar(select(AppUser).where(AppUser.org_unit_id == other.id))
