@@ -122,5 +122,7 @@ def seed_demo_command():
 
 
 def register_cli(app) -> None:
-    for command in (setup_command, seed_demo_command, roles_cli, users_cli, org_cli, cadres_cli):
+    from app.cli_eval import eval_cli
+
+    for command in (setup_command, seed_demo_command, roles_cli, users_cli, org_cli, cadres_cli, eval_cli):
         app.cli.add_command(command)

@@ -20,7 +20,8 @@ from app.models import AuditLog
 cli_actor: contextvars.ContextVar[str | None] = contextvars.ContextVar("cli_actor", default=None)
 
 
-def _actor() -> tuple[int | None, str]:
+def actor() -> tuple[int | None, str]:
+    """(user id, username) of whoever makes the change: the request user, or the CLI."""
     if has_request_context():
         user = getattr(g, "user", None)
         if user is not None and getattr(user, "is_authenticated", False):
@@ -59,7 +60,7 @@ def _changes(obj) -> tuple[dict, dict]:
 
 def record(session: Session, action: str, table: str, row_id, old=None, new=None) -> None:
     """Append one audit row in the session's transaction."""
-    user_id, username = _actor()
+    user_id, username = actor()
     session.add(
         AuditLog(
             at=dt.datetime.now(),
@@ -100,7 +101,7 @@ def _before_flush(session: Session, flush_context, instances) -> None:
 def _after_flush(session: Session, flush_context) -> None:
     pending = session.info.pop("audit_new", [])
     for obj in pending:
-        user_id, username = _actor()
+        user_id, username = actor()
         session.execute(
             AuditLog.__table__.insert().values(
                 at=dt.datetime.now(),
