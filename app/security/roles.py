@@ -36,24 +36,68 @@ API_METHODS = {
     "delete": "write",
 }
 
+# Resources: OrgUnit, Cadre, AuditLog (foundation); Scheme, Period, Score, Adjustment, Result
+# (evaluation); TimeLimitRule, WorkCalendar, Task, Inspection, Finding, SupervisionBoard
+# (supervision); Todo (everyone's 我的待办); Profile (the 特写, dashboards, compare).
+# Special permissions: Period.unlock (admin), Adjustment.approve (a second staff member),
+# Result.read_unpublished (results before publication), Result.write (result use decisions,
+# written conclusion), Task.handle and Finding.rectify (a liaison acting for its own unit).
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     ADMIN: {
         "OrgUnit": ("read", "write", "import"),
         "Cadre": ("read", "write", "import"),
         "AuditLog": ("read",),
+        "TimeLimitRule": ("read", "write"),
+        "WorkCalendar": ("read", "write"),
+        "Task": ("read", "write"),
+        "Inspection": ("read", "write"),
+        "Finding": ("read", "write"),
+        "SupervisionBoard": ("read",),
+        "Scheme": ("read", "write", "import"),
+        "Period": ("read", "write", "unlock"),
+        "Result": ("read", "read_unpublished"),
+        "Profile": ("read",),
+        "Todo": ("read",),
     },
     STAFF: {
         "OrgUnit": ("read",),
         "Cadre": ("read", "write", "import"),
+        "Scheme": ("read", "write", "import"),
+        "Period": ("read", "write"),
+        "Score": ("read", "write", "import"),
+        "Adjustment": ("read", "write", "approve"),
+        "Result": ("read", "read_unpublished", "write"),
+        "Profile": ("read",),
+        "Todo": ("read",),
     },
     SUPERVISOR: {
         "OrgUnit": ("read",),
         "Cadre": ("read",),
+        "TimeLimitRule": ("read",),
+        "WorkCalendar": ("read",),
+        "Task": ("read", "write"),
+        "Inspection": ("read", "write"),
+        "Finding": ("read", "write"),
+        "SupervisionBoard": ("read",),
+        "Result": ("read",),
+        "Profile": ("read",),
+        "Todo": ("read",),
     },
-    LIAISON: {},
+    LIAISON: {
+        "Task": ("read", "handle"),
+        "Inspection": ("read",),
+        "Finding": ("read", "rectify"),
+        "Todo": ("read",),
+    },
     LEADER: {
         "OrgUnit": ("read",),
         "Cadre": ("read",),
+        "Task": ("read",),
+        "Inspection": ("read",),
+        "Finding": ("read",),
+        "SupervisionBoard": ("read",),
+        "Result": ("read",),
+        "Profile": ("read",),
     },
 }
 
@@ -75,9 +119,15 @@ PERMISSION_LABELS = {
     "resetpasswords": "重置密码", "userinfoedit": "编辑个人信息", "copyrole": "复制角色",
     "can_this_form_get": "打开表单", "can_this_form_post": "提交表单", "can_get": "读取",
     "can_post": "新增", "can_put": "修改", "can_info": "元数据", "can_chart": "图表",
+    "can_unlock": "解锁", "can_approve": "审批", "can_read_unpublished": "查看未发布", "can_handle": "承办",
+    "can_rectify": "整改反馈",
 }
 RESOURCE_LABELS = {
     "Cadre": "干部", "OrgUnit": "组织机构", "AuditLog": "审计日志", "Lookup": "搜索选择",
+    "Scheme": "考评方案", "Period": "考评周期", "Score": "评分数据", "Adjustment": "加减分调整",
+    "Result": "考评结果", "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Task": "督查事项",
+    "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览", "Todo": "我的待办",
+    "Profile": "干部特写",
     "AppUserView": "用户", "AppRoleView": "角色", "AppGroupView": "用户组", "AppPermissionViewView": "权限分配",
     "AppPermissionView": "权限", "AppViewMenuView": "视图菜单", "PermissionModelView": "权限",
     "ViewMenuModelView": "视图菜单", "PermissionViewModelView": "权限分配", "ResetMyPasswordView": "修改密码",
