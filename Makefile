@@ -38,7 +38,7 @@ test: $(BIN)/.installed app/translations/zh/LC_MESSAGES/messages.mo
 	fi
 
 lint: $(BIN)/.installed
-	$(BIN)/python -m ruff check app tests || true
+	$(BIN)/ruff check app tests
 
 clean:
 	rm -rf $(VENV) instance
