@@ -77,6 +77,7 @@ class ScopedModelView(ModelView):
     export_columns: list[str] = []
     import_service = None
     import_help = ""
+    unit_filter = True  # the list shows the 按单位筛选 picker (rows reachable by a unit id)
 
     def render_template(self, template, **kwargs):
         return super().render_template(template, view=self, **kwargs)

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app import audit_labels
 from app.extensions import db
 from app.models import CADRE_STATUSES, GENDERS, UNIT_KINDS, AuditLog, Cadre, CareerRecord, OrgUnit, RewardPenalty
 from app.security.scope import (
@@ -187,6 +188,7 @@ class CareerRecordView(ScopedModelView):
     search_columns = ["unit_name", "position", "start_date"]
     base_filters = [["cadre_id", CadreScopeFilter, lambda: None]]
     add_form_extra_fields = edit_form_extra_fields = {"cadre": _cadre_field("干部")}
+    unit_filter = False
 
 
 class RewardPenaltyView(ScopedModelView):
@@ -202,6 +204,7 @@ class RewardPenaltyView(ScopedModelView):
     add_columns = edit_columns = ["cadre", "kind", "date", "title", "issuer"]
     search_columns = ["kind", "title", "date"]
     base_filters = [["cadre_id", CadreScopeFilter, lambda: None]]
+    unit_filter = False
     add_form_extra_fields = edit_form_extra_fields = {
         "cadre": _cadre_field("干部"),
         "kind": SelectField("类别", choices=[("奖励", "奖励"), ("惩戒", "惩戒")], widget=Select2Widget()),
@@ -275,9 +278,18 @@ class AuditLogView(ScopedModelView):
     can_add = can_edit = can_delete = False
     label_columns = {"at": "时间", "username": "操作人", "action": "操作", "table_name": "数据表", "row_id": "记录",
                      "old_values": "修改前", "new_values": "修改后", "user_id": "用户ID"}
-    list_columns = ["at", "username", "action", "table_name", "row_id", "new_values"]
+    list_columns = ["at", "username", "action", "table_name", "row_id", "old_values", "new_values"]
+    show_columns = list_columns
     search_columns = ["username", "action", "table_name", "row_id", "at"]
     base_order = ("id", "desc")
+    formatters_columns = {
+        "at": lambda v: v.strftime("%Y-%m-%d %H:%M:%S") if v else "",
+        "action": audit_labels.action_label,
+        "table_name": audit_labels.table_label,
+        "old_values": audit_labels.values_label,
+        "new_values": audit_labels.values_label,
+    }
+    unit_filter = False
     export_columns = ["at", "username", "action", "table_name", "row_id", "old_values", "new_values"]
 
     def muldelete(self, items):  # the audit trail is append-only
