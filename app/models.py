@@ -159,6 +159,9 @@ class AppUser(User):
 
     org_unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_unit.id"), nullable=True)
     cadre_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cadre.id"), nullable=True)
+    locked_until: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    password_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
 
     org_unit: Mapped[Optional[OrgUnit]] = relationship(foreign_keys=[org_unit_id], lazy="joined")
     cadre: Mapped[Optional[Cadre]] = relationship(foreign_keys=[cadre_id])
