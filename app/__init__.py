@@ -81,6 +81,14 @@ def _security_headers(app: Flask) -> None:
         g.csp_nonce = secrets.token_urlsafe(16)
         session.permanent = True  # sessions expire after PERMANENT_SESSION_LIFETIME of inactivity
 
+    from app.security import accounts
+
+    @app.before_request
+    def _accounts():
+        from flask_login import current_user
+
+        return accounts.enforce(current_user)
+
     # A Jinja global (not a context variable) so that FAB's imported macros see it too.
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
 

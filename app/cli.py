@@ -35,6 +35,9 @@ def setup_command():
     from app.security.sync import sync_roles
 
     upgrade()
+    from app.services.supervision_setup import seed_defaults
+
+    seed_defaults()
     counts = sync_roles()
     click.echo("数据库已升级到最新版本；角色已同步：" + "，".join(f"{k}({v})" for k, v in counts.items()))
 
@@ -61,12 +64,13 @@ users_cli = AppGroup("users", help="用户账号")
 @click.option("--unit", "unit_code", required=True)
 @click.option("--cadre", "cadre_code", default=None)
 @click.option("--name", default=None, help="显示名（默认同用户名）")
-def users_create(username, password, role, unit_code, cadre_code, name):
+@click.option("--must-change-password", is_flag=True, help="首次登录时强制修改密码")
+def users_create(username, password, role, unit_code, cadre_code, name, must_change_password):
     """Create (or reset) a scripted account bound to a unit and optionally a cadre."""
     from app.services.users import create_user
 
     try:
-        user = create_user(username, password, role, unit_code, cadre_code, name)
+        user = create_user(username, password, role, unit_code, cadre_code, name, must_change_password)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"用户 {user.username} 已创建：角色 {role}，单位 {unit_code}")
@@ -123,6 +127,7 @@ def seed_demo_command():
 
 def register_cli(app) -> None:
     from app.cli_eval import eval_cli
+    from app.cli_supervision import supervision_cli
 
-    for command in (setup_command, seed_demo_command, roles_cli, users_cli, org_cli, cadres_cli, eval_cli):
+    for command in (setup_command, seed_demo_command, roles_cli, users_cli, org_cli, cadres_cli, eval_cli, supervision_cli):
         app.cli.add_command(command)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import g, has_request_context
+from flask import flash, g, has_request_context
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
@@ -183,3 +183,32 @@ class SecurityManager(FabSecurityManager):
             )
             cache[key] = set(rows)
         return (view_name, permission_name) in cache[key]
+
+    # --- account safety (app/security/accounts.py) ---------------------------------------
+
+    def auth_user_db(self, username, password):
+        from app.security import accounts
+
+        user = self.find_user(username=username) if username else None
+        if accounts.is_locked(user):
+            flash(f"登录失败次数过多，账号已锁定 {accounts.LOCK_MINUTES} 分钟，请稍后再试或联系管理员", "danger")
+            accounts.after_attempt(user, False)
+            return None
+        authenticated = super().auth_user_db(username, password)
+        if user is None and username:
+            accounts.audit_unknown_user(username)
+        else:
+            accounts.after_attempt(user, authenticated is not None)
+        if authenticated is not None:
+            accounts.mark_session_login()
+        return authenticated
+
+    def reset_password(self, userid, password):
+        from app.security import accounts
+
+        super().reset_password(userid, password)
+        user = self.get_user_by_id(userid)
+        accounts.password_changed(user)
+        self.session.commit()
+        if g.get("user") is not None and g.user.id == user.id:
+            accounts.mark_session_login()  # this session stays; all others end

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -12,7 +14,8 @@ from app.security.roles import ALL_ROLES
 from app.services.errors import DomainError
 
 
-def create_user(username, password, role_name, unit_code, cadre_code=None, display_name=None) -> AppUser:
+def create_user(username, password, role_name, unit_code, cadre_code=None, display_name=None,
+                must_change_password: bool = False) -> AppUser:
     """Create, or update in place, a user with one role, bound to a unit."""
     sm = current_app.appbuilder.sm
     if role_name not in ALL_ROLES:
@@ -45,5 +48,9 @@ def create_user(username, password, role_name, unit_code, cadre_code=None, displ
     user.org_unit_id = unit.id
     user.cadre_id = cadre.id if cadre else None
     user.active = True
+    user.locked_until = None
+    user.fail_login_count = 0
+    user.must_change_password = must_change_password
+    user.password_changed_at = dt.datetime.now()
     db.session.commit()
     return user
