@@ -103,6 +103,15 @@ def _security_headers(app: Flask) -> None:
         return response
 
 
+# Rendered without templates: context processors would touch the database that is down.
+DATABASE_DOWN_PAGE = (
+    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>503 服务暂时不可用</title></head>'
+    '<body style="font-family:sans-serif;margin:48px"><h2>503 — 服务暂时不可用（数据库无法连接）</h2>'
+    "<p>系统会自动重新连接数据库，请稍后刷新页面。如问题持续，请联系系统管理员。</p>"
+    '<p><a href="/">返回首页</a></p></body></html>'
+)
+
+
 def _error_pages(app: Flask) -> None:
     messages = {
         400: "请求无效",
@@ -116,7 +125,9 @@ def _error_pages(app: Flask) -> None:
     }
 
     def handler(exc):
-        code = getattr(exc, "code", 500) or 500
+        return render(getattr(exc, "code", 500) or 500)
+
+    def render(code):
         if request.path.startswith("/api/"):
             return {"message": messages.get(code, "错误")}, code
         appbuilder = current_app.appbuilder
@@ -128,3 +139,17 @@ def _error_pages(app: Flask) -> None:
 
     for code in messages:
         app.register_error_handler(code, handler)
+
+    from sqlalchemy.exc import OperationalError
+
+    def database_down(exc):
+        """A lost or locked database: a clean 503 page; the pool reconnects by itself (pre-ping)."""
+        try:
+            db.session.rollback()
+        except Exception:  # the connection may be gone; the session is discarded at teardown
+            pass
+        if request.path.startswith("/api/"):
+            return {"message": messages[503]}, 503
+        return DATABASE_DOWN_PAGE, 503, {"Content-Type": "text/html; charset=utf-8"}
+
+    app.register_error_handler(OperationalError, database_down)
