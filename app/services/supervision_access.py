@@ -1,0 +1,219 @@
+"""Who may do what in supervision, and the transaction every supervision command runs in.
+
+Commands receive the acting `user` explicitly (an AppUser; None = the CLI or the system,
+unrestricted), so the web UI, the API, the CLI and the tests call them the same way:
+
+- supervisor actions need the 督查员 or 系统管理员 role; liaison actions need the 承办联络员
+  role *and* the user's unit to be the addressed unit; 县区领导 and everyone else change nothing
+  (Forbidden);
+- a row the user may not see raises NotFound, exactly like a missing row (DESIGN.md section 6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from contextlib import contextmanager
+
+from sqlalchemy import exists, false, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import TASK_STATES, Attachment, OrgUnit, SupervisionTask, TaskAssignment, task_assist_unit
+from app.security import roles as R
+from app.services import audit
+from app.services.errors import Conflict, DomainError, Forbidden, NotFound
+
+SYSTEM = "系统"
+TASK = "督查事项"
+NOT_FOUND = "督查事项不存在或不在您的管辖范围内"
+ACTIVE_STATES = ("assigned", "in_progress")  # the addressed units are working on it
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+STALE = "已被他人修改，您的操作未保存。请刷新后重试。"
+
+
+# ---------------------------------------------------------------- roles and scope
+
+def role_names(user) -> set[str]:
+    return {role.name for role in getattr(user, "roles", None) or []}
+
+
+def is_supervisor(user) -> bool:
+    """督查员 or 系统管理员 (None, the CLI, counts as one)."""
+    return user is None or bool(role_names(user) & {R.SUPERVISOR, R.ADMIN})
+
+
+def is_liaison(user) -> bool:
+    return user is not None and R.LIAISON in role_names(user)
+
+
+def reads_subtree(user) -> bool:
+    """Roles that read supervision rows of their whole subtree (not only their own unit)."""
+    return user is None or bool(role_names(user) & {R.SUPERVISOR, R.ADMIN, R.LEADER})
+
+
+def scope_prefix(user) -> str | None:
+    """The unit path prefix of the user's subtree; None = unrestricted (CLI)."""
+    if user is None:
+        return None
+    unit = getattr(user, "org_unit", None)
+    if unit is None and getattr(user, "org_unit_id", None):
+        unit = db.session.get(OrgUnit, user.org_unit_id)
+    return unit.path if unit is not None else "\x00none\x00"
+
+
+def in_subtree(unit: OrgUnit | None, user) -> bool:
+    prefix = scope_prefix(user)
+    return unit is not None and (prefix is None or unit.path.startswith(prefix))
+
+
+def units_in_subtree(user):
+    """A select of the ids of the units in the user's subtree (None: no restriction)."""
+    prefix = scope_prefix(user)
+    if prefix is None:
+        return None
+    return select(OrgUnit.id).where(OrgUnit.path.startswith(prefix, autoescape=True))
+
+
+def require_supervisor(user) -> None:
+    if not is_supervisor(user):
+        raise Forbidden("只有督查员或系统管理员可以执行此操作")
+
+
+def require_liaison_of(user, unit_id: int, what: str) -> None:
+    """The user must be the liaison of `unit_id` (None, the CLI, may act for any unit)."""
+    if user is None:
+        return
+    if not is_liaison(user):
+        raise Forbidden(f"只有本单位承办联络员可以{what}")
+    if user.org_unit_id != unit_id:
+        raise Forbidden(f"只能为本单位{what}")
+
+
+def task_visible(stmt, user):
+    """Restrict a select of SupervisionTask to the tasks the user may see.
+
+    Supervisors, admins and leaders: the lead unit or any assisting unit lies in their
+    subtree. Liaisons: the lead unit or an assisting unit is their own unit, and the task
+    has been assigned (a draft is addressed to nobody yet). Anyone else sees nothing.
+    """
+    if user is None:
+        return stmt
+    if reads_subtree(user):
+        ids = units_in_subtree(user)
+        assisted = exists().where(task_assist_unit.c.task_id == SupervisionTask.id, task_assist_unit.c.org_unit_id.in_(ids))
+        return stmt.where(or_(SupervisionTask.lead_unit_id.in_(ids), assisted))
+    if is_liaison(user) and user.org_unit_id:
+        own = user.org_unit_id
+        assisted = exists().where(task_assist_unit.c.task_id == SupervisionTask.id, task_assist_unit.c.org_unit_id == own)
+        return stmt.where(SupervisionTask.state != "draft", or_(SupervisionTask.lead_unit_id == own, assisted))
+    return stmt.where(false())
+
+
+def state_label(state: str) -> str:
+    return TASK_STATES.get(state, state)
+
+
+def refuse(task: SupervisionTask, verb: str, hint: str = "") -> DomainError:
+    """The DomainError of an illegal transition, in Chinese."""
+    label = state_label(task.state)
+    return DomainError(f"事项“{task.code}”当前状态为“{label}”，不能{verb}" + (f"；{hint}" if hint else ""))
+
+
+def get_task(task_id: int, user=None) -> SupervisionTask:
+    """Return a task the user may see, else NotFound (missing and out of scope alike)."""
+    task = db.session.scalar(task_visible(select(SupervisionTask).where(SupervisionTask.id == task_id), user))
+    if task is None:
+        raise NotFound(NOT_FOUND)
+    return task
+
+
+def supervised_task(task_id: int, user) -> SupervisionTask:
+    """A task a supervisor may change: visible, and every addressed unit in their subtree."""
+    require_supervisor(user)
+    task = get_task(task_id, user)
+    if not all(in_subtree(unit, user) for unit in [task.lead_unit, *task.assist_units]):
+        raise Forbidden("该事项涉及您管辖范围以外的单位，只能由上级督查员处理")
+    return task
+
+
+def own_assignment(assignment_id: int, user, what: str) -> TaskAssignment:
+    """An assignment of a visible task whose unit is the acting liaison's own unit."""
+    assignment = db.session.get(TaskAssignment, assignment_id)
+    if assignment is None:
+        raise NotFound(NOT_FOUND)
+    get_task(assignment.task_id, user)
+    require_liaison_of(user, assignment.org_unit_id, what)
+    return assignment
+
+
+def check_version(obj, expected_version, what: str) -> None:
+    """Refuse an edit made from a stale copy (optimistic locking on `version`)."""
+    if expected_version is not None and int(expected_version) != obj.version:
+        raise Conflict(f"{what}{STALE}")
+
+
+def username(user) -> str:
+    return user.username if user is not None else (audit.cli_actor.get() or "命令行")
+
+
+def default_now(now: dt.datetime | None) -> dt.datetime:
+    return now if now is not None else dt.datetime.now().replace(microsecond=0)
+
+
+def required_text(value: str | None, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise DomainError(message)
+    return value
+
+
+# ---------------------------------------------------------------- transaction
+
+@contextmanager
+def command(user, what: str = "该记录"):
+    """Run one use case: the audit names the acting user; commit, or roll back everything.
+
+    A concurrent edit caught by the version column or a unique key becomes a Conflict.
+    """
+    token = audit.cli_actor.set(user.username) if user is not None else None
+    try:
+        yield
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(f"{what}{STALE}")
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(f"{what}与已有记录冲突（编号重复或已被他人处理），未保存。")
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        if token is not None:
+            audit.cli_actor.reset(token)
+
+
+# ---------------------------------------------------------------- attachments
+
+def save_attachments(owner_table: str, owner_id: int, attachments, user) -> list[Attachment]:
+    """Store (filename, bytes, content_type) files for a report, each at most 10 MB."""
+    saved = []
+    for item in attachments or ():
+        filename, content, content_type = (tuple(item) + (None,))[:3]
+        name = os.path.basename((filename or "").replace("\\", "/")).strip()
+        if not name:
+            raise DomainError("附件文件名不能为空")
+        if content is None or len(content) == 0:
+            raise DomainError(f"附件“{name}”为空文件")
+        if len(content) > MAX_ATTACHMENT_BYTES:
+            raise DomainError(f"附件“{name}”超过 10 MB，未保存")
+        row = Attachment(
+            owner_table=owner_table, owner_id=owner_id, filename=name[-200:],
+            content_type=(content_type or None) and content_type[:100], size=len(content),
+            content=bytes(content), created_by=username(user),
+        )
+        db.session.add(row)
+        saved.append(row)
+    return saved
