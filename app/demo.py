@@ -87,6 +87,8 @@ def seed_demo() -> bool:
     db.session.commit()
     for username, role, unit_code, display in ACCOUNTS:
         create_user(username, DEMO_PASSWORD, role, unit_code, None, display)
+    from app.demo_eval import seed_demo_evaluation
+    seed_demo_evaluation()
     return True
 
 

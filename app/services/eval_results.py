@@ -1,0 +1,158 @@
+"""Results of a period: who may see which, staleness, computing, result use, unlocking.
+
+Results are computed by eval_compute; this module adds what the screens need around them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import g, has_request_context
+from sqlalchemy import delete, select, update
+
+from app import scoring
+from app.extensions import db
+from app.models import Cadre, EvaluationPeriod, EvaluationResult, ResultUse
+from app.security.roles import ADMIN
+from app.security.scope import apply_cadre_scope
+from app.services import audit, eval_compute
+from app.services.errors import Conflict, DomainError, Forbidden, NotFound
+from app.services.eval_entry import acting_cadre_id
+from app.services.evaluation import get_period, state_label
+
+DECISIONS = ("采纳", "暂缓", "不采纳")
+NOTE_MAX = 500
+
+
+def visible_periods(include_unpublished: bool) -> list[EvaluationPeriod]:
+    """Periods whose results the user may read, newest first."""
+    stmt = select(EvaluationPeriod).order_by(EvaluationPeriod.start_date.desc(), EvaluationPeriod.code.desc())
+    if not include_unpublished:
+        stmt = stmt.where(EvaluationPeriod.state == "published")
+    return list(db.session.scalars(stmt))
+
+
+def published_period_ids():
+    """A subquery of the ids of published periods."""
+    return select(EvaluationPeriod.id).where(EvaluationPeriod.state == "published")
+
+
+def is_stale(period: EvaluationPeriod) -> bool:
+    """Whether an input changed after the results were computed."""
+    return bool(period.computed_at and period.inputs_changed_at and period.inputs_changed_at > period.computed_at)
+
+
+def compute_period(code: str) -> dict:
+    """Compute a period's results; results are current as of the moment the inputs were read."""
+    started = dt.datetime.now()
+    counts = eval_compute.compute(code)
+    # eval_compute keeps whole seconds; an input changed earlier in the same second is included
+    # in this computation and must not make the fresh results look stale.
+    period = get_period(code)
+    db.session.execute(update(EvaluationPeriod).where(EvaluationPeriod.id == period.id).values(computed_at=started))
+    db.session.commit()
+    return counts
+
+
+def unlock(code: str, reason: str) -> EvaluationPeriod:
+    """Admin only: move a locked or published period back to 评分中, with a written reason."""
+    if has_request_context():
+        user = getattr(g, "user", None)
+        if user is None or ADMIN not in {r.name for r in getattr(user, "roles", [])}:
+            raise Forbidden("只有系统管理员可以解锁考评期")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("解锁必须填写原因")
+    if len(reason) > NOTE_MAX:
+        raise DomainError(f"解锁原因过长（最多 {NOTE_MAX} 个字符）")
+    period = get_period(code)
+    if period.state not in ("locked", "published"):
+        raise Conflict(f"考评期“{period.code}”当前状态为{state_label(period.state)}，只有已锁定或已发布的考评期才能解锁")
+    old = period.state
+    try:
+        period.state = "scoring"
+        audit.record(db.session, "unlock", "evaluation_period", period.id,
+                     {"state": old}, {"state": "scoring", "reason": reason})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return period
+
+
+# ---------------------------------------------------------------- result use (结果运用)
+
+
+def generate_result_uses(code: str) -> dict:
+    """Draw the suggestions from the period's results in the user's scope.
+
+    Decided suggestions are kept as they are; undecided ones that no longer follow from the
+    results are removed; new ones are added.
+    """
+    period = get_period(code)
+    if period.computed_at is None:
+        raise Conflict(f"考评期“{period.code}”尚未计算结果，请先计算")
+    stmt = apply_cadre_scope(
+        select(EvaluationResult.cadre_id, EvaluationResult.grade, EvaluationResult.veto).where(
+            EvaluationResult.period_id == period.id
+        ),
+        EvaluationResult.cadre_id,
+    )
+    results = db.session.execute(stmt).all()
+    previous = {}
+    if period.previous_id:
+        previous = dict(
+            db.session.execute(
+                select(EvaluationResult.cadre_id, EvaluationResult.grade).where(
+                    EvaluationResult.period_id == period.previous_id
+                )
+            ).all()
+        )
+    wanted = {
+        (cid, s)
+        for cid, grade, veto in results
+        for s in scoring.result_use_suggestions(grade, previous.get(cid), bool(veto))
+    }
+    existing_stmt = apply_cadre_scope(select(ResultUse).where(ResultUse.period_id == period.id), ResultUse.cadre_id)
+    existing = {(u.cadre_id, u.suggestion): u for u in db.session.scalars(existing_stmt)}
+    removed = [u.id for key, u in existing.items() if key not in wanted and u.decision is None]
+    added = [key for key in sorted(wanted) if key not in existing]
+    try:
+        if removed:
+            db.session.execute(delete(ResultUse).where(ResultUse.id.in_(removed)))
+        db.session.add_all(ResultUse(period_id=period.id, cadre_id=c, suggestion=s) for c, s in added)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return {"added": len(added), "removed": len(removed), "total": len(wanted)}
+
+
+def decide_result_use(use_id: int, decision: str, note: str, version) -> ResultUse:
+    """Record the staff decision on a suggestion (the change is audited)."""
+    use = db.session.get(ResultUse, use_id)
+    in_scope = use is not None and db.session.scalar(
+        apply_cadre_scope(select(Cadre.id).where(Cadre.id == use.cadre_id), Cadre.id)
+    )
+    if not in_scope:
+        raise NotFound("结果运用建议不存在或不在您的管辖范围内")
+    if acting_cadre_id() == use.cadre_id:
+        raise Forbidden("不能对本人的结果运用作出决定")
+    if decision not in DECISIONS:
+        raise DomainError(f"决定应为 {'/'.join(DECISIONS)} 之一")
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise DomainError(f"备注过长（最多 {NOTE_MAX} 个字符）")
+    if str(version) != str(use.version):
+        raise Conflict("该建议已被他人修改，请刷新后重试")
+    _, username = audit.actor()
+    try:
+        use.decision = decision
+        use.note = note or None
+        use.decided_by = username
+        use.decided_at = dt.datetime.now().replace(microsecond=0)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return use

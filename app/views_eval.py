@@ -1,0 +1,409 @@
+"""干部考评 screens: schemes, periods, results, result use; entry screens in views_eval_entry.
+
+Each screen is declared against one permission resource of app/security/roles.py; the rules
+live in app/services (evaluation, eval_entry, eval_results, eval_compute).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.security.decorators import has_access
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from app import scoring
+from app.extensions import db
+from app.models import (
+    PERIOD_KINDS,
+    POST_CATEGORIES,
+    Cadre,
+    EvaluationPeriod,
+    EvaluationResult,
+    EvaluationScheme,
+    OrgUnit,
+    ResultUse,
+    ScoreSheet,
+)
+from app.security.roles import MODELVIEW_METHODS
+from app.security.scope import CadreScopeFilter, apply_cadre_scope
+from app.services import eval_compute, eval_results, evaluation
+from app.services.errors import DomainError, ImportRejected
+from app.tabular import write_csv, write_xlsx
+from app.viewlib import EagerSQLAInterface, ScopedModelView
+
+CATEGORY = "干部考评"
+GRADES = (scoring.EXCELLENT, scoring.COMPETENT, scoring.BASIC, scoring.INCOMPETENT, scoring.UNDETERMINED)
+PAGE = 50
+
+
+def can(perm: str, resource: str) -> bool:
+    return current_app.appbuilder.sm.has_access(f"can_{perm}", resource)
+
+
+def can_read_unpublished() -> bool:
+    return can("read_unpublished", "Result")
+
+
+def may_read_results(period: EvaluationPeriod) -> bool:
+    """Results of a published period need Result.read; of any other, Result.read_unpublished."""
+    return can_read_unpublished() or (period.state == "published" and can("read", "Result"))
+
+
+def flash_error(exc: DomainError) -> None:
+    if isinstance(exc, ImportRejected):
+        for row, msg in exc.errors:
+            flash(f"第 {row} 行：{msg}" if row else msg, "danger")
+    else:
+        flash(exc.message, "danger")
+
+
+def period_by_code(code: str | None) -> EvaluationPeriod | None:
+    if not code:
+        return None
+    return db.session.scalar(select(EvaluationPeriod).where(EvaluationPeriod.code == code))
+
+
+def download(body: bytes, name: str, fmt: str):
+    response = make_response(body)
+    response.headers["Content-Type"] = (
+        "text/csv; charset=utf-8" if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}.{fmt}"
+    return response
+
+
+class EvalBaseView(BaseView):
+    """A custom 干部考评 page: Chinese templates under eval/, the user's permissions at hand."""
+
+    def render(self, template, **kwargs):
+        return self.render_template(template, can=can, view=self, **kwargs)
+
+
+# ---------------------------------------------------------------- 考评周期
+
+
+class PeriodView(EvalBaseView):
+    """考评周期: list with state and actions as POST buttons; create form. No free state field."""
+
+    route_base = "/periods"
+    class_permission_name = "Period"
+    method_permission_name = {"list": "read", "add": "write", "transition": "write", "compute": "write",
+                              "unlock": "unlock"}
+    default_view = "list"
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        periods = db.session.scalars(
+            select(EvaluationPeriod).order_by(EvaluationPeriod.start_date.desc(), EvaluationPeriod.code.desc())
+        ).all()
+        sheets = dict(db.session.execute(
+            select(ScoreSheet.period_id, func.count()).group_by(ScoreSheet.period_id)
+        ).all())
+        results = dict(db.session.execute(
+            select(EvaluationResult.period_id, func.count()).group_by(EvaluationResult.period_id)
+        ).all())
+        return self.render("eval/period_list.html", title="考评周期", periods=periods, sheets=sheets,
+                           results=results, is_stale=eval_results.is_stale, may_read_results=may_read_results)
+
+    @expose("/add/", methods=["GET", "POST"])
+    @has_access
+    def add(self):
+        schemes = db.session.scalars(select(EvaluationScheme).order_by(EvaluationScheme.name)).all()
+        periods = db.session.scalars(select(EvaluationPeriod).order_by(EvaluationPeriod.code.desc())).all()
+        values, error = dict(request.form), None
+        if request.method == "POST":
+            try:
+                period = evaluation.create_period(
+                    values.get("code"), values.get("name"), values.get("kind"), values.get("scheme"),
+                    values.get("start"), values.get("end"), values.get("previous") or None,
+                )
+                flash(f"考评期“{period.code}”已创建（草稿）", "success")
+                return redirect(url_for("PeriodView.list"))
+            except DomainError as exc:
+                error = exc.message
+        return self.render("eval/period_form.html", title="新建考评周期", schemes=schemes, periods=periods,
+                           kinds=PERIOD_KINDS, values=values, error=error)
+
+    @expose("/transition/<int:pk>/<action>", methods=["POST"])
+    @has_access
+    def transition(self, pk, action):
+        period = db.session.get(EvaluationPeriod, pk) or abort(404)
+        if action not in ("open", "lock", "publish"):
+            abort(404)
+        try:
+            evaluation.transition(period.code, action)
+            flash(f"考评期“{period.code}”当前状态：{period.state_label}", "success")
+        except DomainError as exc:
+            flash_error(exc)
+        return redirect(url_for("PeriodView.list"))
+
+    @expose("/compute/<int:pk>", methods=["POST"])
+    @has_access
+    def compute(self, pk):
+        period = db.session.get(EvaluationPeriod, pk) or abort(404)
+        try:
+            counts = eval_results.compute_period(period.code)
+            flash(f"考评期“{period.code}”已计算，共 {counts['results']} 名干部的结果", "success")
+        except DomainError as exc:
+            flash_error(exc)
+        return redirect(url_for("PeriodView.list"))
+
+    @expose("/unlock/<int:pk>", methods=["POST"])
+    @has_access
+    def unlock(self, pk):
+        period = db.session.get(EvaluationPeriod, pk) or abort(404)
+        try:
+            eval_results.unlock(period.code, request.form.get("reason", ""))
+            flash(f"考评期“{period.code}”已解锁，恢复为评分中（已记入审计日志）", "success")
+        except DomainError as exc:
+            flash_error(exc)
+        return redirect(url_for("PeriodView.list"))
+
+
+# ---------------------------------------------------------------- 考评结果
+
+
+def apply_result_filters(stmt, args, cadre_column, period_column):
+    """?period=CODE, ?unit=CODE (the unit's subtree), ?category=…, ?grade=… on a results query."""
+    from app.security.scope import NO_ACCESS
+
+    if args.get("period"):
+        stmt = stmt.where(period_column.in_(select(EvaluationPeriod.id).where(EvaluationPeriod.code == args["period"])))
+    if args.get("unit"):
+        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == args["unit"]))
+        path = unit.path if unit is not None else NO_ACCESS
+        units = select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
+        stmt = stmt.where(cadre_column.in_(select(Cadre.id).where(Cadre.org_unit_id.in_(units))))
+    if args.get("category"):
+        stmt = stmt.where(cadre_column.in_(select(Cadre.id).where(Cadre.post_category == args["category"])))
+    if args.get("grade"):
+        stmt = stmt.where(EvaluationResult.grade == args["grade"])
+    return stmt
+
+
+class ResultVisibilityFilter(BaseFilter):
+    """Results of unpublished periods only for users with Result.read_unpublished."""
+
+    name = "已发布"
+
+    def apply(self, query, value):
+        if can_read_unpublished():
+            return query
+        return query.filter(getattr(self.model, self.column_name).in_(eval_results.published_period_ids()))
+
+
+class ResultRequestFilter(BaseFilter):
+    """The screen's own filters (period, county, post category, grade) from the query string."""
+
+    name = "筛选"
+
+    def apply(self, query, value):
+        from flask import has_request_context
+
+        if not has_request_context():
+            return query
+        return apply_result_filters(query, request.args, EvaluationResult.cadre_id, EvaluationResult.period_id)
+
+
+def _fmt2(value):
+    return "" if value is None else f"{scoring.round_half_up(float(value)):.2f}"
+
+
+def _fmt_dict(value):
+    if not value:
+        return ""
+    return "；".join(f"{k}：{'缺' if v is None else _fmt2(v)}" for k, v in value.items())
+
+
+class ResultView(ScopedModelView):
+    """考评结果 (/results/): scoped by the cadre's unit, unpublished periods for staff and admins."""
+
+    route_base = "/results"
+    datamodel = EagerSQLAInterface(EvaluationResult, eager=("cadre", "period"))
+    class_permission_name = "Result"
+    method_permission_name = {**MODELVIEW_METHODS, "golden": "read"}
+    list_title = "考评结果"
+    show_title = "考评结果详情"
+    base_permissions = ["can_read"]  # results are rebuilt by compute only: no add/edit/delete
+    list_template = "eval/result_list.html"
+    label_columns = {
+        "period": "考评期", "period.code": "考评期", "cadre": "干部", "cadre.code": "干部编号", "cadre.name": "姓名",
+        "cadre.post_category": "岗位类别", "sanping": "三评得分", "group_scores": "各评价组得分",
+        "indicator_scores": "实绩指标", "composite_raw": "调整前综合分", "adjustment": "调整分",
+        "composite": "综合得分", "rank": "排名", "peer_count": "同类人数", "percentile": "百分位",
+        "delta": "较上期", "grade": "等次", "veto": "一票否决", "undetermined": "不定等次", "flags": "提示",
+        "computed_at": "计算时间", "cadre_id": "特写",
+    }
+    list_columns = ["period.code", "cadre.code", "cadre.name", "cadre.post_category", "sanping", "adjustment",
+                    "composite", "rank", "peer_count", "delta", "grade", "flags", "cadre_id"]
+    show_columns = ["period", "cadre", "cadre.post_category", "group_scores", "sanping", "indicator_scores",
+                    "composite_raw", "adjustment", "composite", "rank", "peer_count", "percentile", "delta", "grade",
+                    "veto", "undetermined", "flags", "computed_at", "cadre_id"]
+    search_columns = []
+    order_columns = ["composite", "rank", "sanping", "delta"]
+    base_order = ("composite", "desc")
+    base_filters = [
+        ["cadre_id", CadreScopeFilter, lambda: None],
+        ["period_id", ResultVisibilityFilter, lambda: None],
+        ["cadre_id", ResultRequestFilter, lambda: None],
+    ]
+    formatters_columns = {
+        "sanping": _fmt2, "adjustment": _fmt2, "composite": _fmt2, "composite_raw": _fmt2, "delta": _fmt2,
+        "percentile": lambda v: "" if v is None else f"{v * 100:.1f}%",
+        "group_scores": _fmt_dict, "indicator_scores": _fmt_dict,
+        "veto": lambda v: "是" if v else "否", "undetermined": lambda v: "是" if v else "否",
+        "rank": lambda v: "" if v is None else v, "flags": lambda v: v or "",
+        "cadre_id": lambda v: Markup(f'<a href="/cadre-profile/{int(v)}">查看特写</a>'),
+    }
+
+    def muldelete(self, items):  # results are rebuilt by compute only
+        abort(404)
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs.update(self._toolbar())
+        return super().render_template(template, **kwargs)
+
+    def _toolbar(self) -> dict:
+        periods = eval_results.visible_periods(can_read_unpublished())
+        selected = period_by_code(request.args.get("period"))
+        if selected is not None and selected not in periods:
+            selected = None
+        stale = [p for p in ([selected] if selected else periods) if eval_results.is_stale(p)]
+        uncomputed = selected is not None and selected.computed_at is None
+        return {"periods": periods, "selected": selected, "stale": stale, "uncomputed": uncomputed,
+                "categories": POST_CATEGORIES, "grades": GRADES, "export_period": selected or next(
+                    (p for p in periods if p.computed_at), None)}
+
+    @expose("/golden/<fmt>")
+    @has_access
+    def golden(self, fmt):
+        """The results export of DESIGN.md section 7, limited to the rows this user may see."""
+        if fmt not in ("csv", "xlsx"):
+            abort(404)
+        period = period_by_code(request.args.get("period"))
+        if period is None or not may_read_results(period):
+            abort(404)
+        if period.computed_at is None:
+            flash(f"考评期“{period.code}”尚未计算结果，请先计算", "warning")
+            return redirect(url_for("ResultView.list", period=period.code))
+        codes_stmt = select(Cadre.code).join(EvaluationResult, EvaluationResult.cadre_id == Cadre.id).where(
+            EvaluationResult.period_id == period.id
+        )
+        codes_stmt = apply_result_filters(apply_cadre_scope(codes_stmt, Cadre.id), request.args,
+                                          EvaluationResult.cadre_id, EvaluationResult.period_id)
+        codes = set(db.session.scalars(codes_stmt))
+        header, rows = eval_compute.export_rows(period)
+        rows = [r for r in rows if r[0] in codes]
+        name = f"考评结果_{period.code}"
+        body = write_csv(header, rows) if fmt == "csv" else write_xlsx(header, rows, title=period.code)
+        return download(body, name, fmt)
+
+
+# ---------------------------------------------------------------- 结果运用
+
+
+class ResultUseView(EvalBaseView):
+    """结果运用: suggestions drawn from the results and the staff decisions on them.
+
+    Declared on the Period resource so that the menu shows only to those who run periods
+    (staff and admins); reading, generating and deciding check the Result permissions.
+    """
+
+    route_base = "/resultuses"
+    class_permission_name = "Period"
+    method_permission_name = {"list": "read", "generate": "read", "decide": "read"}
+    default_view = "list"
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        periods = [p for p in eval_results.visible_periods(can_read_unpublished()) if p.computed_at]
+        period = period_by_code(request.args.get("period")) or (periods[0] if periods else None)
+        if period is not None and (period not in periods or not may_read_results(period)):
+            abort(404)
+        uses, total, page = [], 0, max(0, request.args.get("page", 0, type=int))
+        grades = {}
+        if period is not None:
+            stmt = apply_cadre_scope(select(ResultUse).where(ResultUse.period_id == period.id), ResultUse.cadre_id)
+            for key in ("suggestion", "decision"):
+                value = request.args.get(key)
+                if value == "未决定" and key == "decision":
+                    stmt = stmt.where(ResultUse.decision.is_(None))
+                elif value:
+                    stmt = stmt.where(getattr(ResultUse, key) == value)
+            total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+            uses = db.session.scalars(
+                stmt.join(Cadre, ResultUse.cadre_id == Cadre.id).order_by(ResultUse.suggestion, Cadre.code)
+                .offset(page * PAGE).limit(PAGE)
+            ).all()
+            grades = dict(db.session.execute(
+                select(EvaluationResult.cadre_id, EvaluationResult.grade).where(
+                    EvaluationResult.period_id == period.id,
+                    EvaluationResult.cadre_id.in_([u.cadre_id for u in uses]),
+                )
+            ).all())
+        return self.render("eval/result_use.html", title="结果运用", periods=periods, period=period, uses=uses,
+                           total=total, page=page, page_size=PAGE, grades=grades, decisions=eval_results.DECISIONS,
+                           suggestions=(scoring.SUGGEST_PROMOTE, scoring.SUGGEST_TALK, scoring.SUGGEST_ADJUST),
+                           may_write=can("write", "Result"))
+
+    @expose("/generate/<int:pk>", methods=["POST"])
+    @has_access
+    def generate(self, pk):
+        period = db.session.get(EvaluationPeriod, pk) or abort(404)
+        if not can("write", "Result"):
+            abort(403)
+        try:
+            counts = eval_results.generate_result_uses(period.code)
+            flash(f"已生成结果运用建议：新增 {counts['added']} 条，移除 {counts['removed']} 条未决定的过时建议，"
+                  f"共 {counts['total']} 条", "success")
+        except DomainError as exc:
+            flash_error(exc)
+        return redirect(url_for("ResultUseView.list", period=period.code))
+
+    @expose("/decide/<int:pk>", methods=["POST"])
+    @has_access
+    def decide(self, pk):
+        if not can("write", "Result"):
+            abort(403)
+        use = db.session.get(ResultUse, pk) or abort(404)
+        code = use.period.code
+        try:
+            eval_results.decide_result_use(pk, request.form.get("decision", ""), request.form.get("note", ""),
+                                           request.form.get("version", ""))
+            flash(f"已记录对 {use.cadre.name}（{use.cadre.code}）“{use.suggestion}”的决定", "success")
+        except DomainError as exc:
+            if exc.status == 404:
+                abort(404)
+            flash_error(exc)
+        back = request.form.get("next", "")
+        if not back.startswith("/resultuses/"):
+            back = url_for("ResultUseView.list", period=code)
+        return redirect(back)
+
+
+def register_eval_views(appbuilder) -> None:
+    """Register the 干部考评 screens and the results API."""
+    from app.api_eval import register_eval_apis
+    from app.views_eval_entry import AdjustmentView, EntryView
+    from app.views_eval_scheme import SchemeView
+
+    menu = [
+        (SchemeView, "考评方案", "fa-sliders-h"),
+        (PeriodView, "考评周期", "fa-calendar-alt"),
+        (EntryView, "评分录入", "fa-keyboard"),
+        (AdjustmentView, "加减分调整", "fa-balance-scale"),
+        (ResultView, "考评结果", "fa-trophy"),
+        (ResultUseView, "结果运用", "fa-user-check"),
+    ]
+    for view, name, icon in menu:
+        appbuilder.add_view(view, name, icon=icon, category=CATEGORY, label=name, category_label=CATEGORY)
+    register_eval_apis(appbuilder)
+
