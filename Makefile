@@ -40,5 +40,11 @@ test: $(BIN)/.installed app/translations/zh/LC_MESSAGES/messages.mo
 lint: $(BIN)/.installed
 	$(BIN)/ruff check app tests
 
+# City-scale benchmark (docs/PERFORMANCE.md) on a database of its own, never instance/app.db:
+# make bench [BENCH_CADRES=50000] [BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench]
+bench: setup
+	export DATABASE_URL=$${BENCH_DATABASE_URL:-sqlite:////tmp/bench.db}; \
+	$(FLASK) bench --generate --cadres $${BENCH_CADRES:-50000} --force && $(FLASK) bench --output docs/bench-latest.json
+
 clean:
 	rm -rf $(VENV) instance

@@ -126,10 +126,11 @@ def seed_demo_command():
 
 
 def register_cli(app) -> None:
+    from app.cli_bench import bench_command
     from app.cli_eval import eval_cli
     from app.cli_ops import backup_command, restore_command
     from app.cli_supervision import supervision_cli
 
     for command in (setup_command, seed_demo_command, roles_cli, users_cli, org_cli, cadres_cli, eval_cli, supervision_cli,
-                    backup_command, restore_command):
+                    backup_command, restore_command, bench_command):
         app.cli.add_command(command)

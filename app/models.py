@@ -109,6 +109,7 @@ class Cadre(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_cadre_org_unit_status", "org_unit_id", "status"),)
 
     def __repr__(self) -> str:
         return f"{self.name}（{self.code}）"
@@ -473,6 +474,8 @@ class EvaluationResultDimension(db.Model):
 
     result: Mapped[EvaluationResult] = relationship(back_populates="dimensions")
 
+    __table_args__ = (Index("ix_result_dimension_result_dimension_score", "result_id", "dimension_id", "score"),)
+
 
 class ResultUse(db.Model):
     """结果运用: a suggestion drawn from a result and the staff decision on it."""
@@ -782,6 +785,7 @@ class Finding(db.Model):
     cadres: Mapped[list[Cadre]] = relationship(secondary=finding_cadre, lazy="selectin")
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_finding_unit_state_severity", "org_unit_id", "state", "severity"),)
 
 
 class RectificationReport(db.Model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 
@@ -420,7 +421,7 @@ def rank_and_grade(
     # A result without C (nothing scored) is treated the same way.
     ranked = [p for p in peers if _takes_place(p)]
     count = len(ranked)
-    values = sorted((round_half_up(p.composite) for p in ranked), reverse=True)
+    values = sorted(round_half_up(p.composite) for p in ranked)  # ascending, for bisect
     places = quota_places(rules.excellent_quota, count)
     out: dict[Hashable, tuple[int | None, int, float | None, str]] = {}
     for p in peers:
@@ -429,8 +430,9 @@ def rank_and_grade(
             out[p.cadre_key] = (None, count, None, INCOMPETENT if p.veto else UNDETERMINED)
             continue
         c = round_half_up(p.composite)
-        rank = 1 + sum(1 for v in values if v > c)  # competition ranking: 1, 2, 2, 4
-        block_end = rank + values.count(c) - 1
+        above = bisect_right(values, c)
+        rank = 1 + count - above  # competition ranking: 1, 2, 2, 4 (O(log n) per cadre)
+        block_end = rank + (above - bisect_left(values, c)) - 1
         out[p.cadre_key] = (rank, count, rank / count, _grade(p, c, block_end, places, rules))
     return out
 

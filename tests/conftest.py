@@ -49,6 +49,7 @@ def app(database_url):
     from app import create_app
     from app.demo import seed_demo
     from app.security.sync import sync_roles
+    from app.services.supervision_setup import seed_defaults
     from config import TestConfig
 
     class Cfg(TestConfig):
@@ -58,6 +59,7 @@ def app(database_url):
     with application.app_context():
         upgrade()
         sync_roles()
+        seed_defaults()
         seed_demo()
     return application
 

@@ -20,6 +20,7 @@ from flask_appbuilder.security.views import (
 from wtforms.validators import DataRequired
 
 from app.models import AppUser
+from app.viewlib import SafeActionsMixin
 from app.security.scope import UnitScopeFilter
 from app.security.roles import describe_permissions, permission_label, resource_label
 from flask_appbuilder.widgets import ListWidget, ShowWidget
@@ -62,7 +63,7 @@ USER_LABELS = {
 }
 
 
-class AppUserView(UserDBModelView):
+class AppUserView(SafeActionsMixin, UserDBModelView):
     """Users with their unit (scope) and linked cadre."""
 
     list_title = "用户列表"
@@ -98,7 +99,7 @@ class AppUserView(UserDBModelView):
     base_filters = [["org_unit_id", UnitScopeFilter, lambda: None]]
 
 
-class AppRoleView(RoleModelView):
+class AppRoleView(SafeActionsMixin, RoleModelView):
     """Roles are data in app/security/roles.py, synced by `roles sync`: read-only here."""
 
     list_title = "角色列表"
@@ -111,25 +112,25 @@ class AppRoleView(RoleModelView):
     formatters_columns = {"permissions": describe_permissions}
 
 
-class AppGroupView(UserGroupModelView):
+class AppGroupView(SafeActionsMixin, UserGroupModelView):
     label_columns = {"name": "组名", "label": "显示名", "description": "说明", "users": "用户", "roles": "角色"}
     search_columns = ["name", "label"]
 
 
-class AppPermissionViewView(PermissionViewModelView):
+class AppPermissionViewView(SafeActionsMixin, PermissionViewModelView):
     list_title = "权限分配"
     label_columns = {"permission": "权限", "view_menu": "视图/菜单", "role": "角色"}
     search_columns = ["permission", "view_menu"]
     formatters_columns = {"permission": lambda p: permission_label(p.name), "view_menu": lambda v: resource_label(v.name)}
 
 
-class AppPermissionView(PermissionModelView):
+class AppPermissionView(SafeActionsMixin, PermissionModelView):
     list_title = "基础权限"
     label_columns = {"name": "名称"}
     formatters_columns = {"name": permission_label}
 
 
-class AppViewMenuView(ViewMenuModelView):
+class AppViewMenuView(SafeActionsMixin, ViewMenuModelView):
     list_title = "视图菜单"
     label_columns = {"name": "名称"}
     formatters_columns = {"name": resource_label}

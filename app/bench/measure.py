@@ -1,0 +1,282 @@
+"""Measure the configured (generated) database against the targets of docs/PERFORMANCE.md.
+
+- compute(): one period's results, against the floor of one bare SQL GROUP BY over the same
+  sheets; statements issued by compute (constant whatever the size).
+- pages through the real WSGI app (Flask test client, one client): p50/p95 latency, SQL
+  queries per request, HTML bytes; for a city user and a county user.
+- requests per second under gunicorn (2 workers, 8 client threads) and the workers' RSS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import time
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import event, func, select, text
+
+from app.bench import BENCH_PASSWORD, COMPUTED_PERIOD, COUNTY_CODE, PERIODS, account
+from app.bench.targets import evaluate, render_table  # noqa: F401  (render_table: for the CLI)
+from app.extensions import db
+from app.models import Cadre, EvaluationPeriod, EvaluationResult, OrgUnit, ScoreSheet, SheetScore
+from app.security import roles as R
+from app.services.errors import DomainError
+
+FLOOR_SQL = (
+    "SELECT s.cadre_id, s.group_id, v.dimension_id, COUNT(v.value), SUM(v.value), MAX(v.value), MIN(v.value) "
+    "FROM sheet_score v JOIN score_sheet s ON v.sheet_id = s.id WHERE s.period_id = :p "
+    "GROUP BY s.cadre_id, s.group_id, v.dimension_id"
+)
+LEVELS = ("city", "county")
+NOT_AVAILABLE = "not available"
+
+
+class QueryCounter:
+    """Counts statements sent to the database (before_cursor_execute) while active."""
+
+    def __init__(self):
+        self.count = 0
+
+    def _hit(self, *args, **kwargs):
+        self.count += 1
+
+    def __enter__(self):
+        self.count = 0
+        event.listen(db.engine, "before_cursor_execute", self._hit)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(db.engine, "before_cursor_execute", self._hit)
+
+
+def measure(pages_only: bool = False, http: bool = True, repeat: int = 40, seconds: float = 10.0,
+            baseline: dict | None = None) -> dict:
+    """Run every measurement; returns the JSON-able report with PASS/FAIL checks."""
+    subject = _subject()
+    report = {"meta": _meta(subject), "compute": None, "pages": [], "throughput": [], "memory": None}
+    if not pages_only:
+        report["compute"] = measure_compute(subject["period_id"])
+    report["pages"] = measure_pages(subject, repeat)
+    if http and not pages_only:
+        report["throughput"], report["memory"] = measure_throughput(subject, seconds)
+    report["checks"] = evaluate(report, baseline)
+    return report
+
+
+def _subject() -> dict:
+    """The bench data this run needs: the period, the county and one of its cadres."""
+    period = db.session.scalar(select(EvaluationPeriod).where(EvaluationPeriod.code == COMPUTED_PERIOD))
+    county = db.session.scalar(select(OrgUnit).where(OrgUnit.code == COUNTY_CODE))
+    if period is None or county is None or current_app.appbuilder.sm.find_user(account(R.STAFF, "city")) is None:
+        raise DomainError("未找到压测数据，请先运行：flask --app run bench --generate --cadres N --force")
+    in_county = select(OrgUnit.id).where(OrgUnit.path.startswith(county.path))
+    history = (
+        select(EvaluationResult.cadre_id)
+        .group_by(EvaluationResult.cadre_id)
+        .having(func.count() >= len(PERIODS))
+        .where(EvaluationResult.cadre_id.in_(select(Cadre.id).where(Cadre.org_unit_id.in_(in_county))))
+        .order_by(EvaluationResult.cadre_id)
+        .limit(1)
+    )
+    cadre = db.session.get(Cadre, db.session.scalar(history))
+    if cadre is None:
+        raise DomainError("压测数据不完整：该县没有三期考评结果齐全的干部，请重新生成")
+    return {"period_id": period.id, "county": county.code, "cadre_id": cadre.id, "cadre_code": cadre.code}
+
+
+def _meta(subject: dict) -> dict:
+    count = lambda stmt: db.session.scalar(stmt)  # noqa: E731
+    sheets = count(select(func.count()).select_from(ScoreSheet).where(ScoreSheet.period_id == subject["period_id"]))
+    return {
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "database": db.engine.dialect.name,
+        "database_url": db.engine.url.render_as_string(hide_password=True),
+        "cadres": count(select(func.count()).select_from(Cadre)),
+        "period": COMPUTED_PERIOD,
+        "period_sheets": sheets,
+        "all_sheet_values": count(select(func.count()).select_from(SheetScore)),
+        "tasks": count(text("SELECT COUNT(*) FROM supervision_task")),
+        "findings": count(text("SELECT COUNT(*) FROM finding")),
+        "machine": machine(),
+        "subject": subject,
+    }
+
+
+def machine() -> dict:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+    mem = re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M)
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model.group(1).strip() if model else platform.processor(),
+        "ram_gb": round(int(mem.group(1)) / 1024 / 1024, 1) if mem else None,
+        "python": platform.python_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],  # other work on the machine inflates latencies
+    }
+
+
+# ---------------------------------------------------------------- compute vs floor
+
+
+def measure_compute(period_id: int, runs: int = 2) -> dict:
+    """Best of `runs` for compute() and for the bare GROUP BY (run alternately, warm cache)."""
+    from app.services.eval_compute import compute
+
+    floors, computes, statements = [], [], 0
+    for _ in range(runs):
+        db.session.commit()
+        start = time.perf_counter()
+        rows = len(db.session.execute(text(FLOOR_SQL), {"p": period_id}).all())
+        floors.append(time.perf_counter() - start)
+        db.session.commit()
+        with QueryCounter() as counter:
+            start = time.perf_counter()
+            results = compute(COMPUTED_PERIOD)["results"]
+            computes.append(time.perf_counter() - start)
+        statements = counter.count
+    floor, best = min(floors), min(computes)
+    return {
+        "compute_s": round(best, 3),
+        "compute_runs_s": [round(x, 3) for x in computes],
+        "floor_s": round(floor, 3),
+        "floor_runs_s": [round(x, 3) for x in floors],
+        "ratio": round(best / floor, 2) if floor else None,
+        "results": results,
+        "aggregate_rows": rows,
+        "statements": statements,
+    }
+
+
+# ---------------------------------------------------------------- pages (single client)
+
+
+def page_specs(subject: dict) -> list[dict]:
+    """The measured pages: key, label, role, URL (None when the screen does not exist yet)."""
+    county, cadre_id, cadre_code = subject["county"], subject["cadre_id"], subject["cadre_code"]
+    sheets = _discover(lambda r: "sheet" in r.lower() and r.endswith("/list/"))
+    if sheets:
+        searchable = "cadre" in (getattr(_view_of(sheets[1]), "search_columns", None) or [])
+        sheets = f"{sheets[0]}?cadre={cadre_code}" + (f"&_flt_0_cadre={cadre_id}" if searchable else "")
+    tasks = _discover(lambda r: r == "/tasks/list/")
+    specs = [
+        ("cadre_list", "干部名册 cadre list", R.STAFF,
+         f"/cadres/list/?unit={county}&_oc_CadreView=name&_od_CadreView=asc"),
+        ("sheet_list", "评分表（单个干部）score sheets of one cadre", R.STAFF, sheets or None),
+        ("task_list_red", "督查事项（红灯）tasks, red", R.SUPERVISOR, f"{tasks[0]}?light=red" if tasks else None),
+        ("result_list", "考评结果 results", R.STAFF, "/results/list/" if _discover(lambda r: r == "/results/list/") else None),
+        ("profile", "干部特写（三期）profile", R.STAFF,
+         f"/cadre-profile/{cadre_id}" if _discover(lambda r: r == "/cadre-profile/<int:id>") else None),
+        ("dashboard", "领导看板 dashboard", R.LEADER, "/dashboard/" if _discover(lambda r: r == "/dashboard/") else None),
+    ]
+    return [dict(key=k, label=label, role=role, url=url) for k, label, role, url in specs]
+
+
+def _discover(match) -> tuple[str, str] | None:
+    """(rule, endpoint) of the shortest GET route whose rule matches, from app.url_map."""
+    rules = sorted((r for r in current_app.url_map.iter_rules() if "GET" in r.methods and match(r.rule)),
+                   key=lambda r: len(r.rule))
+    return (rules[0].rule, rules[0].endpoint) if rules else None
+
+
+def _view_of(endpoint: str):
+    name = endpoint.split(".")[0]
+    return next((v for v in current_app.appbuilder.baseviews if getattr(v, "endpoint", None) == name), None)
+
+
+def _request(client, method: str, url: str, **kwargs):
+    """One request in an app context of its own, as under a server.
+
+    The CLI command runs inside an app context, and Flask reuses an active one for a
+    request: `g` (the user, the cached scope, the CSRF token) would leak between requests.
+    """
+    with current_app.app_context():
+        return client.open(url, method=method, **kwargs)
+
+
+def logged_in_client(username: str):
+    """A Flask test client logged in through the real form (with its CSRF token)."""
+    client = current_app.test_client()
+    html = _request(client, "GET", "/login/").get_data(as_text=True)
+    from app.bench.http_load import CSRF
+
+    form = {"username": username, "password": BENCH_PASSWORD}
+    match = CSRF.search(html)
+    if match:
+        form["csrf_token"] = match.group(1) or match.group(2)
+    response = _request(client, "POST", "/login/", data=form)
+    if response.status_code != 302 or "/login" in response.headers.get("Location", ""):
+        raise DomainError(f"压测账号 {username} 登录失败（{response.status_code}）")
+    return client
+
+
+def measure_pages(subject: dict, repeat: int) -> list[dict]:
+    out = []
+    clients: dict[str, object] = {}
+    db.session.commit()
+    for spec in page_specs(subject):
+        for level in LEVELS:
+            row = {**spec, "level": level, "user": account(spec["role"], level)}
+            if spec["url"] is None:
+                out.append({**row, "status": NOT_AVAILABLE})
+                continue
+            client = clients.get(row["user"]) or clients.setdefault(row["user"], logged_in_client(row["user"]))
+            out.append({**row, **_time_page(client, spec["url"], repeat)})
+    return out
+
+
+def _time_page(client, url: str, repeat: int) -> dict:
+    for _ in range(3):  # warm caches (templates, permissions, the database's pages)
+        _request(client, "GET", url)
+    times, counts, statuses, size = [], [], set(), 0
+    for _ in range(repeat):
+        with QueryCounter() as counter:
+            start = time.perf_counter()
+            response = _request(client, "GET", url)
+            body = response.get_data()
+            times.append(time.perf_counter() - start)
+        counts.append(counter.count)
+        statuses.add(response.status_code)
+        size = len(body)
+    times.sort()
+    return {
+        "status": statuses.pop() if len(statuses) == 1 else sorted(statuses),
+        "requests": repeat,
+        "p50_ms": round(times[len(times) // 2] * 1000, 1),
+        "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))] * 1000, 1),
+        "queries": max(counts),
+        "queries_min": min(counts),
+        "html_bytes": size,
+    }
+
+
+# ---------------------------------------------------------------- gunicorn
+
+
+def measure_throughput(subject: dict, seconds: float) -> tuple[list[dict], dict | None]:
+    """Requests per second for the cadre list and the profile; worker RSS after the run."""
+    from app.bench.http_load import Server, load, login
+
+    specs = {s["key"]: s for s in page_specs(subject)}
+    wanted = [specs["cadre_list"], specs["profile"]]
+    server = Server(current_app.config["SECRET_KEY"])
+    out, memory = [], None
+    try:
+        server.wait_ready()
+        jar = login(server.port, account(R.STAFF, "city"), BENCH_PASSWORD)
+        for spec in wanted:
+            if spec["url"] is None:
+                out.append({"key": spec["key"], "label": spec["label"], "status": NOT_AVAILABLE})
+                continue
+            load(server.port, spec["url"], jar, threads=2, seconds=2, max_requests=20)  # warm both workers
+            out.append({"key": spec["key"], "label": spec["label"], **load(server.port, spec["url"], jar,
+                                                                          seconds=seconds)})
+        rss = server.worker_rss_mb()
+        memory = {"worker_rss_mb": rss, "max_mb": max(rss) if rss else None}
+    finally:
+        server.stop()
+    return out, memory

@@ -1,0 +1,247 @@
+"""A generated permission matrix: every registered endpoint x every role x in/out-of-scope row.
+
+Each URL rule must have an entry in ENDPOINTS (the test fails when a new endpoint is added
+without one). For each role the expected answer comes from the role's permissions as synced
+from app/security/roles.py: without the permission the request is refused (redirect to login,
+401 or 403); with it, a row of the user's own county answers and a row of another county is a
+404. Mutating requests are only sent where they must be refused, so the matrix changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    AppUser,
+    Cadre,
+    CareerRecord,
+    EvaluationResult,
+    Finding,
+    Inspection,
+    OrgUnit,
+    RewardPenalty,
+    SupervisionTask,
+)
+from app.security import roles as R
+from tests.conftest import api_token, login
+
+PASSWORD = "Str0ng!Passw0rd"
+USERS = {  # role -> (username, unit)
+    R.ADMIN: ("pm_admin", "XY03"),
+    R.STAFF: ("pm_staff", "XY03"),
+    R.SUPERVISOR: ("pm_sup", "XY03"),
+    R.LIAISON: ("pm_liaison", "XY03T01"),
+    R.LEADER: ("pm_leader", "XY03"),
+}
+REFUSED = (302, 401, 403)
+
+# kind of each URL rule: how the matrix fills its arguments and what it may send.
+#   public   – reachable without the app's permissions (login, static, own account)
+#   page     – a GET page or export without a row argument
+#   row:<M>  – a GET of one row of model M (in scope: 200; out of scope: 404)
+#   write    – a mutating route: only refusals are sent (no permission, or a row out of scope)
+#   write:<M> – a mutating route on one row of model M
+#   skip     – covered elsewhere (named test) or needs arguments the matrix cannot forge
+ROW_ROUTES = {
+    "cadres": "Cadre", "careerrecords": "CareerRecord", "rewardspenalties": "RewardPenalty",
+    "orgunits": "OrgUnit", "tasks": "SupervisionTask", "findings": "Finding", "inspections": "Inspection",
+    "results": "EvaluationResult",
+}
+ENDPOINTS: dict[str, str] = {
+    "/": "public", "/favicon.ico": "public", "/back": "public", "/lang/<string:locale>": "public",
+    "/login/": "public", "/logout/": "public", "/static/<path:filename>": "public",
+    "/static/appbuilder/<path:filename>": "public", "/api/v1/security/login": "public",
+    "/api/v1/security/refresh": "public", "/api/<version>/_openapi": "page", "/swagger/<version>": "skip",
+    "/api/v1/menu/": "public",
+    "/resetmypassword/form": "public", "/userinfoeditview/form": "public", "/users/userinfo/": "public",
+    "/resetpassword/form": "skip",
+    "/lookup/units": "page", "/lookup/cadres": "page", "/todo/": "page", "/dashboard/": "page",
+    "/supervision/board/": "page", "/cadre-profile/compare": "skip",
+    "/results/golden/<fmt>": "skip",  # needs ?period=…: tests/test_eval_views.py
+    "/cadre-profile/<int:id>": "row:Cadre", "/cadre-profile/<int:id>/json": "row:Cadre",
+    "/cadre-profile/<int:id>/docx": "row:Cadre", "/cadre-profile/<int:id>/conclusion": "write:Cadre",
+    "/api/v1/cadres/": "page", "/api/v1/cadres/<int:pk>": "row:Cadre", "/api/v1/cadres/<pk>": "write:Cadre",
+    "/api/v1/cadres/_info": "page",
+    "/api/v1/orgunits/": "page", "/api/v1/orgunits/<int:pk>": "row:OrgUnit", "/api/v1/orgunits/<pk>": "write:OrgUnit",
+    "/api/v1/orgunits/_info": "page",
+    "/api/v1/results/": "page", "/api/v1/results/<int:pk>": "row:EvaluationResult", "/api/v1/results/_info": "page",
+    "/api/v1/tasks/": "page", "/api/v1/tasks/<int:pk>": "row:SupervisionTask", "/api/v1/tasks/<pk>": "write:SupervisionTask",
+    "/api/v1/tasks/_info": "page",
+    "/api/v1/findings/": "page", "/api/v1/findings/<int:pk>": "row:Finding", "/api/v1/findings/_info": "page",
+}
+
+
+def kind_of(rule: str) -> str | None:
+    if rule in ENDPOINTS:
+        return ENDPOINTS[rule]
+    m = re.match(r"^/api/v1/(tasks|findings)/<int:pk>/", rule)
+    if m:
+        return "write:" + ROW_ROUTES[m.group(1)]
+    parts = rule.strip("/").split("/")
+    base = parts[0]
+    if base in ("users", "roles", "groups", "permissions", "permissionviews", "viewmenus", "auditlog",
+                "timelimitrules", "workcalendar", "calendardays", "schemes", "periods", "entry", "adjustments",
+                "resultuses", "inspections", "findings", "tasks", "cadres", "careerrecords", "rewardspenalties",
+                "orgunits", "results") or base.startswith(("workcalendar", "calendar")):
+        model = ROW_ROUTES.get(base)
+        tail = "/".join(parts[1:])
+        if tail in ("list", "add", "export/<fmt>", "upload", "form", "golden/<fmt>") and rule.endswith(("/", "<fmt>")):
+            return "page"
+        if tail in ("list", "form") or tail == "":
+            return "page"
+        if tail.startswith("show/") and model:
+            return f"row:{model}"
+        if model and (tail.startswith(("edit/", "delete/", "action/")) or re.match(r"<int:pk>/", tail)):
+            return f"write:{model}"
+        return "write"
+    return None
+
+
+@pytest.fixture(scope="module")
+def matrix(app):
+    """Users of each role in 罗山县 (XY03), rows inside and outside it, and each role's permissions."""
+    from app.services import supervision_findings as sf
+    from app.services import supervision_tasks as st
+    from app.services.users import create_user
+
+    with app.app_context():
+        for role, (username, unit) in USERS.items():
+            create_user(username, PASSWORD, role, unit)
+        unit = {c: db.session.scalar(select(OrgUnit).where(OrgUnit.code == c)) for c in ("XY03T01", "XY04T01")}
+        rows = {}
+        for side, code in (("in", "XY03T01"), ("out", "XY04T01")):
+            task = st.create_task(f"PM-{side}", "矩阵测试事项", lead_unit_id=unit[code].id, category="督实事",
+                                  rule_name="普通事项")
+            if side == "in":  # liaisons see assigned items only
+                task = st.assign(task.id)
+            insp = sf.create_inspection(f"PMI-{side}", dt.date(2025, 3, 1), "矩阵测试", "督查组", "明察", unit[code].id)
+            finding = sf.add_finding(insp.id, unit[code].id, "矩阵测试问题", "作风", "一般", deadline=dt.date(2025, 4, 1))
+            prefix = "XY03" if side == "in" else "XY04"
+            cadre = db.session.scalar(select(Cadre).join(OrgUnit).where(OrgUnit.code.startswith(prefix + "T"))
+                                      .order_by(Cadre.id))
+            result = db.session.scalar(select(EvaluationResult).where(EvaluationResult.cadre_id == cadre.id)
+                                       .order_by(EvaluationResult.id))
+            rows[side] = {
+                "Cadre": cadre.id, "OrgUnit": unit[code].id, "SupervisionTask": task.id, "Finding": finding.id,
+                "Inspection": insp.id, "EvaluationResult": result.id if result else None,
+                "CareerRecord": db.session.scalar(select(CareerRecord.id).where(CareerRecord.cadre_id == cadre.id)),
+                "RewardPenalty": db.session.scalar(select(RewardPenalty.id).where(RewardPenalty.cadre_id == cadre.id)),
+            }
+        perms = {}
+        for role in USERS:
+            r = app.appbuilder.sm.find_role(role)
+            perms[role] = {(pv.permission.name, pv.view_menu.name) for pv in r.permissions}
+        views = {type(v).__name__: v for v in app.appbuilder.baseviews}
+        rules = [r for r in app.url_map.iter_rules()]
+    return {"rows": rows, "perms": perms, "views": views, "rules": rules}
+
+
+def test_every_endpoint_has_an_entry(matrix):
+    missing = sorted({r.rule for r in matrix["rules"] if kind_of(r.rule) is None})
+    assert not missing, f"endpoints without a permission-matrix entry: {missing}"
+
+
+def _needed(matrix, endpoint: str):
+    """(permission, resource) FAB checks for an endpoint, or None when it checks none."""
+    if "." not in endpoint:
+        return None
+    view_name, method = endpoint.split(".", 1)
+    view = matrix["views"].get(view_name)
+    if view is None or not hasattr(getattr(view, method, None), "_permission_name"):
+        return None
+    return "can_" + view.get_method_permission(method), view.class_permission_name
+
+
+def _fill(rule: str, pk) -> str:
+    url = rule
+    for arg in re.findall(r"<[^>]+>", rule):
+        name = arg.strip("<>").split(":")[-1]
+        value = {"fmt": "csv", "name": "muldelete", "kind": "sheets", "action": "open", "version": "v1"}.get(name, pk)
+        url = url.replace(arg, str(value), 1)
+    return url
+
+
+class _Crash(int):
+    """A request that raised (a 500 in production) counts as a failing status."""
+
+
+def _safe(send):
+    def call(*args, **kwargs):
+        try:
+            return send(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the matrix reports it as a failure
+            return type("R", (), {"status_code": _Crash(599), "error": repr(exc)[:120]})()
+    return call
+
+
+def _cases(matrix):
+    for rule in sorted(matrix["rules"], key=lambda r: r.rule):
+        kind = kind_of(rule.rule)
+        if kind in (None, "public", "skip"):
+            continue
+        for role in USERS:
+            yield rule, kind, role
+
+
+@pytest.mark.parametrize("role", list(USERS))
+def test_matrix(app, matrix, role):
+    username = USERS[role][0]
+    failures = []
+    client = app.test_client()
+    login(client, username, PASSWORD)
+    headers = api_token(app.test_client(), username, PASSWORD)
+    for rule in sorted(matrix["rules"], key=lambda r: r.rule):
+        kind = kind_of(rule.rule)
+        if kind in (None, "public", "skip"):
+            continue
+        needed = _needed(matrix, rule.endpoint)
+        allowed = needed is None or needed in matrix["perms"][role]
+        is_api = rule.rule.startswith("/api/")
+        kw = {"headers": headers} if is_api else {}
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        model = kind.split(":", 1)[1] if ":" in kind else None
+        rows = matrix["rows"]
+        for method in methods:
+            send = _safe(getattr(client, method.lower()))
+            if kind == "page" and method == "GET":
+                status = send(_fill(rule.rule, rows["in"]["Cadre"]), **kw).status_code
+                ok = status < 400 or (status == 400 and "<kind>" in rule.rule) if allowed else status in REFUSED
+            elif kind.startswith("row:") and method == "GET":
+                if rows["in"].get(model) is None:
+                    continue
+                inside = send(_fill(rule.rule, rows["in"][model]), **kw).status_code
+                outside = send(_fill(rule.rule, rows["out"][model]), **kw).status_code
+                status = (inside, outside)
+                ok = (inside < 400 and outside == 404) if allowed else (inside in REFUSED and outside in REFUSED + (404,))
+            elif method == "GET":
+                status = send(_fill(rule.rule, rows["out"].get(model) or 99999999), **kw).status_code
+                ok = status in (REFUSED + (404, 405)) if not allowed else status < 500
+            else:
+                target = rows["out"].get(model) if model else 99999999
+                body = {"json": {}} if is_api else {"data": {"action": "muldelete", "rowid": [str(target)]}}
+                status = send(_fill(rule.rule, target), **kw, **body).status_code
+                if not allowed:
+                    ok = status in REFUSED + (404, 405)
+                elif model:
+                    ok = status in (400, 403, 404, 405, 422)  # another county's row is never changed
+                else:
+                    ok = status < 500
+            if not ok:
+                failures.append((method, rule.rule, role, "allowed" if allowed else "refused", status))
+    assert not failures, "\n".join(map(str, failures))
+
+
+def test_rows_out_of_scope_are_unchanged(app, matrix):
+    """After every refused write above, the other county's rows are all still there."""
+    with app.app_context():
+        out = matrix["rows"]["out"]
+        for model in (Cadre, SupervisionTask, Finding, Inspection, OrgUnit):
+            assert db.session.get(model, out[model.__name__]) is not None, model.__name__
+        task = db.session.get(SupervisionTask, out["SupervisionTask"])
+        assert task.state == "draft"
+        assert db.session.scalar(select(AppUser).where(AppUser.username == "pm_liaison")).active
