@@ -39,6 +39,14 @@ def table_label(value: str) -> str:
     return TABLES.get(value, value)
 
 
+def _value(val) -> str:
+    if val is True:
+        return "是"
+    if val is False:
+        return "否"
+    return "" if val is None else str(val)
+
+
 def values_label(value: str | None) -> str:
     """'字段：值；…' from the JSON of old or new values."""
     if not value:
@@ -51,5 +59,5 @@ def values_label(value: str | None) -> str:
         return str(data)
     shown = []
     for key, val in data.items():
-        shown.append(f"{FIELDS.get(key, key)}：{'' if val is None else val}")
+        shown.append(f"{FIELDS.get(key, key)}：{_value(val)}")
     return "；".join(shown)

@@ -311,10 +311,12 @@ def register_views(appbuilder) -> None:
     from app.api import register_apis
     from app.views_eval import register_eval_views
     from app.views_profile import register_profile_views
+    from app.views_supervision import register_supervision_views
 
     for view, name, category, icon in MENU:
         appbuilder.add_view(view, name, icon=icon, category=category, label=name, category_label=category)
     appbuilder.add_view_no_menu(LookupView)
     register_apis(appbuilder)
     register_eval_views(appbuilder)
+    register_supervision_views(appbuilder)
     register_profile_views(appbuilder)

@@ -183,17 +183,70 @@ def _gather(period: EvaluationPeriod) -> dict:
         "indicators": indicators,
         "adjustments": _adjustments(period.id),
         "previous": _previous_composites(period),
+        "supervision": _supervision_counts(period),
     }
 
 
-def _indicator_values(entered: dict, rules: scoring.SchemeRules) -> dict[str, float | None]:
+def _supervision_counts(period: EvaluationPeriod, now: dt.datetime | None = None) -> dict[int, tuple]:
+    """Cadre -> (overdue tasks, 一般, 较重, 严重 findings, findings with overdue rectification)
+    within the period dates: two GROUP BY queries, whatever the number of cadres.
+
+    Tasks: those whose responsible cadre is c, whose completion deadline falls within the
+    period, and that were completed late (the lead unit's completion report at or after the
+    deadline, as for the lights) or are still open past it; drafts and terminated items do
+    not count. Findings: those naming c found within the period, by severity, and among them
+    those whose 限期 rectification is (or was) overdue (supervision_findings' rule).
+    """
+    from sqlalchemy import and_, or_
+
+    from app.models import SEVERITIES, Finding, SupervisionTask, finding_cadre
+    from app.services.supervision_findings import rectification_overdue_condition
+    from app.services.supervision_lights import LIT_STATES, OPEN_STATES
+
+    now = now or dt.datetime.now().replace(microsecond=0)
+    start = dt.datetime.combine(period.start_date, dt.time.min)
+    end = dt.datetime.combine(period.end_date + dt.timedelta(days=1), dt.time.min)
+    t = SupervisionTask
+    late = or_(
+        and_(t.submitted_at.is_not(None), t.submitted_at >= t.complete_due),
+        and_(t.submitted_at.is_(None), t.state.in_(OPEN_STATES), t.complete_due <= now),
+    )
+    tasks = (
+        select(t.responsible_cadre_id, func.count(t.id))
+        .where(t.responsible_cadre_id.is_not(None), t.state.in_(LIT_STATES), t.complete_due >= start,
+               t.complete_due < end, late)
+        .group_by(t.responsible_cadre_id)
+    )
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for cid, n in db.session.execute(tasks):
+        counts[cid][0] = int(n)
+
+    def severity(level):
+        return func.sum(case((Finding.severity == level, 1), else_=0))
+
+    findings = (
+        select(
+            finding_cadre.c.cadre_id, *(severity(level) for level in SEVERITIES),  # 一般, 较重, 严重
+            func.sum(case((rectification_overdue_condition(now), 1), else_=0)),
+        )
+        .join(Finding, Finding.id == finding_cadre.c.finding_id)
+        .where(Finding.found_on >= period.start_date, Finding.found_on <= period.end_date)
+        .group_by(finding_cadre.c.cadre_id)
+    )
+    for cid, general, serious, severe, overdue in db.session.execute(findings):
+        counts[cid][1:] = [int(general or 0), int(serious or 0), int(severe or 0), int(overdue or 0)]
+    return {cid: tuple(values) for cid, values in counts.items()}
+
+
+def _indicator_values(
+    entered: dict, rules: scoring.SchemeRules, supervision: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+) -> dict[str, float | None]:
     values: dict[str, float | None] = {}
     for ind in rules.indicators:
         if ind.source == "supervision":
-            # TODO(督查 supervision issue): derive 督查实绩 with scoring.supervision_indicator from the
-            # cadre's overdue tasks and findings within the period dates once the supervision
-            # tables exist; until then it counts as missing (flagged 缺指标, weight renormalized).
-            values[ind.name] = None
+            # 督查实绩 is derived for every cadre with a result: 100 less the scheme's penalties
+            # for the cadre's overdue tasks and findings within the period (see _supervision_counts).
+            values[ind.name] = scoring.supervision_indicator(*supervision, penalties=rules.penalties)
         else:
             values[ind.name] = entered.get(ind.name)
     return values
@@ -202,7 +255,9 @@ def _indicator_values(entered: dict, rules: scoring.SchemeRules) -> dict[str, fl
 def _score(cid: int, inputs: dict, rules: scoring.SchemeRules) -> scoring.CadreScore:
     add, deduct, _veto, _undetermined = inputs["adjustments"].get(cid, (0.0, 0.0, 0, 0))
     total = scoring.adjustments_total([float(add or 0)], [float(deduct or 0)])
-    indicators = _indicator_values(inputs["indicators"].get(cid, {}), rules)
+    indicators = _indicator_values(
+        inputs["indicators"].get(cid, {}), rules, inputs["supervision"].get(cid, (0, 0, 0, 0, 0))
+    )
     return scoring.score_cadre(inputs["sheets"].get(cid, {}), inputs["votes"].get(cid, {}), indicators, total, rules)
 
 
