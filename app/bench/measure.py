@@ -36,21 +36,23 @@ NOT_AVAILABLE = "not available"
 
 
 class QueryCounter:
-    """Counts statements sent to the database (before_cursor_execute) while active."""
+    """Counts statements sent to the database while active: DBAPI round trips by default, or
+    logical statements (`before_execute`: a bulk insert split into batches counts once)."""
 
-    def __init__(self):
+    def __init__(self, event_name: str = "before_cursor_execute"):
         self.count = 0
+        self.event_name = event_name
 
     def _hit(self, *args, **kwargs):
         self.count += 1
 
     def __enter__(self):
         self.count = 0
-        event.listen(db.engine, "before_cursor_execute", self._hit)
+        event.listen(db.engine, self.event_name, self._hit)
         return self
 
     def __exit__(self, *exc):
-        event.remove(db.engine, "before_cursor_execute", self._hit)
+        event.remove(db.engine, self.event_name, self._hit)
 
 
 def measure(pages_only: bool = False, http: bool = True, repeat: int = 40, seconds: float = 10.0,
@@ -134,7 +136,7 @@ def measure_compute(period_id: int, runs: int = 2) -> dict:
         rows = len(db.session.execute(text(FLOOR_SQL), {"p": period_id}).all())
         floors.append(time.perf_counter() - start)
         db.session.commit()
-        with QueryCounter() as counter:
+        with QueryCounter("before_execute") as counter:
             start = time.perf_counter()
             results = compute(COMPUTED_PERIOD)["results"]
             computes.append(time.perf_counter() - start)
