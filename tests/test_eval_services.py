@@ -208,3 +208,26 @@ def _results(period) -> list[tuple]:
         .order_by(EvaluationResult.cadre_id)
     )
     return [tuple(r) for r in rows]
+
+
+def test_cli_style_import_after_compute_marks_results_stale(app):
+    """Any import after computing (CLI or upload) marks the period's results stale."""
+    from app.models import EvaluationPeriod
+    from app.services.eval_results import is_stale
+
+    with app.app_context():
+        period = db.session.scalar(select(EvaluationPeriod).where(EvaluationPeriod.state == "scoring"))
+        if period is None:
+            pytest.skip("no period open for scoring in the demo data")
+        from app.services.eval_compute import compute
+        from app.services.eval_import import import_indicators
+
+        compute(period.code)
+        db.session.refresh(period)
+        assert not is_stale(period)
+        cadre = db.session.scalar(select(Cadre).join(Cadre.org_unit).order_by(Cadre.id))
+        indicator = next(i for i in period.scheme.indicators if i.source == "entered")
+        data = f"干部编号,指标,得分\n{cadre.code},{indicator.name},88\n".encode()
+        import_indicators(period.code, data, "i.csv")
+        db.session.refresh(period)
+        assert is_stale(period)

@@ -141,7 +141,7 @@ def compute(period_code: str) -> dict:
     scheme = period.scheme
     rules = scheme_rules(scheme)
     inputs = _gather(period)
-    now = dt.datetime.now().replace(microsecond=0)
+    now = dt.datetime.now()  # full precision: inputs changed later in the same second make it stale
     scores = {cid: _score(cid, inputs, rules) for cid in inputs["cadres"]}
     standings = _standings(inputs, scores, rules)
     rows = [_result_row(period, cid, scores[cid], standings[cid], inputs, now) for cid in sorted(scores)]

@@ -9,6 +9,8 @@ and so does re-importing an indicator score; score sheets and adjustments are ap
 
 from __future__ import annotations
 
+import datetime as dt
+
 import math
 
 from flask import g, has_request_context
@@ -122,6 +124,7 @@ def _import_score_sheets(period, header, rows) -> dict:
         raise ImportRejected([(None, "文件中没有评分表数据")])
     try:
         _insert_sheets(period, sheets)
+        period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
         record_bulk("import", "score_sheet", period, {"评分表": len(sheets), "维度": len(dims)})
         db.session.commit()
     except Exception:
@@ -182,6 +185,7 @@ def _import_ballots(period, header, rows) -> dict:
         raise ImportRejected([(None, "文件中没有票数数据")])
     try:
         replaced = _replace_ballots(period, ballots)
+        period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
         record_bulk("import", "ballot", period, {"票数": len(ballots), "替换": replaced})
         db.session.commit()
     except Exception:
@@ -260,6 +264,7 @@ def import_indicators(period_code: str, data: bytes, filename: str) -> dict:
             {"period_id": period.id, "cadre_id": c, "indicator_id": i, "score": v} for (c, i), v in scores.items()
         ]
         db.session.execute(insert(IndicatorScore), values)
+        period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
         record_bulk("import", "indicator_score", period, {"指标得分": len(scores), "替换": replaced})
         db.session.commit()
     except Exception:
@@ -313,6 +318,7 @@ def import_adjustments(period_code: str, data: bytes, filename: str) -> dict:
         raise ImportRejected([(None, "文件中没有调整数据")])
     try:
         db.session.execute(insert(Adjustment), values)
+        period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
         record_bulk("import", "adjustment", period, {"调整": len(values)})
         db.session.commit()
     except Exception:
