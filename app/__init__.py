@@ -36,9 +36,11 @@ def create_app(config: str | type = "config.Config") -> Flask:
         register_views(appbuilder)
 
     _csrf(app)
+    _guard_request_values(app)
     app.add_url_rule("/favicon.ico", "favicon", lambda: ("", 204))
     _security_headers(app)
     _error_pages(app)
+    _session_teardown(app)
     from app.cli import register_cli
 
     register_cli(app)
@@ -62,6 +64,57 @@ def _sqlite_pragmas(app: Flask) -> None:
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
+
+
+MAX_KEY = 2**31 - 1  # keys are INTEGER columns (32-bit on PostgreSQL): a larger number names no row
+
+
+def _guard_request_values(app: Flask) -> None:
+    """A key out of range answers 404, and a NUL character or a malformed API query 400,
+    before any database call.
+
+    Otherwise the database driver raises (OverflowError on SQLite, DataError or ValueError on
+    PostgreSQL; prison's ValueError for an API `q` such as `-1e+16`) and the user sees a 500.
+    """
+    import prison
+    from flask import abort
+
+    @app.before_request
+    def _guard():
+        if _has_nul(list(request.args.items(multi=True))) or _has_nul(_body_values()):
+            abort(400)  # PostgreSQL cannot hold or compare text with NUL; no real input has one
+        for value in (request.view_args or {}).values():
+            text = str(value)
+            if text.lstrip("-").isdigit() and abs(int(text)) > MAX_KEY:
+                abort(404)
+        q = request.args.get("q") if request.path.startswith("/api/") else None
+        if q:
+            try:
+                args = prison.loads(q)
+            except Exception:
+                abort(400)
+            if isinstance(args, dict) and any(
+                isinstance(args.get(k), int) and not 0 <= args[k] <= MAX_KEY for k in ("page", "page_size")
+            ):
+                abort(400)
+
+
+def _body_values():
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    if request.is_json:
+        return request.get_json(silent=True)
+    return list(request.form.items(multi=True))
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _csrf(app: Flask) -> None:
@@ -110,6 +163,25 @@ DATABASE_DOWN_PAGE = (
     "<p>系统会自动重新连接数据库，请稍后刷新页面。如问题持续，请联系系统管理员。</p>"
     '<p><a href="/">返回首页</a></p></body></html>'
 )
+
+
+def _session_teardown(app: Flask) -> None:
+    """End the request's session without letting a connection lost mid-request escape.
+
+    Registered after Flask-SQLAlchemy's own teardown, so it runs first. When PostgreSQL goes
+    away during a request, the session's closing ROLLBACK fails too; raised from teardown that
+    would turn the clean 503 into a bare 500 from the WSGI server.
+    """
+    import contextlib
+
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        try:
+            db.session.remove()
+        except Exception:
+            with contextlib.suppress(Exception):
+                db.session.invalidate()  # the connection is dead: the pool opens a new one
+            db.session.registry.clear()
 
 
 def _error_pages(app: Flask) -> None:

@@ -47,7 +47,7 @@ def read_table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, d
 
 
 def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data:  # a text file never holds NUL; PostgreSQL could not store it either
         raise ImportRejected([(None, "文件不是文本格式的 CSV（疑似二进制文件），请检查文件")])
     try:
         text = data.decode("utf-8-sig")
@@ -78,6 +78,10 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
                 raise ImportRejected([(None, f"行数过多（超过 {MAX_ROWS} 行），请拆分后再导入")])
             out.append((idx, [_cell_text(v) for v in row]))
         return out
+    except ImportRejected:
+        raise
+    except Exception:  # the sheet is parsed lazily: a damaged part fails here, not at load_workbook
+        raise ImportRejected([(None, "无法读取 Excel 文件：文件已损坏或不是 .xlsx 格式")])
     finally:
         wb.close()
 

@@ -28,7 +28,8 @@ _TEXT_COLUMNS = {
 def check_cadre(cadre: Cadre, expected_version: int | None = None) -> None:
     """Refuse a cadre placed outside the user's scope, or edited from a stale copy."""
     unit = cadre.org_unit or (db.session.get(OrgUnit, cadre.org_unit_id) if cadre.org_unit_id else None)
-    if unit is None or not unit_in_scope(unit):
+    # No path: a unit id the API's related field did not find (a transient stand-in, not a unit).
+    if unit is None or not unit.path or not unit_in_scope(unit):
         raise DomainError("所属单位不存在或不在您的管辖范围内")
     if expected_version is not None and cadre.version is not None and int(expected_version) != cadre.version:
         raise Conflict("该干部信息已被他人修改，您的修改未保存。请刷新后重新编辑。")

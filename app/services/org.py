@@ -21,7 +21,7 @@ def place_unit(unit: OrgUnit) -> None:
         parent = db.session.get(OrgUnit, unit.parent_id)
     if parent is None and current_scope_prefix() is not None:
         raise DomainError("只有市级管理员可以创建没有上级的单位")
-    if parent is not None and not unit_in_scope(parent):
+    if parent is not None and (not parent.path or not unit_in_scope(parent)):  # no path: an unknown id
         raise DomainError("上级单位不存在或不在您的管辖范围内")
     if unit.kind not in UNIT_KINDS:
         raise DomainError("单位类型无效")
