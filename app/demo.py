@@ -89,6 +89,8 @@ def seed_demo() -> bool:
         create_user(username, DEMO_PASSWORD, role, unit_code, None, display)
     from app.demo_eval import seed_demo_evaluation
     seed_demo_evaluation()
+    from app.demo_supervision import seed_demo_supervision
+    seed_demo_supervision()
     return True
 
 
