@@ -14,7 +14,7 @@ import uuid
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from app import deadlines
 from app.extensions import db
@@ -28,6 +28,7 @@ from app.models import (
     OrgUnit,
     SupervisionTask,
     TaskReminder,
+    TaskReport,
     TimeLimitRule,
     WorkCalendarDay,
 )
@@ -562,3 +563,22 @@ def test_transitions_are_audited_with_before_and_after(ctx):
                                AuditLog.action == "update")
     )
     assert json.loads(sign_row.new_values)["signed_by"] == "llr_luoshan_t01"
+
+
+def test_attachments_of_forbidden_type_or_oversize_are_refused_and_nothing_written(ctx):
+    llr = user("llr_luoshan_t01")
+    task = new_task(assist=())  # assigned at ASSIGNED_AT
+    lead = lead_of(task)
+    S.sign(lead.id, user=llr, now=datetime(2022, 9, 30, 15))
+    before = snapshot(task.id)
+    reports = db.session.scalar(select(func.count()).select_from(TaskReport))
+    for name, content, fragment in (
+        ("恶意.html", b"<script>alert(1)</script>", "文件类型不允许"),
+        ("setup.exe", b"MZ\x90\x00", "文件类型不允许"),
+        ("证据.pdf", b"%PDF" + b"0" * (10 * 1024 * 1024), "超过 10 MB"),
+    ):
+        msg = refused(DomainError, S.report_progress, lead.id, "已部署", attachments=[(name, content, None)],
+                      user=llr, now=datetime(2022, 10, 2, 10))
+        assert fragment in msg
+    assert snapshot(task.id) == before
+    assert db.session.scalar(select(func.count()).select_from(TaskReport)) == reports

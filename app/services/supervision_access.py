@@ -30,6 +30,10 @@ TASK = "督查事项"
 NOT_FOUND = "督查事项不存在或不在您的管辖范围内"
 ACTIVE_STATES = ("assigned", "in_progress")  # the addressed units are working on it
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# Evidence is documents, spreadsheets, images and archives; anything a browser or the OS
+# would run (html, js, exe, scripts …) is refused.
+ALLOWED_ATTACHMENT_TYPES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps", ".et", ".ofd", ".txt", ".csv",
+                            ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".zip", ".rar", ".7z")
 STALE = "已被他人修改，您的操作未保存。请刷新后重试。"
 
 
@@ -205,6 +209,8 @@ def save_attachments(owner_table: str, owner_id: int, attachments, user) -> list
         name = os.path.basename((filename or "").replace("\\", "/")).strip()
         if not name:
             raise DomainError("附件文件名不能为空")
+        if not name.lower().endswith(ALLOWED_ATTACHMENT_TYPES):
+            raise DomainError(f"附件“{name}”的文件类型不允许上传（允许：PDF、Word、Excel、图片、文本、压缩包）")
         if content is None or len(content) == 0:
             raise DomainError(f"附件“{name}”为空文件")
         if len(content) > MAX_ATTACHMENT_BYTES:
