@@ -7,17 +7,17 @@ from typing import Optional
 
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import (
+    JSON,
+    Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
-    Boolean,
-    Float,
-    JSON,
-    LargeBinary,
     UniqueConstraint,
     func,
 )
@@ -322,6 +322,9 @@ class EvaluationPeriod(db.Model):
     state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     computed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     inputs_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)  # results stale if later
+    # Written by compute: post category -> {"count", "avg_composite", "dims": {dimension name: average}}
+    # (the peer-group figures a profile compares a cadre with, read without scanning the results).
+    peer_stats: Mapped[Optional[dict]] = mapped_column(JSON)
 
     scheme: Mapped[EvaluationScheme] = relationship(lazy="joined", innerjoin=True)
     previous: Mapped[Optional[EvaluationPeriod]] = relationship(remote_side=[id])
@@ -451,30 +454,18 @@ class EvaluationResult(db.Model):
     veto: Mapped[bool] = mapped_column(Boolean, default=False)
     undetermined: Mapped[bool] = mapped_column(Boolean, default=False)
     flags: Mapped[Optional[str]] = mapped_column(Text)
+    # dimension name -> score across the score groups (weights renormalized), in scheme order
+    dimension_scores: Mapped[Optional[dict]] = mapped_column(JSON)
+    # What the result was computed from (counts read by compute, for tracing; see services.eval_trace):
+    # {"sheets": {group: sheets}, "ballots": {group: votes}, "indicators": {name: entered score},
+    #  "adjustments": approved adjustments, "supervision": [overdue tasks, 一般, 较重, 严重, overdue rectifications]}
+    inputs: Mapped[Optional[dict]] = mapped_column(JSON)
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
     period: Mapped[EvaluationPeriod] = relationship()
     cadre: Mapped[Cadre] = relationship()
-    dimensions: Mapped[list[EvaluationResultDimension]] = relationship(
-        back_populates="result", cascade="all, delete-orphan"
-    )
 
     __table_args__ = (UniqueConstraint("period_id", "cadre_id", name="uq_evaluation_result_period_cadre"),)
-
-
-class EvaluationResultDimension(db.Model):
-    """A cadre's score on one dimension across the score groups (profile charts)."""
-
-    __tablename__ = "evaluation_result_dimension"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    result_id: Mapped[int] = mapped_column(ForeignKey("evaluation_result.id", ondelete="CASCADE"), index=True)
-    dimension_id: Mapped[int] = mapped_column(ForeignKey("evaluation_dimension.id"))
-    score: Mapped[Optional[float]] = mapped_column(Float)
-
-    result: Mapped[EvaluationResult] = relationship(back_populates="dimensions")
-
-    __table_args__ = (Index("ix_result_dimension_result_dimension_score", "result_id", "dimension_id", "score"),)
 
 
 class ResultUse(db.Model):

@@ -13,23 +13,22 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import deadlines
 from app.extensions import db
 from app.models import (
     FINDING_STATES,
+    PERIOD_STATES,
     TASK_STATES,
     Adjustment,
     Cadre,
     CadreConclusion,
     CareerRecord,
-    Dimension,
     EvaluationPeriod,
     EvaluationResult,
-    EvaluationResultDimension,
     Finding,
-    PERIOD_STATES,
+    OrgUnit,
     RaterGroup,
     ResultUse,
     RewardPenalty,
@@ -96,11 +95,14 @@ def build_profile(cadre_id: int, *, unpublished: bool = False, now: dt.datetime 
 
 def _cadre(cadre_id: int) -> dict | None:
     """The cadre and its unit (one query, through the row scope)."""
-    stmt = apply_unit_scope(select(Cadre).where(Cadre.id == cadre_id), Cadre.org_unit_id)
-    c = db.session.scalar(stmt)
-    if c is None:
+    stmt = apply_unit_scope(
+        select(Cadre, OrgUnit).join(OrgUnit, Cadre.org_unit_id == OrgUnit.id).where(Cadre.id == cadre_id),
+        Cadre.org_unit_id,
+    )
+    row = db.session.execute(stmt).first()
+    if row is None:
         return None
-    unit = c.org_unit
+    c, unit = row
     return {
         "id": c.id, "code": c.code, "name": c.name, "gender": c.gender, "ethnicity": c.ethnicity,
         "birth_date": _iso(c.birth_date), "native_place": c.native_place,
@@ -135,8 +137,8 @@ def _history(cadre_id: int, unpublished: bool) -> list[dict]:
     R, P = EvaluationResult, EvaluationPeriod
     stmt = (
         select(R.id, R.sanping, R.group_scores, R.indicator_scores, R.adjustment, R.composite, R.rank,
-               R.peer_count, R.percentile, R.delta, R.grade, R.veto, R.undetermined, R.flags,
-               P.id, P.code, P.name, P.kind, P.start_date, P.end_date, P.state, P.scheme_id)
+               R.peer_count, R.percentile, R.delta, R.grade, R.veto, R.undetermined, R.flags, R.dimension_scores,
+               P.id, P.code, P.name, P.kind, P.start_date, P.end_date, P.state, P.scheme_id, P.peer_stats)
         .join(P, R.period_id == P.id)
         .where(R.cadre_id == cadre_id)
         .order_by(P.end_date, P.start_date, P.id)
@@ -146,7 +148,7 @@ def _history(cadre_id: int, unpublished: bool) -> list[dict]:
     out = []
     for row in db.session.execute(stmt):
         (rid, sanping, groups, indicators, adjustment, composite, rank, peers, percentile, delta, grade,
-         veto, undetermined, flags, pid, code, name, kind, start, end, state, scheme_id) = row
+         veto, undetermined, flags, dims, pid, code, name, kind, start, end, state, scheme_id, peer_stats) = row
         out.append({
             "result_id": rid,
             "period": {"id": pid, "code": code, "name": name, "kind": kind, "start_date": _iso(start),
@@ -165,6 +167,8 @@ def _history(cadre_id: int, unpublished: bool) -> list[dict]:
             "veto": bool(veto),
             "undetermined": bool(undetermined),
             "flags": flags,
+            "dimensions": {k: num(v) for k, v in (dims or {}).items()},
+            "peer_stats": peer_stats or {},
         })
     return out
 
@@ -186,44 +190,17 @@ def _group_names(history: list[dict]) -> list[str]:
 
 
 def _dimensions(history: list[dict], category: str | None) -> tuple[list[dict], dict]:
-    """Per-dimension scores of every period (one query), with the latest period's peer
-    averages per dimension (one GROUP BY) and the peer group's composite average (one query)."""
+    """The latest period's dimension scores against the peer group's averages, and the peer
+    group's composite average: figures compute stored on the period (no query here)."""
     peer = {"category": category, "count": 0, "avg_composite": None}
     if not history:
         return [], peer
-    by_result = {h["result_id"]: h for h in history}
-    stmt = (
-        select(EvaluationResultDimension.result_id, Dimension.id, Dimension.name, EvaluationResultDimension.score)
-        .join(Dimension, EvaluationResultDimension.dimension_id == Dimension.id)
-        .where(EvaluationResultDimension.result_id.in_(list(by_result)))
-        .order_by(Dimension.sort, Dimension.id)
-    )
-    for rid, did, name, score in db.session.execute(stmt):
-        by_result[rid].setdefault("dimensions", {})[name] = num(score)
-    for h in history:
-        h.setdefault("dimensions", {})
     latest = history[-1]
-    period_id = latest["period"]["id"]
-    peers = (
-        select(EvaluationResult.id)
-        .join(Cadre, EvaluationResult.cadre_id == Cadre.id)
-        .where(EvaluationResult.period_id == period_id, Cadre.post_category == category)
-    )
-    avg_stmt = (
-        select(Dimension.name, func.avg(EvaluationResultDimension.score))
-        .join(Dimension, EvaluationResultDimension.dimension_id == Dimension.id)
-        .where(EvaluationResultDimension.result_id.in_(peers))
-        .group_by(Dimension.name)
-    )
-    averages = {name: num(avg) for name, avg in db.session.execute(avg_stmt)}
-    comp_stmt = (
-        select(func.count(EvaluationResult.composite), func.avg(EvaluationResult.composite))
-        .join(Cadre, EvaluationResult.cadre_id == Cadre.id)
-        .where(EvaluationResult.period_id == period_id, Cadre.post_category == category,
-               EvaluationResult.undetermined.is_(False))
-    )
-    count, avg = db.session.execute(comp_stmt).one()
-    peer.update(count=int(count or 0), avg_composite=num(avg))
+    stats = latest.pop("peer_stats", {}).get(category or "", {})
+    for h in history:
+        h.pop("peer_stats", None)
+    peer.update(count=int(stats.get("count") or 0), avg_composite=num(stats.get("avg_composite")))
+    averages = {name: num(avg) for name, avg in (stats.get("dims") or {}).items()}
     dims = []
     for name, score in latest["dimensions"].items():
         avg = averages.get(name)

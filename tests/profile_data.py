@@ -31,7 +31,6 @@ from app.models import (
     Dimension,
     EvaluationPeriod,
     EvaluationResult,
-    EvaluationResultDimension,
     EvaluationScheme,
     Finding,
     Inspection,
@@ -41,6 +40,7 @@ from app.models import (
     SupervisionTask,
     TimeLimitRule,
 )
+from app.services.eval_compute import peer_stats
 
 DIMS = ("德", "能", "勤", "绩", "廉")
 GROUPS = ("组织评价", "领导和同事评价", "群众评价")
@@ -105,7 +105,7 @@ def build(now: dt.datetime | None = None) -> dict:
         )
     db.session.add_all(cadres.values())
     db.session.flush()
-    dims = {d.name: d for d in scheme.dimensions}
+    rows_by_period = {year: [] for year in periods}
     for key, per_year in RESULTS.items():
         for year, (composite, rank, peers, grade, delta, veto) in per_year.items():
             adjustment = 1.0 if (key, year) == ("A", 2023) else 0.0  # A's approved 加分 below
@@ -116,10 +116,14 @@ def build(now: dt.datetime | None = None) -> dict:
                 composite=composite, rank=rank,
                 peer_count=peers, percentile=rank / peers, delta=delta, grade=grade, veto=veto,
                 undetermined=False, computed_at=now,
+                dimension_scores={d: float(s) for d, s in zip(DIMS, _dims_for(key, year))},
             )
-            result.dimensions = [EvaluationResultDimension(dimension_id=dims[d].id, score=float(s))
-                                 for d, s in zip(DIMS, _dims_for(key, year))]
             db.session.add(result)
+            rows_by_period[year].append({"cadre_id": cadres[key].id, "composite": composite, "undetermined": False,
+                                         "dimension_scores": result.dimension_scores})
+    categories = {c.id: c.post_category for c in cadres.values()}
+    for year, period in periods.items():  # what compute stores for the profiles' peer comparison
+        period.peer_stats = peer_stats(rows_by_period[year], categories)
     a = cadres["A"]
     db.session.add_all([
         CareerRecord(cadre_id=a.id, start_date=dt.date(2015, 3, 1), end_date=dt.date(2020, 1, 1),

@@ -125,8 +125,8 @@ def results_snapshot(url: str) -> tuple:
         SELECT c.code, r.composite, r.adjustment, r.rank, r.grade, r.computed_at FROM evaluation_result r
         JOIN cadre c ON c.id = r.cadre_id JOIN evaluation_period p ON p.id = r.period_id
         WHERE p.code = '2021-Y' ORDER BY c.code""")
-    dims = scalar(url, """SELECT count(*) FROM evaluation_result_dimension d JOIN evaluation_result r
-                          ON r.id = d.result_id JOIN evaluation_period p ON p.id = r.period_id WHERE p.code = '2021-Y'""")
+    dims = scalar(url, """SELECT count(r.dimension_scores) FROM evaluation_result r
+                          JOIN evaluation_period p ON p.id = r.period_id WHERE p.code = '2021-Y'""")
     return tuple(found), dims
 
 

@@ -23,7 +23,6 @@ from app.models import (
     Cadre,
     EvaluationPeriod,
     EvaluationResult,
-    EvaluationResultDimension,
     IndicatorScore,
     ScoreSheet,
     SheetScore,
@@ -33,6 +32,7 @@ from app.services.evaluation import get_period, record_bulk, scheme_rules, state
 from app.tabular import write_csv, write_xlsx
 
 COMPUTABLE_STATES = ("scoring", "locked")
+NO_ADJUSTMENT = (0.0, 0.0, 0, 0, 0)
 EXPORT_HEAD = ["干部编号", "姓名", "岗位类别", "三评得分"]
 EXPORT_TAIL = ["调整分", "综合得分", "排名", "同类人数", "较上期", "等次"]
 
@@ -89,7 +89,7 @@ def _indicator_scores(period_id: int):
 
 
 def _adjustments(period_id: int):
-    """(cadre, Σ 加分, Σ 减分, veto, 不定等次) over the approved adjustments."""
+    """(cadre, Σ 加分, Σ 减分, veto, 不定等次, count) over the approved adjustments."""
 
     def flag(kind):
         return func.max(case((Adjustment.kind == kind, 1), else_=0))
@@ -101,6 +101,7 @@ def _adjustments(period_id: int):
             func.sum(case((Adjustment.kind == "减分", func.abs(Adjustment.value)), else_=0.0)),
             flag("一票否决"),
             flag("不定等次"),
+            func.count(Adjustment.id),
         )
         .where(Adjustment.period_id == period_id, Adjustment.status == "approved")
         .group_by(Adjustment.cadre_id)
@@ -144,9 +145,11 @@ def compute(period_code: str) -> dict:
     now = dt.datetime.now()  # full precision: inputs changed later in the same second make it stale
     scores = {cid: _score(cid, inputs, rules) for cid in inputs["cadres"]}
     standings = _standings(inputs, scores, rules)
-    rows = [_result_row(period, cid, scores[cid], standings[cid], inputs, now) for cid in sorted(scores)]
+    dims = _dimension_scores(scheme, rules, inputs)
+    rows = [_result_row(period, cid, scores[cid], standings[cid], inputs, dims[cid], now) for cid in sorted(scores)]
     try:
-        _replace_results(period, rows, _dimension_scores(scheme, rules, inputs))
+        _replace_results(period, rows)
+        period.peer_stats = peer_stats(rows, inputs["cadres"])
         period.computed_at = now
         record_bulk("compute", "evaluation_result", period, {"结果": len(rows)})
         db.session.commit()
@@ -253,7 +256,7 @@ def _indicator_values(
 
 
 def _score(cid: int, inputs: dict, rules: scoring.SchemeRules) -> scoring.CadreScore:
-    add, deduct, _veto, _undetermined = inputs["adjustments"].get(cid, (0.0, 0.0, 0, 0))
+    add, deduct, _veto, _undetermined, _n = inputs["adjustments"].get(cid, NO_ADJUSTMENT)
     total = scoring.adjustments_total([float(add or 0)], [float(deduct or 0)])
     indicators = _indicator_values(
         inputs["indicators"].get(cid, {}), rules, inputs["supervision"].get(cid, (0, 0, 0, 0, 0))
@@ -262,7 +265,7 @@ def _score(cid: int, inputs: dict, rules: scoring.SchemeRules) -> scoring.CadreS
 
 
 def _flags(cid: int, inputs: dict) -> tuple[bool, bool]:
-    _add, _deduct, veto, undetermined = inputs["adjustments"].get(cid, (0.0, 0.0, 0, 0))
+    _add, _deduct, veto, undetermined, _n = inputs["adjustments"].get(cid, NO_ADJUSTMENT)
     return bool(veto), bool(undetermined)
 
 
@@ -278,7 +281,7 @@ def _standings(inputs: dict, scores: dict, rules: scoring.SchemeRules) -> dict:
     return out
 
 
-def _result_row(period, cid, score: scoring.CadreScore, standing, inputs, now) -> dict:
+def _result_row(period, cid, score: scoring.CadreScore, standing, inputs, dimension_scores, now) -> dict:
     rank, peer_count, percentile, grade = standing
     veto, undetermined = _flags(cid, inputs)
     flags = []
@@ -303,14 +306,58 @@ def _result_row(period, cid, score: scoring.CadreScore, standing, inputs, now) -
         "veto": veto,
         "undetermined": undetermined,
         "flags": "；".join(flags) or None,
+        "dimension_scores": dimension_scores,
+        "inputs": _input_counts(cid, inputs),
         "computed_at": now,
     }
 
 
-def _dimension_scores(scheme, rules: scoring.SchemeRules, inputs: dict) -> dict[int, dict[int, float | None]]:
-    """Cadre -> dimension id -> score across the score groups (weights renormalized), for profiles."""
+def _input_counts(cid: int, inputs: dict) -> dict:
+    """What the result was computed from, as counts (services.eval_trace compares them with
+    the inputs of today): sheets and votes per group, entered indicator scores, approved
+    adjustments, and the supervision counts behind 督查实绩."""
+    sheets: dict[str, int] = {}
+    for (group, _dim), agg in inputs["sheets"].get(cid, {}).items():
+        sheets[group] = max(sheets.get(group, 0), agg.n)
+    ballots = {group: sum(counts.values()) for group, counts in inputs["votes"].get(cid, {}).items()}
+    return {
+        "sheets": sheets,
+        "ballots": ballots,
+        "indicators": inputs["indicators"].get(cid, {}),
+        "adjustments": int(inputs["adjustments"].get(cid, NO_ADJUSTMENT)[4]),
+        "supervision": list(inputs["supervision"].get(cid, (0, 0, 0, 0, 0))),
+    }
+
+
+def peer_stats(rows: list[dict], categories: dict[int, str | None]) -> dict:
+    """Post category -> peer count, average composite (results with a grade-bearing composite,
+    不定等次 excluded) and average score per dimension, for the profiles' peer comparison."""
+    sums: dict = defaultdict(lambda: {"n": 0, "total": 0.0, "dims": defaultdict(lambda: [0, 0.0])})
+    for row in rows:
+        entry = sums[categories.get(row["cadre_id"]) or ""]
+        if row["composite"] is not None and not row["undetermined"]:
+            entry["n"] += 1
+            entry["total"] += row["composite"]
+        for name, value in (row["dimension_scores"] or {}).items():
+            if value is not None:
+                acc = entry["dims"][name]
+                acc[0] += 1
+                acc[1] += value
+    return {
+        category: {
+            "count": e["n"],
+            "avg_composite": e["total"] / e["n"] if e["n"] else None,
+            "dims": {name: total / n for name, (n, total) in e["dims"].items()},
+        }
+        for category, e in sums.items()
+    }
+
+
+def _dimension_scores(scheme, rules: scoring.SchemeRules, inputs: dict) -> dict[int, dict[str, float | None]]:
+    """Cadre -> dimension name -> score across the score groups (weights renormalized), in the
+    scheme's order, for profiles."""
     score_groups = tuple(g for g in rules.groups if g.kind == "scores")
-    out: dict[int, dict[int, float | None]] = {}
+    out: dict[int, dict[str, float | None]] = {}
     for cid in inputs["cadres"]:
         aggs = inputs["sheets"].get(cid, {})
         per_dim = {}
@@ -320,31 +367,16 @@ def _dimension_scores(scheme, rules: scoring.SchemeRules, inputs: dict) -> dict[
                 agg = aggs.get((g.name, dim.name))
                 if agg is not None:
                     by_group[g.name] = scoring.dimension_score(agg.n, agg.total, agg.high, agg.low, rules.trim_min)
-            per_dim[dim.id] = scoring.sanping_score(by_group, score_groups)[0]
+            per_dim[dim.name] = scoring.sanping_score(by_group, score_groups)[0]
         out[cid] = per_dim
     return out
 
 
-def _replace_results(period, rows: list[dict], dims: dict) -> None:
-    """Delete the period's results and bulk-insert the new ones (a fixed number of statements)."""
-    old_ids = select(EvaluationResult.id).where(EvaluationResult.period_id == period.id)
-    db.session.execute(
-        delete(EvaluationResultDimension).where(EvaluationResultDimension.result_id.in_(old_ids))
-    )
+def _replace_results(period, rows: list[dict]) -> None:
+    """Delete the period's results and insert the new ones: two statements (a Core executemany)."""
     db.session.execute(delete(EvaluationResult).where(EvaluationResult.period_id == period.id))
-    if not rows:
-        return
-    db.session.execute(insert(EvaluationResult), rows)
-    new_ids = db.session.execute(
-        select(EvaluationResult.cadre_id, EvaluationResult.id).where(EvaluationResult.period_id == period.id)
-    ).all()
-    values = [
-        {"result_id": rid, "dimension_id": did, "score": score}
-        for cid, rid in new_ids
-        for did, score in dims.get(cid, {}).items()
-    ]
-    if values:
-        db.session.execute(insert(EvaluationResultDimension), values)
+    if rows:
+        db.session.connection().execute(insert(EvaluationResult.__table__), rows)
 
 
 # ---------------------------------------------------------------- export
