@@ -124,6 +124,7 @@ class ScopedModelView(SafeActionsMixin, ModelView):
     import_service = None
     import_help = ""
     unit_filter = True  # the list shows the 按单位筛选 picker (rows reachable by a unit id)
+    can_edit = can_delete = True  # False: no edit/delete button on any list row (rows move by workflow)
 
     def __init__(self, **kwargs):
         # Routes a view does not use are not registered at all (no dead 404 endpoints).
@@ -137,6 +138,21 @@ class ScopedModelView(SafeActionsMixin, ModelView):
 
     def render_template(self, template, **kwargs):
         return super().render_template(template, view=self, **kwargs)
+
+    def row_editable(self, row: dict) -> bool:
+        """Whether a list row offers the edit button (row: its list column values); the
+        user's permission is checked besides. Views whose rows move by workflow override it."""
+        return self.can_edit
+
+    def row_deletable(self, row: dict) -> bool:
+        """Whether a list row offers the delete button, like row_editable."""
+        return self.can_delete
+
+    def _get_list_widget(self, filters, **kwargs):
+        # The list widget (appbuilder/general/widgets/list.html) asks these per row.
+        kwargs.setdefault("row_editable", self.row_editable)
+        kwargs.setdefault("row_deletable", self.row_deletable)
+        return super()._get_list_widget(filters, **kwargs)
 
 
     @fab_action("muldelete", "删除", "确定删除所选记录吗？", "fa-trash", single=False)

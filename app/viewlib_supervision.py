@@ -10,7 +10,6 @@ from urllib.parse import quote
 from flask import abort, flash, g, has_request_context, make_response, redirect, request
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.widgets import ListWidget
 from markupsafe import Markup, escape
 from sqlalchemy import exists, false, or_, select
 from wtforms import Field
@@ -312,21 +311,6 @@ CHOICES = {
     "lights": [(k, LIGHT_SHORT[k]) for k in (deadlines.GREEN, deadlines.YELLOW, deadlines.RED,
                                              deadlines.OVERDUE_DONE, deadlines.DONE)],
 }
-
-
-# ---------------------------------------------------------------- list widgets
-
-
-class DraftListWidget(ListWidget):
-    """Edit and delete buttons on draft rows only (the list must show `state_label`)."""
-
-    template = "supervision/widgets/draft_list.html"
-
-
-class ReadOnlyListWidget(ListWidget):
-    """No edit or delete buttons: rows change only through their workflow."""
-
-    template = "supervision/widgets/readonly_list.html"
 
 
 # ---------------------------------------------------------------- computed columns

@@ -38,7 +38,6 @@ from app.viewlib import LookupField, ScopedModelView
 from app.viewlib_supervision import (
     CHOICES,
     ComputedColumnsInterface,
-    DraftListWidget,
     LookupRequired,
     MultiLookupField,
     TaskRequestFilter,
@@ -161,7 +160,6 @@ class TaskView(ScopedModelView):
     add_title = "新建督查事项（草稿）"
     edit_title = "修改督查事项（草稿）"
     list_template = "supervision/task_list.html"
-    list_widget = DraftListWidget
     label_columns = TASK_LABELS
     list_columns = ["code", "title", "category", "state_label", "light", "days_late", "lead_unit.name",
                     "responsible_cadre.name", "complete_due"]
@@ -179,6 +177,12 @@ class TaskView(ScopedModelView):
     export_columns = ["code", "title", "category", "state_label", "light_label", "days_late", "lead_unit.code",
                       "lead_unit.name", "assist_names", "responsible_cadre.code", "responsible_cadre.name",
                       "leader_in_charge", "source", "assigned_at", "complete_due_text", "submitted_at", "completed_at"]
+
+    def row_editable(self, row: dict) -> bool:
+        """Edit and delete only drafts: after assignment the workflow buttons move a task."""
+        return row.get("state_label") == TASK_STATES["draft"]
+
+    row_deletable = row_editable
 
     def render_template(self, template, **kwargs):
         kwargs.setdefault("filter_summary", filter_summary("task"))

@@ -41,7 +41,6 @@ from app.viewlib_supervision import (
     InspectionScopeFilter,
     LookupRequired,
     MultiLookupField,
-    ReadOnlyListWidget,
     acting_user,
     attachment_rows,
     datetime_text,
@@ -120,7 +119,6 @@ class InspectionView(ScopedModelView):
     list_title = "督查检查"
     show_title = "督查检查详情"
     add_title = "登记督查检查"
-    list_widget = ReadOnlyListWidget
     can_edit = can_delete = False
     label_columns = {"code": "检查编号", "date": "检查日期", "mode": "检查方式", "place": "检查地点", "team": "检查组",
                      "org_unit": "被检查单位", "org_unit.name": "被检查单位", "created_by": "登记人"}
@@ -229,7 +227,6 @@ class FindingView(ScopedModelView):
     add_title = "登记发现问题"
     can_edit = can_delete = False
     list_template = "supervision/finding_list.html"
-    list_widget = ReadOnlyListWidget
     label_columns = FINDING_LABELS
     list_columns = ["found_on", "org_unit.name", "category", "severity", "short_description", "cadre_names",
                     "state_label", "deadline_text", "overdue", "accountability"]

@@ -303,6 +303,30 @@ def test_only_drafts_are_deleted(client, app):
     assert f"/tasks/edit/{assigned['id']}" not in list_page  # no edit button on an assigned row
 
 
+def test_list_buttons_follow_the_row_predicates(client, app):
+    """One list widget: a draft task row offers edit and delete, an assigned one only show;
+    finding and inspection rows never offer edit or delete (they move by workflow)."""
+    with app.app_context():
+        draft, assigned = make_task(ago=None), make_task()
+        finding = make_finding()
+    login(client, "dcy_luoshan")
+    page = client.get("/tasks/list/?psize_TaskView=500&_flt_0_code=VT").get_data(as_text=True)
+    for pk in (draft["id"], assigned["id"]):
+        assert f'href="/tasks/show/{pk}' in page
+    assert f'href="/tasks/edit/{draft["id"]}' in page and f"/tasks/delete/{draft['id']}" in page
+    assert f"/tasks/edit/{assigned['id']}" not in page and f"/tasks/delete/{assigned['id']}" not in page
+    page = client.get("/findings/list/?psize_FindingView=500").get_data(as_text=True)
+    assert f'href="/findings/show/{finding["id"]}' in page
+    assert "/findings/edit/" not in page and "/findings/delete/" not in page
+    page = client.get("/inspections/list/?psize_InspectionView=500").get_data(as_text=True)
+    assert f'href="/inspections/show/{finding["inspection"]}' in page
+    assert "/inspections/edit/" not in page and "/inspections/delete/" not in page
+    # The cadre register (a plain list) keeps its edit and delete buttons.
+    login(client, "kpy_luoshan")
+    page = client.get("/cadres/list/").get_data(as_text=True)
+    assert "/cadres/edit/" in page and "/cadres/delete/" in page
+
+
 def test_bulk_assign_action(client, app):
     with app.app_context():
         a, b = make_task(ago=None), make_task(ago=None)
