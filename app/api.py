@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from werkzeug.exceptions import BadRequest
@@ -13,6 +14,25 @@ from app.security.scope import RequestUnitFilter, UnitPathScopeFilter, UnitScope
 from app.services import cadres as cadre_service
 from app.services import org as org_service
 from app.services.errors import DomainError
+
+MAX_ID = 2**31 - 1  # an INTEGER key: a larger number overflows on PostgreSQL
+
+
+def relation_errors(datamodel, body) -> dict[str, list[str]]:
+    """Relation fields of a JSON body that are not an integer id (null clears the relation).
+
+    marshmallow-sqlalchemy would build a transient row from an object (TypeError) or send text
+    to an INTEGER key (DataError on PostgreSQL): both were 500s.
+    """
+    if not isinstance(body, dict):
+        return {}
+    errors = {}
+    for name, value in body.items():
+        if value is None or not isinstance(name, str) or not datamodel.is_relation_many_to_one(name):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+            errors[name] = [f"须为关联记录的整数 id（1 到 {MAX_ID} 之间的整数）"]
+    return errors
 
 
 class ScopedRestApi(ModelRestApi):
@@ -31,6 +51,16 @@ class ScopedRestApi(ModelRestApi):
         except DomainError as exc:
             db.session.rollback()
             raise BadRequest(exc.message)
+
+    def _bad_relations(self):
+        errors = relation_errors(self.datamodel, request.get_json(silent=True)) if request.is_json else {}
+        return self.response_422(message=errors) if errors else None
+
+    def post_headless(self):
+        return self._bad_relations() or super().post_headless()
+
+    def put_headless(self, pk):
+        return self._bad_relations() or super().put_headless(pk)
 
     def pre_add(self, item) -> None:
         self._checked(item)

@@ -15,7 +15,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from tests.conftest import api_token, pg_url
+from tests.conftest import api_token
 from tests.reliability_support import clone_database, golden_available, golden_template, in_process_app
 
 pytestmark = pytest.mark.skipif(not golden_available(), reason="golden case not found")
@@ -48,18 +48,6 @@ def operations(api_schema):
     return [result.ok() for result in api_schema.get_all_operations()]
 
 
-def known_bug(case) -> str | None:
-    """The two 500s found by this fuzzer that are not fixed yet (see the xfail tests below)."""
-    body = case.body if isinstance(case.body, dict) else {}
-    relations = [body[k] for k in ("org_unit", "parent") if k in body and body[k] is not None]
-    if case.method in ("POST", "PUT") and any(isinstance(v, (dict, list, str, bool, float)) or not 0 <= v <= 2**31 - 1
-                                               for v in relations):
-        return "related-not-an-id"
-    if case.path.endswith("/security/login") and "provider" not in body:
-        return "login-without-provider"
-    return None
-
-
 RANDOM = os.environ.get("FUZZ_RANDOM") == "1"  # the suite is repeatable; FUZZ_RANDOM=1 explores new cases
 EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 5}  # per operation: keeps the run under a minute
 
@@ -67,7 +55,7 @@ EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 5}  # per oper
 def fuzz(operation, mode, headers: dict, seen: dict):
     """A hypothesis test calling one operation with the cases schemathesis generates for it."""
 
-    @given(case=operation.as_strategy(generation_mode=mode).filter(lambda c: known_bug(c) is None))
+    @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES[mode], deadline=None, database=None, derandomize=not RANDOM,
               suppress_health_check=list(HealthCheck))
     def call(case):
@@ -116,32 +104,46 @@ def test_a_malformed_query_argument_is_a_bad_request(fuzz_app, auth, q):
     assert response.status_code == 400
 
 
-RELATION_BUG = ("BUG (app/api.py, not fixed here): a relation field that is not an integer id makes "
-                "marshmallow-sqlalchemy build OrgUnit(**value) (TypeError) or query the key as text "
-                "(PostgreSQL DataError) -> 500")
-ON_PG = pytest.mark.xfail(bool(pg_url()), strict=True, reason=RELATION_BUG)
-
-
 @pytest.mark.parametrize("path,field,value", [
-    pytest.param("/api/v1/cadres/", "org_unit", {"x": 1}, marks=pytest.mark.xfail(strict=True, reason=RELATION_BUG)),
-    pytest.param("/api/v1/orgunits/", "parent", {"x": 1}, marks=pytest.mark.xfail(strict=True, reason=RELATION_BUG)),
-    pytest.param("/api/v1/cadres/", "org_unit", "abc", marks=ON_PG),
-    pytest.param("/api/v1/orgunits/", "parent", "abc", marks=ON_PG),
-    pytest.param("/api/v1/cadres/", "org_unit", 2**63, marks=pytest.mark.xfail(strict=True, reason=RELATION_BUG)),
-    ("/api/v1/cadres/", "org_unit", 987654),  # an unknown id: refused by the service check (fixed here)
+    ("/api/v1/cadres/", "org_unit", {"x": 1}),  # was a 500: marshmallow-sqlalchemy built OrgUnit(x=1)
+    ("/api/v1/orgunits/", "parent", {"x": 1}),
+    ("/api/v1/cadres/", "org_unit", "abc"),  # was a 500 on PostgreSQL: text sent to an INTEGER key
+    ("/api/v1/orgunits/", "parent", "abc"),
+    ("/api/v1/cadres/", "org_unit", 2**63),  # was a 500: out of the INTEGER range
+    ("/api/v1/cadres/", "org_unit", [1]),
+    ("/api/v1/cadres/", "org_unit", True),
+    ("/api/v1/cadres/", "org_unit", 1.5),
+    ("/api/v1/cadres/", "org_unit", 987654),  # an unknown id: refused by the service check
     ("/api/v1/orgunits/", "parent", 987654),
 ])
 def test_a_relation_field_that_names_no_unit_is_a_bad_request(fuzz_app, auth, path, field, value):
     body = {"code": "FZ1", "name": "模糊", field: value}
     body.update({"post_category": "乡镇党政副职"} if "cadres" in path else {"kind": "township"})
-    assert fuzz_app.test_client().post(path, json=body, headers=auth).status_code in (400, 422)
+    response = fuzz_app.test_client().post(path, json=body, headers=auth)
+    assert response.status_code in (400, 422)
+    message = response.get_json()["message"]
+    assert "整数" in message[field][0] if response.status_code == 422 else "单位" in message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (Flask-AppBuilder SecurityApi.login, not fixed here): a login "
-                   "without the optional-looking 'provider' key raises KeyError -> 500")
+@pytest.mark.parametrize("value", [{"x": 1}, "abc", 2**40])
+def test_an_edit_with_a_relation_that_is_not_an_id_is_refused_in_chinese(fuzz_app, auth, value):
+    client = fuzz_app.test_client()
+    pk = client.get("/api/v1/cadres/", headers=auth).get_json()["ids"][0]
+    response = client.put(f"/api/v1/cadres/{pk}", json={"org_unit": value}, headers=auth)
+    assert response.status_code == 422
+    assert "整数" in response.get_json()["message"]["org_unit"][0]
+
+
 def test_login_without_provider_is_a_bad_request(fuzz_app):
     response = fuzz_app.test_client().post("/api/v1/security/login", json={"username": "x", "password": "y"})
-    assert response.status_code in (400, 401)
+    assert response.status_code == 400
+    assert "provider" in response.get_json()["message"]
+    assert "认证方式" in response.get_json()["message"]["provider"][0]
+
+
+def test_the_spec_says_the_login_needs_a_provider(api_schema):
+    body = api_schema.raw_schema["paths"]["/api/v1/security/login"]["post"]["requestBody"]
+    assert "provider" in body["content"]["application/json"]["schema"]["required"]
 
 
 def test_the_spec_lists_the_design_endpoints(api_schema):

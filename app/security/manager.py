@@ -5,25 +5,25 @@ from __future__ import annotations
 import re
 
 from flask import flash, g, has_request_context
-from flask_appbuilder.security.sqla.models import assoc_permissionview_role
-
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
+from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_appbuilder.security.views import (
     PermissionModelView,
     PermissionViewModelView,
-    ViewMenuModelView,
     RoleModelView,
     UserDBModelView,
     UserGroupModelView,
+    ViewMenuModelView,
 )
+from flask_appbuilder.widgets import ListWidget, ShowWidget
 from wtforms.validators import DataRequired
 
 from app.models import AppUser
-from app.viewlib import SafeActionsMixin
-from app.security.scope import UnitScopeFilter
+from app.security.api import SecurityApi
 from app.security.roles import describe_permissions, permission_label, resource_label
-from flask_appbuilder.widgets import ListWidget, ShowWidget
+from app.security.scope import UnitScopeFilter
+from app.viewlib import SafeActionsMixin
 
 
 def password_complexity(password: str) -> None:
@@ -153,6 +153,7 @@ class SecurityManager(FabSecurityManager):
     permissionviewmodelview = AppPermissionViewView
     permissionmodelview = AppPermissionView
     viewmenumodelview = AppViewMenuView
+    security_api = SecurityApi  # a login without `provider` is a 400, not FAB's KeyError
     userstatschartview = None  # FAB's chart loads Google's code from the internet: not on an intranet
 
     def __init__(self, appbuilder):
