@@ -394,11 +394,13 @@ def register_eval_views(appbuilder) -> None:
     from app.api_eval import register_eval_apis
     from app.views_eval_entry import AdjustmentView, EntryView
     from app.views_eval_scheme import SchemeView
+    from app.views_eval_sheets import ScoreSheetView
 
     menu = [
         (SchemeView, "考评方案", "fa-sliders-h"),
         (PeriodView, "考评周期", "fa-calendar-alt"),
         (EntryView, "评分录入", "fa-keyboard"),
+        (ScoreSheetView, "评分表", "fa-table"),
         (AdjustmentView, "加减分调整", "fa-balance-scale"),
         (ResultView, "考评结果", "fa-trophy"),
         (ResultUseView, "结果运用", "fa-user-check"),

@@ -63,6 +63,7 @@ ENDPOINTS: dict[str, str] = {
     "/lookup/units": "page", "/lookup/cadres": "page", "/todo/": "page", "/dashboard/": "page",
     "/supervision/board/": "page", "/cadre-profile/compare": "skip",
     "/results/golden/<fmt>": "skip",  # needs ?period=…: tests/test_eval_views.py
+    "/scoresheets/list/": "page",  # one cadre's sheets (?cadre=<id>): tests/test_eval_sheets.py
     "/cadre-profile/<int:id>": "row:Cadre", "/cadre-profile/<int:id>/json": "row:Cadre",
     "/cadre-profile/<int:id>/docx": "row:Cadre", "/cadre-profile/<int:id>/conclusion": "write:Cadre",
     "/api/v1/cadres/": "page", "/api/v1/cadres/<int:pk>": "row:Cadre", "/api/v1/cadres/<pk>": "write:Cadre",

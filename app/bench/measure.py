@@ -159,11 +159,10 @@ def measure_compute(period_id: int, runs: int = 2) -> dict:
 
 def page_specs(subject: dict) -> list[dict]:
     """The measured pages: key, label, role, URL (None when the screen does not exist yet)."""
-    county, cadre_id, cadre_code = subject["county"], subject["cadre_id"], subject["cadre_code"]
-    sheets = _discover(lambda r: "sheet" in r.lower() and r.endswith("/list/"))
-    if sheets:
-        searchable = "cadre" in (getattr(_view_of(sheets[1]), "search_columns", None) or [])
-        sheets = f"{sheets[0]}?cadre={cadre_code}" + (f"&_flt_0_cadre={cadre_id}" if searchable else "")
+    county, cadre_id = subject["county"], subject["cadre_id"]
+    sheets = _discover(lambda r: r == "/scoresheets/list/")
+    if sheets:  # one cadre's sheets of every period (?cadre=<id>, as the screen's cadre picker sends it)
+        sheets = f"{sheets[0]}?cadre={cadre_id}"
     tasks = _discover(lambda r: r == "/tasks/list/")
     specs = [
         ("cadre_list", "干部名册 cadre list", R.STAFF,
@@ -183,11 +182,6 @@ def _discover(match) -> tuple[str, str] | None:
     rules = sorted((r for r in current_app.url_map.iter_rules() if "GET" in r.methods and match(r.rule)),
                    key=lambda r: len(r.rule))
     return (rules[0].rule, rules[0].endpoint) if rules else None
-
-
-def _view_of(endpoint: str):
-    name = endpoint.split(".")[0]
-    return next((v for v in current_app.appbuilder.baseviews if getattr(v, "endpoint", None) == name), None)
 
 
 def _request(client, method: str, url: str, **kwargs):
