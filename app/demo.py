@@ -53,8 +53,12 @@ def _date(rng: random.Random, start_year: int, end_year: int) -> dt.date:
     return dt.date(rng.randint(start_year, end_year), rng.randint(1, 12), rng.randint(1, 28))
 
 
-def seed_demo() -> bool:
-    """Create the demo city unless it is there already; returns whether it created it."""
+def seed_demo(first_login_change: bool = True) -> bool:
+    """Create the demo city unless it is there already; returns whether it created it.
+
+    The demo accounts share a published password, so each must choose its own at its first
+    login (`first_login_change`); only the test suite turns that off.
+    """
     if db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.code == CITY[0])):
         return False
     rng = random.Random(2026)
@@ -86,7 +90,8 @@ def seed_demo() -> bool:
     _history(rng, cadres)
     db.session.commit()
     for username, role, unit_code, display in ACCOUNTS:
-        create_user(username, DEMO_PASSWORD, role, unit_code, None, display)
+        create_user(username, DEMO_PASSWORD, role, unit_code, None, display,
+                    must_change_password=first_login_change)
     from app.demo_eval import seed_demo_evaluation
     seed_demo_evaluation()
     from app.demo_supervision import seed_demo_supervision
@@ -149,6 +154,6 @@ def _history(rng, cadres):
 
 
 def print_accounts() -> None:
-    click.echo("演示账号（初始密码均为 %s）：" % DEMO_PASSWORD)
-    for username, role, unit_code, display in ACCOUNTS:
+    click.echo(f"演示账号（初始密码均为 {DEMO_PASSWORD}，首次登录须修改密码）：")
+    for username, role, _unit_code, display in ACCOUNTS:
         click.echo(f"  {username:<18} {role:<8} {display}")

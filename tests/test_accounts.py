@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AppUser, AuditLog
 from app.services.users import create_user
-from tests.conftest import login
+from tests.conftest import api_token, login
 
 GOOD = "Str0ng!Passw0rd"
 
@@ -63,3 +65,54 @@ def test_password_change_ends_other_sessions(app):
     first.post("/resetmypassword/form", data={"password": "An0ther!Pass", "conf_password": "An0ther!Pass"})
     assert first.get("/cadres/list/").status_code == 200  # the session that changed it stays
     assert second.get("/cadres/list/").status_code == 302  # every other session is logged out
+
+
+def test_a_freshly_seeded_demo_account_must_change_its_password_first(tmp_path, monkeypatch):
+    """`seed-demo` on a new database: every demo account shares the published password, so the
+    first login leads to the password form and nothing else opens until it is changed.
+    (The session database of the suite seeds them without the obligation: tests/conftest.py.)"""
+    from flask_migrate import upgrade
+
+    from app.demo import ACCOUNTS, DEMO_PASSWORD, seed_demo
+    from app.security.sync import sync_roles
+    from tests.reliability_support import in_process_app, new_database
+
+    # Only the units, cadres and accounts matter here: skip the slow demo periods and items.
+    monkeypatch.setattr("app.demo_eval.seed_demo_evaluation", lambda: None)
+    monkeypatch.setattr("app.demo_supervision.seed_demo_supervision", lambda: None)
+    with new_database(tmp_path) as url:
+        application = in_process_app(url)
+        try:
+            with application.app_context():
+                upgrade()
+                sync_roles()
+                assert seed_demo() is True
+                flags = dict(db.session.execute(select(AppUser.username, AppUser.must_change_password)).all())
+                assert {name: flags[name] for name, *_ in ACCOUNTS} == {name: True for name, *_ in ACCOUNTS}
+
+            client = application.test_client()
+            first = client.post("/login/", data={"username": "kpy_luoshan", "password": DEMO_PASSWORD},
+                                follow_redirects=True)
+            assert first.request.path == "/resetmypassword/form"
+            assert "首次登录请先修改密码" in first.get_data(as_text=True)
+            for page in ("/", "/cadres/list/", "/results/list/", "/periods/list/", "/users/userinfo/"):
+                response = client.get(page)
+                assert response.status_code == 302, page
+                assert response.headers["Location"].endswith("/resetmypassword/form"), page
+            refused = application.test_client().post("/api/v1/security/login", json={
+                "username": "kpy_luoshan", "password": DEMO_PASSWORD, "provider": "db"})
+            assert refused.status_code == 403 and "修改初始密码" in refused.get_json()["message"]
+
+            new = "N3w!Passw0rd-kpy"
+            client.post("/resetmypassword/form", data={"password": new, "conf_password": new})
+            for page in ("/", "/cadres/list/", "/results/list/", "/periods/list/"):
+                assert client.get(page).status_code == 200, page
+            token = api_token(application.test_client(), "kpy_luoshan", new)
+            assert application.test_client().get("/api/v1/cadres/", headers=token).status_code == 200
+            old = application.test_client().post("/login/", data={"username": "kpy_luoshan",
+                                                                  "password": DEMO_PASSWORD})
+            assert urlparse(old.headers["Location"]).path == "/login/"  # the published password is void
+        finally:
+            with application.app_context():
+                db.session.remove()
+                db.engine.dispose()

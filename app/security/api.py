@@ -1,4 +1,5 @@
-"""FAB's security API (JWT login at /api/v1/security/login) with a missing provider refused."""
+"""FAB's security API (JWT login at /api/v1/security/login): a missing provider is a 400, and an
+account that must still change its first password gets no token."""
 
 from __future__ import annotations
 
@@ -69,4 +70,11 @@ class SecurityApi(FabSecurityApi):
         body = request.get_json(silent=True) if request.is_json else None
         if isinstance(body, dict) and "provider" not in body:
             return self.response_400(message={"provider": ['缺少认证方式 provider，本系统请填写 "db"']})
-        return super().login()
+        response = super().login()
+        if response.status_code == 200:
+            # The web pages send such a user to the password form (app/security/accounts.py);
+            # a token would let it use the API with the published initial password.
+            user = self.appbuilder.sm.find_user(username=body["username"])
+            if user is not None and user.must_change_password:
+                return self.response(403, message="首次登录须先在网页上修改初始密码，之后才能使用接口")
+        return response
