@@ -15,7 +15,7 @@ import datetime as dt
 import os
 from contextlib import contextmanager
 
-from sqlalchemy import exists, false, or_, select
+from sqlalchemy import exists, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -35,6 +35,7 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ALLOWED_ATTACHMENT_TYPES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps", ".et", ".ofd", ".txt", ".csv",
                             ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".zip", ".rar", ".7z")
 STALE = "已被他人修改，您的操作未保存。请刷新后重试。"
+TAKEN = "已被他人处理，请刷新后重试"
 
 
 # ---------------------------------------------------------------- roles and scope
@@ -156,6 +157,27 @@ def check_version(obj, expected_version, what: str) -> None:
     """Refuse an edit made from a stale copy (optimistic locking on `version`)."""
     if expected_version is not None and int(expected_version) != obj.version:
         raise Conflict(f"{what}{STALE}")
+
+
+def claim(obj, column: str, expected, what: str = "该事项") -> None:
+    """Hold `obj`'s row for the running command while `column` still has an `expected` value
+    (a tuple of values, or None for "not set yet"); then reload everything the session holds.
+
+    Call it inside `command()`, before any change, once per row the transition reads and
+    writes (a task before its assignments or requests, the same order everywhere). It is a
+    conditional UPDATE that sets the column to itself: PostgreSQL locks the row (a racing
+    command waits, then matches nothing), SQLite takes its write lock, so the checks that follow
+    read the latest committed state and nobody can interleave before the commit. No row matched:
+    someone moved it first, and the loser gets a Conflict (409) that changed nothing.
+    """
+    table = type(obj).__table__
+    col = table.c[column]
+    condition = col.is_(None) if expected is None else col.in_(expected)
+    result = db.session.execute(update(table).where(table.c.id == obj.id, condition).values({col: col}))
+    if result.rowcount != 1:
+        raise Conflict(f"{what}{TAKEN}")
+    db.session.expire_all()
+    db.session.refresh(obj)  # loaded now, so that the audit sees its old values
 
 
 def username(user) -> str:

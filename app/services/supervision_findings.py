@@ -5,8 +5,9 @@ liaison) → 已销号 (verify, a supervisor); 待验收 → 整改中 (reject, 
 
 Same contract as supervision_tasks: an optional `user` (None = CLI), `now`, role and row
 checks (NotFound for a row out of scope), Chinese DomainError on an illegal transition with
-nothing changed, audit by the ORM listener, one transaction per command, and
-`expected_version` for optimistic locking.
+nothing changed, audit by the ORM listener, one transaction per command,
+`expected_version` for optimistic locking, and every transition claims the finding in the
+state it read first (of two racing users one wins, the other gets a Conflict).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from app.models import (
 from app.services.errors import DomainError, NotFound
 from app.services.supervision_access import (
     check_version,
+    claim,
     command,
     default_now,
     in_subtree,
@@ -49,6 +51,7 @@ MODES = ("明察", "暗访")
 FINDING = "督查发现问题"
 FINDING_NOT_FOUND = "督查发现问题不存在或不在您的管辖范围内"
 OPEN_FINDING_STATES = ("pending", "rectifying", "awaiting_verification")
+THIS_FINDING = "该问题"  # claim(): "该问题已被他人处理，请刷新后重试"
 
 
 def finding_state_label(state: str) -> str:
@@ -197,8 +200,9 @@ def start_rectification(finding_id: int, user=None, expected_version: int | None
     finding = _own(finding_id, user, "开始整改")
     if finding.state != "pending":
         raise _refuse(finding, "开始整改")
-    check_version(finding, expected_version, FINDING)
     with command(user, FINDING):
+        claim(finding, "state", ("pending",), THIS_FINDING)
+        check_version(finding, expected_version, FINDING)
         finding.state = "rectifying"
     return finding
 
@@ -213,8 +217,9 @@ def report_rectification(
     if finding.state != "rectifying":
         raise _refuse(finding, "报送整改情况")
     text = required_text(text, "请填写整改情况")
-    check_version(finding, expected_version, FINDING)
     with command(user, FINDING):
+        claim(finding, "state", ("rectifying",), THIS_FINDING)
+        check_version(finding, expected_version, FINDING)
         report = RectificationReport(finding_id=finding.id, text=text, created_at=now, created_by=username(user))
         db.session.add(report)
         db.session.flush()
@@ -232,8 +237,9 @@ def verify(
     finding = _supervised(finding_id, user)
     if finding.state != "awaiting_verification":
         raise _refuse(finding, "验收销号")
-    check_version(finding, expected_version, FINDING)
     with command(user, FINDING):
+        claim(finding, "state", ("awaiting_verification",), THIS_FINDING)
+        check_version(finding, expected_version, FINDING)
         _verdict(finding, "通过", note, user, now)
         finding.state, finding.closed_at = "closed", now
     return finding
@@ -248,8 +254,9 @@ def reject(
     if finding.state != "awaiting_verification":
         raise _refuse(finding, "驳回整改")
     note = required_text(note, "驳回整改须说明理由")
-    check_version(finding, expected_version, FINDING)
     with command(user, FINDING):
+        claim(finding, "state", ("awaiting_verification",), THIS_FINDING)
+        check_version(finding, expected_version, FINDING)
         _verdict(finding, "驳回", note, user, now)
         finding.state = "rectifying"
     return finding

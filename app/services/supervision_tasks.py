@@ -8,6 +8,9 @@ restriction) and `now` (default: the current time), checks the role and the row 
 (see supervision_access), refuses an illegal transition with a DomainError that changes
 nothing, is audited by the ORM listener, and commits its own transaction. Commands that
 change the task accept `expected_version` (optimistic locking: Conflict on mismatch).
+Every transition first claims the rows it moves (`claim`: a conditional UPDATE on the state
+it read), so of two users acting at the same instant one succeeds and the other gets a
+Conflict "该事项已被他人处理，请刷新后重试" with nothing changed.
 
 Lights, scope filters and the to-do list live in supervision_lights / supervision_todo,
 reminders in supervision_reminders; they are re-exported here so callers need one import.
@@ -38,6 +41,7 @@ from app.services.supervision_access import (  # noqa: F401  (get_task, state_la
     NOT_FOUND,
     TASK,
     check_version,
+    claim,
     command,
     default_now,
     get_task,
@@ -106,8 +110,9 @@ def update_draft(task_id: int, user=None, expected_version: int | None = None, *
     task = supervised_task(task_id, user)
     if task.state != "draft":
         raise refuse(task, "修改", "交办后的事项不能再修改内容")
-    check_version(task, expected_version, TASK)
     with command(user, TASK):
+        claim(task, "state", ("draft",))
+        check_version(task, expected_version, TASK)
         _apply(task, fields, user)
     return task
 
@@ -206,13 +211,14 @@ def assign(task_id: int, user=None, now: dt.datetime | None = None, expected_ver
     task = supervised_task(task_id, user)
     if task.state != "draft":
         raise refuse(task, "交办", "只有草稿可以交办")
-    check_version(task, expected_version, TASK)
-    try:
-        due = deadlines.milestones(now, rule_of(task.rule), work_calendar(), task.manual_deadline)
-    except ValueError as exc:
-        raise DomainError(str(exc))
-    units = [task.lead_unit, *sorted(task.assist_units, key=lambda u: u.code)]
     with command(user, TASK):
+        claim(task, "state", ("draft",))
+        check_version(task, expected_version, TASK)
+        try:
+            due = deadlines.milestones(now, rule_of(task.rule), work_calendar(), task.manual_deadline)
+        except ValueError as exc:
+            raise DomainError(str(exc))
+        units = [task.lead_unit, *sorted(task.assist_units, key=lambda u: u.code)]
         for unit in units:
             task.assignments.append(
                 TaskAssignment(
@@ -236,6 +242,8 @@ def sign(assignment_id: int, user=None, now: dt.datetime | None = None) -> TaskA
     if assignment.signed_at is not None:
         raise DomainError("本单位已签收该事项，不能重复签收")
     with command(user, TASK):
+        claim(task, "state", ACTIVE_STATES)
+        claim(assignment, "signed_at", None)
         assignment.signed_at, assignment.signed_by = now, username(user)
         if task.state == "assigned":
             task.state = "in_progress"
@@ -257,6 +265,7 @@ def report_progress(
     if assignment.signed_at is None:
         raise DomainError("请先签收再反馈进展")
     with command(user, TASK):
+        claim(task, "state", ("in_progress",))
         report = _report(assignment, "progress", done_text, undone_reason, next_steps, attachments, user, now)
         if task.rule.long_term:
             assignment.next_report_due = deadlines.next_report_due(now, rule_of(task.rule), work_calendar())
@@ -276,12 +285,13 @@ def submit_completion(
         raise refuse(task, "报送办结", "尚未全部签收或已报送办结的事项不能再报送")
     if assignment.signed_at is None:
         raise DomainError("请先签收再报送办结")
-    if assignment.is_lead:
-        unsigned = [a.org_unit.name for a in task.assignments if a.signed_at is None]
-        if unsigned:
-            raise DomainError("以下单位尚未签收，主办单位暂不能报送办结：" + "、".join(unsigned))
-        check_version(task, expected_version, TASK)
     with command(user, TASK):
+        claim(task, "state", ("in_progress",))
+        if assignment.is_lead:
+            unsigned = [a.org_unit.name for a in task.assignments if a.signed_at is None]
+            if unsigned:
+                raise DomainError("以下单位尚未签收，主办单位暂不能报送办结：" + "、".join(unsigned))
+            check_version(task, expected_version, TASK)
         report = _report(assignment, "completion", done_text, undone_reason, next_steps, attachments, user, now)
         assignment.completion_reported_at = now
         assignment.next_report_due = None
@@ -323,14 +333,16 @@ def request_extension(
     if assignment.signed_at is None:
         raise DomainError("请先签收再申请延期")
     reason = required_text(reason, "请填写延期理由")
-    pending = select(ExtensionRequest.id).where(ExtensionRequest.task_id == task.id, ExtensionRequest.state == "pending")
-    if db.session.scalar(pending) is not None:
-        raise DomainError("该事项已有待审批的延期申请，请等待督查员审批后再申请")
-    try:
-        deadlines.extend(task.complete_due, new_date, now)
-    except ValueError as exc:
-        raise DomainError(str(exc))
     with command(user, "延期申请"):
+        claim(task, "state", ACTIVE_STATES)
+        pending = select(ExtensionRequest.id).where(ExtensionRequest.task_id == task.id,
+                                                    ExtensionRequest.state == "pending")
+        if db.session.scalar(pending) is not None:
+            raise DomainError("该事项已有待审批的延期申请，请等待督查员审批后再申请")
+        try:
+            deadlines.extend(task.complete_due, new_date, now)
+        except ValueError as exc:
+            raise DomainError(str(exc))
         request = ExtensionRequest(
             task=task, task_id=task.id, assignment_id=assignment.id, old_due=task.complete_due,
             requested_date=new_date, reason=reason, state="pending", requested_by=username(user), requested_at=now,
@@ -356,9 +368,11 @@ def decide_extension(
     note = (note or "").strip() or None
     if not approve and note is None:
         raise DomainError("驳回延期申请须说明理由")
-    if approve and task.complete_due != request.old_due:
-        raise Conflict("事项的办结期限已变更，请刷新后重新审批")
     with command(user, "延期申请"):
+        claim(task, "state", ACTIVE_STATES)
+        claim(request, "state", ("pending",), "该延期申请")
+        if approve and task.complete_due != request.old_due:
+            raise Conflict("事项的办结期限已变更，请刷新后重新审批")
         if approve:
             # The request was made in time (checked when asked); the decision may come later.
             task.complete_due = deadlines.extend(request.old_due, request.requested_date, request.requested_at)
@@ -377,8 +391,9 @@ def approve_completion(
     task = supervised_task(task_id, user)
     if task.state != "pending_review":
         raise refuse(task, "审核通过", "只有待审核的事项可以办结")
-    check_version(task, expected_version, TASK)
     with command(user, TASK):
+        claim(task, "state", ("pending_review",))
+        check_version(task, expected_version, TASK)
         task.state, task.completed_at = "completed", now
     return task
 
@@ -392,8 +407,9 @@ def return_task(
     if task.state != "pending_review":
         raise refuse(task, "退办", "只有待审核的事项可以退办")
     reason = required_text(reason, "退办须说明理由")
-    check_version(task, expected_version, TASK)
     with command(user, TASK):
+        claim(task, "state", ("pending_review",))
+        check_version(task, expected_version, TASK)
         task.state, task.state_reason, task.submitted_at = "in_progress", reason, None
         for assignment in task.assignments:
             if assignment.is_lead:
@@ -412,11 +428,12 @@ def terminate(
     if task.state not in ("draft", *OPEN_STATES):
         raise refuse(task, "终止", "已办结或已终止的事项不能终止")
     reason = required_text(reason, "终止事项须说明理由")
-    check_version(task, expected_version, TASK)
-    pending = db.session.scalars(
-        select(ExtensionRequest).where(ExtensionRequest.task_id == task.id, ExtensionRequest.state == "pending")
-    ).all()
     with command(user, TASK):
+        claim(task, "state", ("draft", *OPEN_STATES))
+        check_version(task, expected_version, TASK)
+        pending = db.session.scalars(
+            select(ExtensionRequest).where(ExtensionRequest.task_id == task.id, ExtensionRequest.state == "pending")
+        ).all()
         task.state, task.state_reason, task.terminated_at = "terminated", reason, now
         for request in pending:
             request.state, request.decided_by, request.decided_at = "rejected", username(user), now
