@@ -231,3 +231,52 @@ def test_cli_style_import_after_compute_marks_results_stale(app):
         import_indicators(period.code, data, "i.csv")
         db.session.refresh(period)
         assert is_stale(period)
+
+
+def test_compute_stores_dimension_scores_input_counts_and_peer_figures(app):
+    """What the profile and the trace read instead of scanning: each result's dimension scores
+    and input counts, and the period's peer-group averages, checked against the raw inputs."""
+    from collections import defaultdict
+
+    from app.models import SheetScore
+
+    with app.app_context():
+        period = new_period()
+        people = cadres(8)
+        fill(period, people)
+        compute(period.code)
+        results = db.session.scalars(select(EvaluationResult).where(EvaluationResult.period_id == period.id)).all()
+        assert len(results) == 8
+        categories = {c.id: c.post_category for c in people}
+        expected: dict = defaultdict(lambda: {"composites": [], "dims": defaultdict(list)})
+        for r in results:
+            # the one scores group (组织评价) is the whole dimension score: the trimmed mean of its six sheets
+            values = db.session.execute(
+                select(SheetScore.value).join(ScoreSheet).where(
+                    ScoreSheet.period_id == period.id, ScoreSheet.cadre_id == r.cadre_id,
+                    SheetScore.dimension_id == period.scheme.dimensions[0].id)
+            ).scalars().all()
+            trimmed = (sum(values) - max(values) - min(values)) / (len(values) - 2)
+            assert list(r.dimension_scores) == list(DIMS)
+            assert r.dimension_scores[DIMS[0]] == pytest.approx(trimmed)
+            sheets = db.session.scalar(select(func.count()).select_from(ScoreSheet).where(
+                ScoreSheet.period_id == period.id, ScoreSheet.cadre_id == r.cadre_id))
+            ballot = db.session.scalars(select(Ballot).where(Ballot.period_id == period.id,
+                                                             Ballot.cadre_id == r.cadre_id)).one()
+            votes = ballot.excellent + ballot.competent + ballot.basic + ballot.incompetent + ballot.unknown
+            assert r.inputs["sheets"] == {"组织评价": sheets} and sheets == 6
+            assert r.inputs["ballots"] == {"群众评价": votes}
+            assert set(r.inputs["indicators"]) == {"项目建设实绩"}
+            assert r.inputs["adjustments"] == 0 and len(r.inputs["supervision"]) == 5
+            entry = expected[categories[r.cadre_id] or ""]
+            if r.composite is not None and not r.undetermined:
+                entry["composites"].append(r.composite)
+            for name, value in r.dimension_scores.items():
+                entry["dims"][name].append(value)
+        stats = db.session.get(EvaluationPeriod, period.id).peer_stats
+        assert set(stats) == set(expected)
+        for category, entry in expected.items():
+            assert stats[category]["count"] == len(entry["composites"])
+            assert stats[category]["avg_composite"] == pytest.approx(sum(entry["composites"]) / len(entry["composites"]))
+            for name, values in entry["dims"].items():
+                assert stats[category]["dims"][name] == pytest.approx(sum(values) / len(values))

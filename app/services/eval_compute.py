@@ -10,10 +10,11 @@ one transaction (so computing twice gives the same rows).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from pathlib import Path
 
-from sqlalchemy import case, delete, func, insert, select, union
+from sqlalchemy import JSON, Boolean, DateTime, case, delete, func, insert, select
 
 from app import scoring
 from app.extensions import db
@@ -33,6 +34,7 @@ from app.tabular import write_csv, write_xlsx
 
 COMPUTABLE_STATES = ("scoring", "locked")
 NO_ADJUSTMENT = (0.0, 0.0, 0, 0, 0)
+_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 EXPORT_HEAD = ["干部编号", "姓名", "岗位类别", "三评得分"]
 EXPORT_TAIL = ["调整分", "综合得分", "排名", "同类人数", "较上期", "等次"]
 
@@ -65,7 +67,23 @@ def _sheet_aggregates(period_id: int):
         .where(ScoreSheet.period_id == period_id)
         .group_by(ScoreSheet.cadre_id, ScoreSheet.group_id, SheetScore.dimension_id)
     )
-    return db.session.execute(stmt).all()
+    return _raw_rows(stmt)
+
+
+def _raw_rows(stmt) -> list[tuple]:
+    """Run a select on the session's connection and return the DBAPI's plain tuples: for the
+    500,000 aggregate rows of a city, SQLAlchemy's row objects would cost seconds."""
+    connection = db.session.connection()
+    compiled = stmt.compile(dialect=connection.dialect)
+    params = compiled.params
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _ballots(period_id: int):
@@ -78,14 +96,14 @@ def _ballots(period_id: int):
         Ballot.incompetent,
         Ballot.unknown,
     ).where(Ballot.period_id == period_id)
-    return db.session.execute(stmt).all()
+    return _raw_rows(stmt)
 
 
 def _indicator_scores(period_id: int):
     stmt = select(IndicatorScore.cadre_id, IndicatorScore.indicator_id, IndicatorScore.score).where(
         IndicatorScore.period_id == period_id
     )
-    return db.session.execute(stmt).all()
+    return _raw_rows(stmt)
 
 
 def _adjustments(period_id: int):
@@ -118,15 +136,11 @@ def _previous_composites(period: EvaluationPeriod) -> dict[int, float | None]:
     return dict(db.session.execute(stmt).all())
 
 
-def _cadres_with_input(period_id: int) -> dict[int, str | None]:
-    """Cadre id -> post category of every cadre with a sheet, ballot or entered indicator score."""
-    ids = union(
-        select(ScoreSheet.cadre_id).where(ScoreSheet.period_id == period_id),
-        select(Ballot.cadre_id).where(Ballot.period_id == period_id),
-        select(IndicatorScore.cadre_id).where(IndicatorScore.period_id == period_id),
-    ).subquery()
-    stmt = select(Cadre.id, Cadre.post_category).where(Cadre.id.in_(select(ids.c[0])))
-    return dict(db.session.execute(stmt).all())
+def _post_categories(cadre_ids: set[int]) -> dict[int, str | None]:
+    """Cadre id -> post category for the given cadres (one read of the register's two columns:
+    cheaper than re-reading the period's sheets to find who has input)."""
+    return {cid: category for cid, category in _raw_rows(select(Cadre.id, Cadre.post_category))
+            if cid in cadre_ids}
 
 
 # ---------------------------------------------------------------- compute
@@ -145,8 +159,7 @@ def compute(period_code: str) -> dict:
     now = dt.datetime.now()  # full precision: inputs changed later in the same second make it stale
     scores = {cid: _score(cid, inputs, rules) for cid in inputs["cadres"]}
     standings = _standings(inputs, scores, rules)
-    dims = _dimension_scores(scheme, rules, inputs)
-    rows = [_result_row(period, cid, scores[cid], standings[cid], inputs, dims[cid], now) for cid in sorted(scores)]
+    rows = [_result_row(period, cid, scores[cid], standings[cid], inputs, now) for cid in sorted(scores)]
     try:
         _replace_results(period, rows)
         period.peer_stats = peer_stats(rows, inputs["cadres"])
@@ -166,21 +179,28 @@ def _gather(period: EvaluationPeriod) -> dict:
     dim_names = {d.id: d.name for d in scheme.dimensions}
     ind_names = {i.id: i.name for i in scheme.indicators}
     sheets: dict[int, dict] = defaultdict(dict)
+    aggregate = scoring.DimensionAggregate
+    keys = {(gid, did): (group, dim) for gid, group in group_names.items() for did, dim in dim_names.items()}
+    with_input: set[int] = set()
     for cid, gid, did, n, total, high, low in _sheet_aggregates(period.id):
-        if gid in group_names and did in dim_names:
-            agg = scoring.DimensionAggregate(int(n), float(total), float(high), float(low))
-            sheets[cid][(group_names[gid], dim_names[did])] = agg
+        with_input.add(cid)
+        key = keys.get((gid, did))
+        if key is not None:
+            sheets[cid][key] = aggregate(n, float(total), float(high), float(low))
     votes: dict[int, dict] = defaultdict(dict)
     for cid, gid, *counts in _ballots(period.id):
+        with_input.add(cid)
         if gid in group_names:
             labels = (*scoring.VOTE_GRADES, scoring.UNKNOWN_VOTE)
             votes[cid][group_names[gid]] = dict(zip(labels, counts))
     indicators: dict[int, dict] = defaultdict(dict)
     for cid, iid, score in _indicator_scores(period.id):
+        with_input.add(cid)
         if iid in ind_names:
             indicators[cid][ind_names[iid]] = float(score)
     return {
-        "cadres": _cadres_with_input(period.id),
+        # every cadre with a sheet, a ballot or an entered indicator score
+        "cadres": _post_categories(with_input),
         "sheets": sheets,
         "votes": votes,
         "indicators": indicators,
@@ -281,7 +301,7 @@ def _standings(inputs: dict, scores: dict, rules: scoring.SchemeRules) -> dict:
     return out
 
 
-def _result_row(period, cid, score: scoring.CadreScore, standing, inputs, dimension_scores, now) -> dict:
+def _result_row(period, cid, score: scoring.CadreScore, standing, inputs, now) -> dict:
     rank, peer_count, percentile, grade = standing
     veto, undetermined = _flags(cid, inputs)
     flags = []
@@ -306,7 +326,7 @@ def _result_row(period, cid, score: scoring.CadreScore, standing, inputs, dimens
         "veto": veto,
         "undetermined": undetermined,
         "flags": "；".join(flags) or None,
-        "dimension_scores": dimension_scores,
+        "dimension_scores": score.dimensions,
         "inputs": _input_counts(cid, inputs),
         "computed_at": now,
     }
@@ -353,30 +373,48 @@ def peer_stats(rows: list[dict], categories: dict[int, str | None]) -> dict:
     }
 
 
-def _dimension_scores(scheme, rules: scoring.SchemeRules, inputs: dict) -> dict[int, dict[str, float | None]]:
-    """Cadre -> dimension name -> score across the score groups (weights renormalized), in the
-    scheme's order, for profiles."""
-    score_groups = tuple(g for g in rules.groups if g.kind == "scores")
-    out: dict[int, dict[str, float | None]] = {}
-    for cid in inputs["cadres"]:
-        aggs = inputs["sheets"].get(cid, {})
-        per_dim = {}
-        for dim in scheme.dimensions:
-            by_group = {}
-            for g in score_groups:
-                agg = aggs.get((g.name, dim.name))
-                if agg is not None:
-                    by_group[g.name] = scoring.dimension_score(agg.n, agg.total, agg.high, agg.low, rules.trim_min)
-            per_dim[dim.name] = scoring.sanping_score(by_group, score_groups)[0]
-        out[cid] = per_dim
-    return out
-
-
 def _replace_results(period, rows: list[dict]) -> None:
     """Delete the period's results and insert the new ones: two statements (a Core executemany)."""
     db.session.execute(delete(EvaluationResult).where(EvaluationResult.period_id == period.id))
     if rows:
-        db.session.connection().execute(insert(EvaluationResult.__table__), rows)
+        _insert_many(EvaluationResult.__table__, rows)
+
+
+def _insert_many(table, rows: list[dict]) -> None:
+    """One DBAPI executemany of plain tuples: JSON written compact (UTF-8, no escapes) and
+    datetimes as SQLAlchemy stores them; at city scale SQLAlchemy's per-row parameter
+    processing of 50,000 results costs more than the database's work."""
+    connection = db.session.connection()
+    dialect = connection.dialect
+    keys = list(rows[0])
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    order = compiled.positiontup if compiled.positional else keys
+    encoders = {key: _encoder(table.c[key].type, dialect) for key in keys}
+    values = [[row[key] for key in order] for row in rows]
+    for i, key in enumerate(order):
+        encode = encoders[key]
+        if encode is not None:
+            for value in values:
+                if value[i] is not None:
+                    value[i] = encode(value[i])
+    if not compiled.positional:
+        values = [dict(zip(order, value)) for value in values]
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.executemany(str(compiled), values)
+    finally:
+        cursor.close()
+
+
+def _encoder(column_type, dialect):
+    """How a value of the column type is sent to the driver (None: as is)."""
+    if isinstance(column_type, JSON):
+        return _JSON_ENCODE
+    if isinstance(column_type, DateTime) and dialect.name == "sqlite":
+        return lambda value: value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(column_type, Boolean) and dialect.name == "sqlite":
+        return int
+    return None
 
 
 # ---------------------------------------------------------------- export
