@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.api import ScopedRestApi
 from app.models import EvaluationResult
+from app.security.roles import API_METHODS
 from app.security.scope import CadreScopeFilter
+from app.services import eval_trace
 from app.views_eval import ResultRequestFilter, ResultVisibilityFilter
 
 
@@ -19,7 +22,8 @@ class ResultApi(ScopedRestApi):
     resource_name = "results"
     datamodel = SQLAInterface(EvaluationResult)
     class_permission_name = "Result"
-    include_route_methods = {"get", "get_list", "info"}
+    include_route_methods = {"get", "get_list", "info", "trace"}
+    method_permission_name = {**API_METHODS, "trace": "read"}
     base_filters = [
         ["cadre_id", CadreScopeFilter, lambda: None],
         ["period_id", ResultVisibilityFilter, lambda: None],
@@ -35,6 +39,43 @@ class ResultApi(ScopedRestApi):
 
     def check_write(self, item) -> None:  # read-only: no write route is exposed
         raise NotImplementedError
+
+    @expose("/<int:pk>/trace", methods=["GET"])
+    @protect()
+    @safe
+    def trace(self, pk):
+        """The inputs a result was computed from, as of now, and the changes since
+        ---
+        get:
+          description: >-
+            溯源：本结果计算时读取的输入计数、当前的输入（评分表、测评票、指标得分、调整、督查计数）、
+            二者是否一致，以及计算后涉及这些输入的审计记录
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          responses:
+            200:
+              description: The trace
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      result:
+                        type: object
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+            500:
+              $ref: '#/components/responses/500'
+        """
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return self.response_404()
+        return self.response(200, result=eval_trace.trace(item.id))
 
 
 def register_eval_apis(appbuilder) -> None:

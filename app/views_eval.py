@@ -34,6 +34,7 @@ from app.services import eval_compute, eval_results, evaluation
 from app.services.errors import DomainError, ImportRejected
 from app.tabular import write_csv, write_xlsx
 from app.viewlib import EagerSQLAInterface, ScopedModelView
+from app.views_eval_trace import ResultTraceMixin, trace_link
 
 CATEGORY = "干部考评"
 GRADES = (scoring.EXCELLENT, scoring.COMPETENT, scoring.BASIC, scoring.INCOMPETENT, scoring.UNDETERMINED)
@@ -221,13 +222,14 @@ def _fmt_dict(value):
     return "；".join(f"{k}：{'缺' if v is None else _fmt2(v)}" for k, v in value.items())
 
 
-class ResultView(ScopedModelView):
-    """考评结果 (/results/): scoped by the cadre's unit, unpublished periods for staff and admins."""
+class ResultView(ResultTraceMixin, ScopedModelView):
+    """考评结果 (/results/): scoped by the cadre's unit, unpublished periods for staff and admins;
+    each result traced to its inputs at /results/<id>/trace (views_eval_trace)."""
 
     route_base = "/results"
     datamodel = EagerSQLAInterface(EvaluationResult, eager=("cadre", "period"))
     class_permission_name = "Result"
-    method_permission_name = {**MODELVIEW_METHODS, "golden": "read"}
+    method_permission_name = {**MODELVIEW_METHODS, "golden": "read", "trace": "read"}
     list_title = "考评结果"
     show_title = "考评结果详情"
     base_permissions = ["can_read"]  # results are rebuilt by compute only: no add/edit/delete
@@ -238,13 +240,13 @@ class ResultView(ScopedModelView):
         "indicator_scores": "实绩指标", "composite_raw": "调整前综合分", "adjustment": "调整分",
         "composite": "综合得分", "rank": "排名", "peer_count": "同类人数", "percentile": "百分位",
         "delta": "较上期", "grade": "等次", "veto": "一票否决", "undetermined": "不定等次", "flags": "提示",
-        "computed_at": "计算时间", "cadre_id": "特写",
+        "computed_at": "计算时间", "cadre_id": "特写", "id": "溯源",
     }
     list_columns = ["period.code", "cadre.code", "cadre.name", "cadre.post_category", "sanping", "adjustment",
-                    "composite", "rank", "peer_count", "delta", "grade", "flags", "cadre_id"]
+                    "composite", "rank", "peer_count", "delta", "grade", "flags", "cadre_id", "id"]
     show_columns = ["period", "cadre", "cadre.post_category", "group_scores", "sanping", "indicator_scores",
                     "composite_raw", "adjustment", "composite", "rank", "peer_count", "percentile", "delta", "grade",
-                    "veto", "undetermined", "flags", "computed_at", "cadre_id"]
+                    "veto", "undetermined", "flags", "computed_at", "cadre_id", "id"]
     search_columns = []
     order_columns = ["composite", "rank", "sanping", "delta"]
     base_order = ("composite", "desc")
@@ -260,6 +262,7 @@ class ResultView(ScopedModelView):
         "veto": lambda v: "是" if v else "否", "undetermined": lambda v: "是" if v else "否",
         "rank": lambda v: "" if v is None else v, "flags": lambda v: v or "",
         "cadre_id": lambda v: Markup(f'<a href="/cadre-profile/{int(v)}">查看特写</a>'),
+        "id": trace_link,
     }
 
     def muldelete(self, items):  # results are rebuilt by compute only

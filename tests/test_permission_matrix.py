@@ -71,6 +71,7 @@ ENDPOINTS: dict[str, str] = {
     "/api/v1/orgunits/": "page", "/api/v1/orgunits/<int:pk>": "row:OrgUnit", "/api/v1/orgunits/<pk>": "write:OrgUnit",
     "/api/v1/orgunits/_info": "page",
     "/api/v1/results/": "page", "/api/v1/results/<int:pk>": "row:EvaluationResult", "/api/v1/results/_info": "page",
+    "/results/<int:pk>/trace": "row:EvaluationResult", "/api/v1/results/<int:pk>/trace": "row:EvaluationResult",
     "/api/v1/tasks/": "page", "/api/v1/tasks/<int:pk>": "row:SupervisionTask", "/api/v1/tasks/<pk>": "write:SupervisionTask",
     "/api/v1/tasks/_info": "page",
     "/api/v1/findings/": "page", "/api/v1/findings/<int:pk>": "row:Finding", "/api/v1/findings/_info": "page",
