@@ -144,6 +144,9 @@ def _security_headers(app: Flask) -> None:
 
     # A Jinja global (not a context variable) so that FAB's imported macros see it too.
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
+    from app.menu_cache import menu_html
+
+    app.jinja_env.globals["menu_html"] = menu_html
 
     @app.after_request
     def _headers(response):
