@@ -29,7 +29,7 @@ from app.models import (
     ScoreSheet,
 )
 from app.security.roles import MODELVIEW_METHODS
-from app.security.scope import CadreScopeFilter, apply_cadre_scope
+from app.security.scope import CadreScopeFilter, apply_cadre_scope, may_run_periods
 from app.services import eval_compute, eval_results, evaluation
 from app.services.errors import DomainError, ImportRejected
 from app.tabular import write_csv, write_xlsx
@@ -110,7 +110,8 @@ class PeriodView(EvalBaseView):
             select(EvaluationResult.period_id, func.count()).group_by(EvaluationResult.period_id)
         ).all())
         return self.render("eval/period_list.html", title="考评周期", periods=periods, sheets=sheets,
-                           results=results, is_stale=eval_results.is_stale, may_read_results=may_read_results)
+                           results=results, is_stale=eval_results.is_stale, may_read_results=may_read_results,
+                           may_run_periods=may_run_periods())
 
     @expose("/add/", methods=["GET", "POST"])
     @has_access

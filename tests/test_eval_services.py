@@ -153,14 +153,17 @@ def test_ballots_are_replaced_and_sheets_appended(ctx):
 
 
 def test_a_cadre_user_cannot_score_itself(app):
-    with app.test_request_context():
-        period = new_period()
+    with app.app_context():
+        period = new_period()  # opened outside a request: by the system (periods are run by city staff)
         (c,) = cadres(1)
-        g.user = SimpleNamespace(is_authenticated=True, id=None, username="x", cadre_id=c.id, org_unit_id=None)
+        ids = (period.id, period.code, c.id, c.code)
+    period_id, period_code, cadre_id, cadre_code = ids
+    with app.test_request_context():
+        g.user = SimpleNamespace(is_authenticated=True, id=None, username="x", cadre_id=cadre_id, org_unit_id=None)
         g.scope_prefix = None
         with pytest.raises(ImportRejected, match="本人"):
-            import_sheets(period.code, sheets_csv([f"{c.code},组织评价,99,99,99,99,99"]), "s.csv")
-        assert count_sheets(period) == 0
+            import_sheets(period_code, sheets_csv([f"{cadre_code},组织评价,99,99,99,99,99"]), "s.csv")
+        assert count_sheets(db.session.get(EvaluationPeriod, period_id)) == 0
 
 
 def test_scheme_in_use_cannot_be_replaced(ctx):

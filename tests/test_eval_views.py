@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import (
     Adjustment,
+    AppUser,
     AuditLog,
     Cadre,
     EvaluationPeriod,
@@ -150,6 +152,71 @@ def test_period_form_and_transition_buttons(app, client):
     assert period_state(app, period.id) == "scoring"
     page = client.post(f"/periods/transition/{period.id}/publish", follow_redirects=True).get_data(as_text=True)
     assert "不能发布" in page and period_state(app, period.id) == "scoring"
+
+
+def period_buttons(page: str) -> set[str]:
+    """The period actions a periods list offers (POST forms), e.g. {"transition", "compute"}."""
+    return set(re.findall(r'action="/periods/(transition|compute|unlock)/', page))
+
+
+def test_only_city_staff_and_admins_run_periods(app, client):
+    """Periods are city-wide: county staff see no 开始评分/计算/锁定/发布 buttons, a forced POST
+    is refused in Chinese and changes nothing, and they still enter scores for their cadres."""
+    from app.services.evaluation import create_period
+
+    p = new_period(app)
+    with app.app_context():
+        scheme = db.session.scalar(select(EvaluationScheme.name).order_by(EvaluationScheme.id))
+        draft = create_period("D-" + uuid.uuid4().hex[:8], "县级不能开始的期", "专项", scheme,
+                              "2025-01-01", "2025-12-31").id
+    cadre = cadre_in(app, "XY03T", offset=3)
+    login(client, "kpy_luoshan")
+    page = client.get("/periods/list/").get_data(as_text=True)
+    assert period_buttons(page) == set() and "由市级组织部考评员操作" in page
+    refused = client.post(f"/periods/transition/{draft}/open", follow_redirects=True).get_data(as_text=True)
+    assert "只有市级组织部考评员可以变更考评期状态" in refused
+    refused = client.post(f"/periods/transition/{p['id']}/lock", follow_redirects=True).get_data(as_text=True)
+    assert "只有市级组织部考评员可以变更考评期状态" in refused
+    refused = client.post(f"/periods/compute/{p['id']}", follow_redirects=True).get_data(as_text=True)
+    assert "只有市级组织部考评员可以计算考评期结果" in refused
+    assert period_state(app, draft) == "draft" and period_state(app, p["id"]) == "scoring"
+    with app.app_context():
+        assert db.session.get(EvaluationPeriod, p["id"]).computed_at is None
+    assert client.post(sheet_url(p), json=sheet_body(p, cadre.id, 86)).status_code == 200  # entry goes on
+
+    login(client, "kpy_city")
+    page = client.get("/periods/list/").get_data(as_text=True)
+    assert period_buttons(page) == {"transition", "compute"} and "由市级组织部考评员操作" not in page
+    assert "已计算" in client.post(f"/periods/compute/{p['id']}", follow_redirects=True).get_data(as_text=True)
+    client.post(f"/periods/transition/{p['id']}/lock")
+    assert period_state(app, p["id"]) == "locked"
+    login(client, "admin_luoshan")  # an admin may, whatever the unit
+    client.post(f"/periods/transition/{draft}/open")
+    assert period_state(app, draft) == "scoring"
+
+
+def test_the_period_commands_refuse_county_staff_on_any_path(app):
+    """The check is in the commands: any request by county staff is refused (an API calling
+    them would be too); outside a request (the CLI, the system) they run."""
+    from flask import g
+
+    from app.services import eval_results, evaluation
+    from app.services.errors import Forbidden
+
+    p = new_period(app)
+    with app.app_context():
+        for username, allowed in (("kpy_luoshan", False), ("kpy_city", True)):
+            with app.test_request_context("/api/v1/"):
+                g.user = db.session.scalar(select(AppUser).where(AppUser.username == username))
+                if allowed:
+                    assert evaluation.transition(p["code"], "lock").state == "locked"
+                    continue
+                with pytest.raises(Forbidden, match="只有市级组织部考评员可以变更考评期状态"):
+                    evaluation.transition(p["code"], "lock")
+                with pytest.raises(Forbidden, match="只有市级组织部考评员可以计算考评期结果"):
+                    eval_results.compute_period(p["code"])
+        assert eval_results.compute_period(p["code"])["results"] >= 0  # no request: the system
+        assert evaluation.transition(p["code"], "publish").state == "published"
 
 
 # --- results: scope and publication ---------------------------------------------------
@@ -375,14 +442,15 @@ def test_stale_marker_after_a_new_sheet(app, client):
     p = new_period(app)
     cadre = cadre_in(app, "XY03T", offset=2)
     login(client, "kpy_luoshan")
+    city = login(app.test_client(), "kpy_city")  # periods are computed by city staff
     assert client.post(sheet_url(p), json=sheet_body(p, cadre.id, 85)).status_code == 200
-    client.post(f"/periods/compute/{p['id']}")
+    city.post(f"/periods/compute/{p['id']}")
     fresh = client.get(f"/results/list/?period={p['code']}").get_data(as_text=True)
     assert "结果已过期" not in fresh and cadre.code in fresh
     assert client.post(sheet_url(p), json=sheet_body(p, cadre.id, 60)).status_code == 200
     stale = client.get(f"/results/list/?period={p['code']}").get_data(as_text=True)
     assert "结果已过期" in stale
-    client.post(f"/periods/compute/{p['id']}")
+    city.post(f"/periods/compute/{p['id']}")
     assert "结果已过期" not in client.get(f"/results/list/?period={p['code']}").get_data(as_text=True)
 
 

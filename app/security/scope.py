@@ -63,6 +63,34 @@ def require_unit_in_scope(unit: OrgUnit | None) -> OrgUnit:
     return unit
 
 
+def may_run_periods() -> bool:
+    """Whether the acting user may open, lock, publish or compute an evaluation period.
+
+    Periods are city-wide: admins and staff bound to the root (city) unit may; staff of a
+    county or below may not (they enter the inputs of their own cadres only). Outside a
+    request (the CLI, the demo seed, system jobs) the caller is the system and may.
+    """
+    from app.security.roles import ADMIN
+
+    if not has_request_context():
+        return True
+    user = _request_user()
+    if user is None:
+        return False
+    if ADMIN in {r.name for r in getattr(user, "roles", None) or []}:
+        return True
+    unit = _unit(user.org_unit_id) if getattr(user, "org_unit_id", None) else None
+    return unit is not None and unit.parent_id is None
+
+
+def require_may_run_periods(what: str = "变更考评期状态") -> None:
+    """Refuse (Forbidden, in Chinese) a period command by anyone but city staff or an admin."""
+    if not may_run_periods():
+        from app.services.errors import Forbidden
+
+        raise Forbidden(f"只有市级组织部考评员可以{what}")
+
+
 def apply_unit_scope(stmt_or_query, unit_id_column, prefix: str | None = None):
     """Restrict a select/query whose rows belong to a unit through `unit_id_column`."""
     prefix = current_scope_prefix() if prefix is None else prefix

@@ -14,7 +14,7 @@ from app import scoring
 from app.extensions import db
 from app.models import Cadre, EvaluationPeriod, EvaluationResult, ResultUse
 from app.security.roles import ADMIN
-from app.security.scope import apply_cadre_scope
+from app.security.scope import apply_cadre_scope, require_may_run_periods
 from app.services import audit, eval_compute
 from app.services.errors import Conflict, DomainError, Forbidden, NotFound
 from app.services.eval_entry import acting_cadre_id
@@ -43,7 +43,9 @@ def is_stale(period: EvaluationPeriod) -> bool:
 
 
 def compute_period(code: str) -> dict:
-    """Compute a period's results; results are current as of the moment the inputs were read."""
+    """Compute a period's results; results are current as of the moment the inputs were read.
+    Periods are city-wide: only city staff and admins may (the CLI runs eval_compute directly)."""
+    require_may_run_periods("计算考评期结果")
     started = dt.datetime.now()
     counts = eval_compute.compute(code)
     # eval_compute keeps whole seconds; an input changed earlier in the same second is included

@@ -21,6 +21,7 @@ from app.models import (
     Indicator,
     RaterGroup,
 )
+from app.security.scope import require_may_run_periods
 from app.services import audit
 from app.services.errors import Conflict, DomainError, ImportRejected, NotFound
 from app.tabular import parse_date
@@ -223,7 +224,9 @@ def create_period(code, name, kind, scheme_name, start, end, previous_code=None)
 
 
 def transition(period_code: str, action: str) -> EvaluationPeriod:
-    """Move a period on by one step (open, lock or publish); anything else is refused."""
+    """Move a period on by one step (open, lock or publish); anything else is refused.
+    Periods are city-wide: only city staff and admins may (the CLI too)."""
+    require_may_run_periods("变更考评期状态")
     period = get_period(period_code)
     step = TRANSITIONS.get(period.state)
     if step is None or step[0] != action:
