@@ -222,13 +222,15 @@ def _audit(result, sheets, ballots, indicators, adjustments) -> list[dict]:
             ids[row.table_name].add(int(row.row_id))
     start = dt.datetime.combine(period.start_date, dt.time.min)
     end = dt.datetime.combine(period.end_date + dt.timedelta(days=1), dt.time.min)
+    # Items due within the period whose responsible cadre is (or, before a change, was) this cadre.
+    named_tasks = {int(row.row_id) for row in db.session.scalars(
+        select(AuditLog).where(after, AuditLog.table_name == "supervision_task",
+                               _mentions("responsible_cadre_id", [cid])))
+        if _snapshot_names(row, "responsible_cadre_id", cid)}
     ids["supervision_task"] = set(db.session.scalars(
-        select(SupervisionTask.id).where(SupervisionTask.responsible_cadre_id == cid,
+        select(SupervisionTask.id).where(or_(SupervisionTask.responsible_cadre_id == cid,
+                                             SupervisionTask.id.in_(named_tasks)),
                                          SupervisionTask.complete_due >= start, SupervisionTask.complete_due < end)))
-    for row in db.session.scalars(select(AuditLog).where(after, AuditLog.table_name == "supervision_task",
-                                                         _mentions("responsible_cadre_id", [cid]))):
-        if _snapshot_names(row, "responsible_cadre_id", cid):
-            ids["supervision_task"].add(int(row.row_id))
     ids["finding"] = set(db.session.scalars(
         select(Finding.id).join(finding_cadre, finding_cadre.c.finding_id == Finding.id)
         .where(finding_cadre.c.cadre_id == cid, Finding.found_on >= period.start_date,
