@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from app import deadlines
 from app.extensions import db
@@ -27,7 +28,7 @@ from app.models import (
 )
 from app.profile import OPEN_TASK_STATES, PUBLISHED, SEVERE, num
 from app.scoring import BASIC, COMPETENT, EXCELLENT, INCOMPETENT, UNDETERMINED
-from app.security.scope import apply_unit_scope
+from app.security.scope import apply_cadre_scope, apply_unit_scope
 from app.services import supervision_lights as lights
 
 GRADES = (EXCELLENT, COMPETENT, BASIC, INCOMPETENT, UNDETERMINED)
@@ -92,24 +93,33 @@ def _grade_distribution(path: str, period_id: int) -> tuple[list[dict], dict]:
 
 
 def _top_and_bottom(path: str, period_id: int) -> dict[str, dict]:
-    """Post category -> {top: [...], bottom: [...]} among the ranked results in the subtree."""
+    """Post category -> {top: [...], bottom: [...]} among the ranked results in the subtree.
+
+    One window sort per category: (composite ASC, code DESC) is exactly the reverse of
+    (composite DESC, code) because codes are unique (NULLs too: each database puts them at
+    the same end of both orders), so a result's place from the bottom is n + 1 - its place
+    from the top. Units are joined only to the few rows kept."""
     R = EvaluationResult
     by_cat = Cadre.post_category
     inner = (
         select(
-            Cadre.id.label("cadre_id"), Cadre.code, Cadre.name, by_cat.label("category"),
-            OrgUnit.name.label("unit"), R.composite, R.rank, R.peer_count, R.grade,
+            Cadre.id.label("cadre_id"), Cadre.code, Cadre.name, Cadre.org_unit_id, by_cat.label("category"),
+            R.composite, R.rank, R.peer_count, R.grade,
             func.row_number().over(partition_by=by_cat, order_by=(R.composite.desc(), Cadre.code)).label("top"),
-            func.row_number().over(partition_by=by_cat,
-                                   order_by=(R.composite.asc(), Cadre.code.desc())).label("bottom"),
             func.count().over(partition_by=by_cat).label("n"),
         )
         .join(Cadre, R.cadre_id == Cadre.id)
-        .join(OrgUnit, Cadre.org_unit_id == OrgUnit.id)
         .where(R.period_id == period_id, R.rank.is_not(None))
     )
     sub = _in_subtree(inner, Cadre.org_unit_id, path).subquery()
-    stmt = select(sub).where(or_(sub.c.top <= TOP_N, sub.c.bottom <= TOP_N)).order_by(sub.c.category, sub.c.top)
+    bottom = (sub.c.n + 1 - sub.c.top).label("bottom")
+    stmt = (
+        select(sub.c.cadre_id, sub.c.code, sub.c.name, sub.c.category, OrgUnit.name.label("unit"), sub.c.composite,
+               sub.c.rank, sub.c.peer_count, sub.c.grade, sub.c.top, bottom, sub.c.n)
+        .join(OrgUnit, OrgUnit.id == sub.c.org_unit_id)
+        .where(or_(sub.c.top <= TOP_N, sub.c.top > sub.c.n - TOP_N))
+        .order_by(sub.c.category, sub.c.top)
+    )
     out: dict[str, dict] = {}
     for row in db.session.execute(stmt).mappings():
         group = out.setdefault(row["category"] or "未分类", {"top": [], "bottom": [], "count": row["n"]})
@@ -142,10 +152,15 @@ def _flagged_results(path: str, period_id: int) -> list[dict]:
 
 
 def _tasks_in_subtree(stmt, path: str):
-    """Items whose lead unit or an assisting unit lies in the subtree (as on the task screens)."""
+    """Items whose lead unit or an assisting unit lies in the subtree (as on the task screens).
+
+    An item's few assisting units are joined by key and their path tested; testing each item
+    against the list of every unit of the subtree cost one index probe per unit per item."""
     units = select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
+    unit = aliased(OrgUnit)  # never correlated with an OrgUnit of the outer query
     assisted = exists().where(task_assist_unit.c.task_id == SupervisionTask.id,
-                              task_assist_unit.c.org_unit_id.in_(units))
+                              task_assist_unit.c.org_unit_id == unit.id,
+                              unit.path.startswith(path, autoescape=True))
     return stmt.where(or_(SupervisionTask.lead_unit_id.in_(units), assisted))
 
 
@@ -197,19 +212,24 @@ def _severe_findings(path: str) -> list[dict]:
 
 
 def _repeated_overdue(path: str, now: dt.datetime) -> list[dict]:
-    """Cadres of the subtree responsible for at least two overdue items (red or done late)."""
+    """Cadres of the subtree responsible for at least two overdue items (red or done late).
+
+    Counted from the items' side (each item's light once), then only the cadres that qualify
+    are joined to their units and scoped."""
     T = SupervisionTask
     late = or_(lights.light_condition(deadlines.RED, now), lights.light_condition(deadlines.OVERDUE_DONE, now))
     overdue = func.count(T.id)
+    per_cadre = apply_cadre_scope(
+        select(T.responsible_cadre_id.label("cadre_id"), overdue.label("overdue")).where(late),
+        T.responsible_cadre_id, prefix=path,
+    )
+    per_cadre = per_cadre.group_by(T.responsible_cadre_id).having(overdue >= REPEATED_OVERDUE).subquery()
     stmt = (
-        select(Cadre.id, Cadre.code, Cadre.name, OrgUnit.name, overdue)
-        .join(Cadre, T.responsible_cadre_id == Cadre.id)
+        select(Cadre.id, Cadre.code, Cadre.name, OrgUnit.name, per_cadre.c.overdue)
+        .join(Cadre, Cadre.id == per_cadre.c.cadre_id)
         .join(OrgUnit, Cadre.org_unit_id == OrgUnit.id)
-        .where(late)
-        .group_by(Cadre.id, Cadre.code, Cadre.name, OrgUnit.name)
-        .having(overdue >= REPEATED_OVERDUE)
-        .order_by(overdue.desc(), Cadre.code)
+        .order_by(per_cadre.c.overdue.desc(), Cadre.code)
         .limit(FLAG_LIMIT)
     )
     return [{"cadre_id": i, "code": c, "name": n, "unit": u, "overdue": int(k)}
-            for i, c, n, u, k in db.session.execute(_in_subtree(stmt, Cadre.org_unit_id, path))]
+            for i, c, n, u, k in db.session.execute(stmt)]

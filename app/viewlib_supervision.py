@@ -316,11 +316,17 @@ CHOICES = {
 # ---------------------------------------------------------------- computed columns
 
 class ComputedColumnsInterface(SQLAInterface):
-    """A SQLAInterface whose lists and shows may name computed columns (never stored)."""
+    """A SQLAInterface whose lists and shows may name computed columns (never stored), and
+    whose list queries may replace the model's default loading (`list_options`)."""
 
-    def __init__(self, obj, computed: dict, session=None):
+    def __init__(self, obj, computed: dict, session=None, list_options: tuple = ()):
         super().__init__(obj, session=session)
         self.computed = computed
+        self.list_options = list_options
+
+    def apply_all(self, query, *args, **kwargs):
+        query = super().apply_all(query, *args, **kwargs)
+        return query.options(*self.list_options) if self.list_options else query
 
     def _get_attr_value(self, item, col):
         fn = self.computed.get(col)

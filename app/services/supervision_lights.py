@@ -76,7 +76,11 @@ def _open_due(condition):
     """SQL: the task has a milestone still open (not done) whose due satisfies `condition`.
 
     A milestone is open when its own done column is NULL and the task has no
-    `submitted_at` (which would close it); the task itself must be lit.
+    `submitted_at` (which would close it); the task itself must be lit. A lit task without
+    `submitted_at` is in an open state: 已办结 is reached only from 待审核, whose entry sets
+    `submitted_at`, and only 退办 clears it (back to 办理中). So the test on the state is
+    `OPEN_STATES`, not `LIT_STATES`: the same rows, but an index on state then picks the few
+    open items out of years of completed ones before anything else is evaluated.
     """
     t, a = SupervisionTask, aliased(TaskAssignment)
     per_assignment = exists().where(
@@ -88,7 +92,7 @@ def _open_due(condition):
         ),
     )
     return and_(
-        t.state.in_(LIT_STATES),
+        t.state.in_(OPEN_STATES),
         t.submitted_at.is_(None),
         or_(and_(t.complete_due.is_not(None), condition(t.complete_due)), per_assignment),
     )
@@ -124,21 +128,22 @@ def light_condition(light: str, now: dt.datetime):
     green > done), so `light_filter` and `task_light` agree on every task.
     """
     cut = now + deadlines.YELLOW_WINDOW
-    red = _open_due(lambda due: due <= now)
-    yellow = _open_due(lambda due: and_(due > now, due <= cut))
-    late = _done_late()
-    any_open = _open_due(lambda due: due.is_not(None))
-    lit = and_(SupervisionTask.state.in_(LIT_STATES), SupervisionTask.complete_due.is_not(None))
+    # Only the conditions a light needs are built: each one is a sizeable expression
+    # (the dashboard asks for several lights per request).
+    red = lambda: _open_due(lambda due: due <= now)  # noqa: E731
+    yellow = lambda: _open_due(lambda due: and_(due > now, due <= cut))  # noqa: E731
+    any_open = lambda: _open_due(lambda due: due.is_not(None))  # noqa: E731
     if light == deadlines.RED:
-        return red
+        return red()
     if light == deadlines.YELLOW:
-        return and_(yellow, not_(red))
+        return and_(yellow(), not_(red()))
     if light == deadlines.OVERDUE_DONE:
-        return and_(late, not_(red), not_(yellow))
+        return and_(_done_late(), not_(red()), not_(yellow()))
     if light == deadlines.GREEN:
-        return and_(any_open, not_(red), not_(yellow), not_(late))
+        return and_(any_open(), not_(red()), not_(yellow()), not_(_done_late()))
     if light == deadlines.DONE:
-        return and_(lit, not_(any_open), not_(late))
+        lit = and_(SupervisionTask.state.in_(LIT_STATES), SupervisionTask.complete_due.is_not(None))
+        return and_(lit, not_(any_open()), not_(_done_late()))
     return false()
 
 
