@@ -101,10 +101,10 @@ def _top_and_bottom(path: str, period_id: int) -> dict[str, dict]:
     from the top. Units are joined only to the few rows kept."""
     R = EvaluationResult
     by_cat = Cadre.post_category
+    # the window sorts narrow rows (ids and sort keys); names and units join to the few kept
     inner = (
         select(
-            Cadre.id.label("cadre_id"), Cadre.code, Cadre.name, Cadre.org_unit_id, by_cat.label("category"),
-            R.composite, R.rank, R.peer_count, R.grade,
+            R.id.label("result_id"), Cadre.id.label("cadre_id"), by_cat.label("category"),
             func.row_number().over(partition_by=by_cat, order_by=(R.composite.desc(), Cadre.code)).label("top"),
             func.count().over(partition_by=by_cat).label("n"),
         )
@@ -112,13 +112,14 @@ def _top_and_bottom(path: str, period_id: int) -> dict[str, dict]:
         .where(R.period_id == period_id, R.rank.is_not(None))
     )
     sub = _in_subtree(inner, Cadre.org_unit_id, path).subquery()
-    bottom = (sub.c.n + 1 - sub.c.top).label("bottom")
+    kept = select(sub).where(or_(sub.c.top <= TOP_N, sub.c.top > sub.c.n - TOP_N)).subquery()
     stmt = (
-        select(sub.c.cadre_id, sub.c.code, sub.c.name, sub.c.category, OrgUnit.name.label("unit"), sub.c.composite,
-               sub.c.rank, sub.c.peer_count, sub.c.grade, sub.c.top, bottom, sub.c.n)
-        .join(OrgUnit, OrgUnit.id == sub.c.org_unit_id)
-        .where(or_(sub.c.top <= TOP_N, sub.c.top > sub.c.n - TOP_N))
-        .order_by(sub.c.category, sub.c.top)
+        select(kept.c.cadre_id, Cadre.code, Cadre.name, kept.c.category, OrgUnit.name.label("unit"), R.composite,
+               R.rank, R.peer_count, R.grade, kept.c.top, (kept.c.n + 1 - kept.c.top).label("bottom"), kept.c.n)
+        .join(R, R.id == kept.c.result_id)
+        .join(Cadre, Cadre.id == kept.c.cadre_id)
+        .join(OrgUnit, OrgUnit.id == Cadre.org_unit_id)
+        .order_by(kept.c.category, kept.c.top)
     )
     out: dict[str, dict] = {}
     for row in db.session.execute(stmt).mappings():
