@@ -465,7 +465,10 @@ class EvaluationResult(db.Model):
     period: Mapped[EvaluationPeriod] = relationship()
     cadre: Mapped[Cadre] = relationship()
 
-    __table_args__ = (UniqueConstraint("period_id", "cadre_id", name="uq_evaluation_result_period_cadre"),)
+    __table_args__ = (
+        UniqueConstraint("period_id", "cadre_id", name="uq_evaluation_result_period_cadre"),
+        Index("ix_evaluation_result_period_composite", "period_id", "composite"),  # the results screen's order
+    )
 
 
 class ResultUse(db.Model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import has_access
@@ -213,6 +213,41 @@ class ResultRequestFilter(BaseFilter):
         return apply_result_filters(query, request.args, EvaluationResult.cadre_id, EvaluationResult.period_id)
 
 
+class ResultScreenFilter(BaseFilter):
+    """The results screen's filters: those of ResultRequestFilter, on one period at a time in
+    the list (a result's own pages — show, trace — open whatever its period)."""
+
+    name = "筛选"
+
+    def apply(self, query, value):
+        from flask import has_request_context
+
+        if not has_request_context():
+            return query
+        if not (request.endpoint or "").endswith(".list"):
+            return apply_result_filters(query, request.args, EvaluationResult.cadre_id, EvaluationResult.period_id)
+        _periods, period = screen_periods()
+        # One period at a time (an index range on (period_id, composite)); an unknown code shows nothing.
+        query = query.filter(EvaluationResult.period_id == (period.id if period is not None else -1))
+        args = {k: v for k, v in request.args.items() if k != "period"}
+        return apply_result_filters(query, args, EvaluationResult.cadre_id, EvaluationResult.period_id)
+
+
+def screen_periods() -> tuple[list[EvaluationPeriod], EvaluationPeriod | None]:
+    """(periods the user may read, the one the results screen shows): ?period=CODE when the
+    user may read it, else the latest computed one; once per request."""
+    cached = g.get("_result_screen_periods")
+    if cached is None:
+        periods = eval_results.visible_periods(can_read_unpublished())
+        code = request.args.get("period")
+        if code:
+            selected = next((p for p in periods if p.code == code), None)
+        else:
+            selected = next((p for p in periods if p.computed_at is not None), None)
+        cached = g._result_screen_periods = (periods, selected)
+    return cached
+
+
 def _fmt2(value):
     return "" if value is None else f"{scoring.round_half_up(float(value)):.2f}"
 
@@ -254,7 +289,7 @@ class ResultView(ResultTraceMixin, ScopedModelView):
     base_filters = [
         ["cadre_id", CadreScopeFilter, lambda: None],
         ["period_id", ResultVisibilityFilter, lambda: None],
-        ["cadre_id", ResultRequestFilter, lambda: None],
+        ["cadre_id", ResultScreenFilter, lambda: None],
     ]
     formatters_columns = {
         "sanping": _fmt2, "adjustment": _fmt2, "composite": _fmt2, "composite_raw": _fmt2, "delta": _fmt2,
@@ -275,10 +310,7 @@ class ResultView(ResultTraceMixin, ScopedModelView):
         return super().render_template(template, **kwargs)
 
     def _toolbar(self) -> dict:
-        periods = eval_results.visible_periods(can_read_unpublished())
-        selected = period_by_code(request.args.get("period"))
-        if selected is not None and selected not in periods:
-            selected = None
+        periods, selected = screen_periods()
         stale = [p for p in ([selected] if selected else periods) if eval_results.is_stale(p)]
         uncomputed = selected is not None and selected.computed_at is None
         return {"periods": periods, "selected": selected, "stale": stale, "uncomputed": uncomputed,

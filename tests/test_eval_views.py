@@ -536,3 +536,27 @@ def test_scheme_json_upload_uses_the_golden_layout(app, client):
     assert "导入被拒绝" in page and "之和应为1" in page
     login(client, "ld_luoshan")
     assert client.post("/schemes/upload/", data={}).status_code == 403
+
+
+def test_results_screen_shows_the_latest_computed_period_unless_another_is_chosen(app, client):
+    """One period at a time: without ?period the latest computed period the user may read."""
+    from app.models import EvaluationPeriod
+
+    login(client, "kpy_city")
+    with app.app_context():
+        latest = db.session.scalars(select(EvaluationPeriod).where(EvaluationPeriod.computed_at.is_not(None))
+                                    .order_by(EvaluationPeriod.start_date.desc(), EvaluationPeriod.code.desc())
+                                    ).first().code
+        with_results = set(db.session.scalars(select(EvaluationPeriod.code).join(
+            EvaluationResult, EvaluationResult.period_id == EvaluationPeriod.id)))
+        codes = set(db.session.scalars(select(EvaluationPeriod.code)))
+    assert {"2023-Y", "2024-Y"} <= with_results
+
+    def period_cells(url: str) -> set[str]:
+        html = client.get(url).get_data(as_text=True)
+        return set(re.findall(r"<td[^>]*>\s*([^<\s]+)\s*</td>", html)) & codes
+
+    assert period_cells("/results/list/") == ({latest} & with_results)
+    assert period_cells("/results/list/?period=2023-Y") == {"2023-Y"}
+    assert period_cells("/results/list/?period=2024-Y") == {"2024-Y"}
+    assert period_cells("/results/list/?period=NO-SUCH") == set()

@@ -226,3 +226,34 @@ def test_user_screens_are_scoped_for_a_county_admin(client, app):
     assert "ld_luoshan" in body and "ld_guangshan" not in body
     assert client.get(f"/users/show/{outsider.id}").status_code == 404
     assert client.get("/users/userinfo/").status_code == 200
+
+
+def test_city_scope_is_the_whole_tree_only_while_the_city_is_the_only_root(app):
+    """covers_whole_tree: a city user's filter becomes "has a unit" (the same rows, as an index
+    range) only while the city is the only root; a second root brings back the subtree test."""
+    from app.security.scope import apply_cadre_scope, covers_whole_tree
+
+    with app.app_context():
+        city = db.session.scalar(select(OrgUnit).where(OrgUnit.parent_id.is_(None)))
+        county = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY03"))
+        everyone = set(db.session.scalars(select(Cadre.id)))
+        with app.test_request_context():
+            assert covers_whole_tree(city.path) and not covers_whole_tree(county.path)
+            assert set(db.session.scalars(apply_cadre_scope(select(Cadre.id), Cadre.id, prefix=city.path))) == everyone
+        other = OrgUnit(code="ZZROOT", name="另一城市", kind="市")
+        db.session.add(other)
+        db.session.flush()
+        other.path = f"/{other.id}/"
+        stray = Cadre(code="ZZ0001", name="外市干部", org_unit_id=other.id, status="在职")
+        db.session.add(stray)
+        db.session.flush()
+        try:
+            with app.test_request_context():
+                from flask import g
+
+                g.pop("whole_tree", None)  # the same app context as above: forget its answer
+                assert not covers_whole_tree(city.path)
+                seen = set(db.session.scalars(apply_cadre_scope(select(Cadre.id), Cadre.id, prefix=city.path)))
+                assert seen == everyone and stray.id not in seen
+        finally:
+            db.session.rollback()

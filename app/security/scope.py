@@ -96,8 +96,31 @@ def apply_unit_scope(stmt_or_query, unit_id_column, prefix: str | None = None):
     prefix = current_scope_prefix() if prefix is None else prefix
     if prefix is None:
         return stmt_or_query
+    if covers_whole_tree(prefix):  # the same rows, without testing 50,000 of them against the subtree
+        return stmt_or_query.filter(unit_id_column.is_not(None))
     ids = select(OrgUnit.id).where(OrgUnit.path.startswith(prefix, autoescape=True))
     return stmt_or_query.filter(unit_id_column.in_(ids))
+
+
+def covers_whole_tree(prefix: str) -> bool:
+    """Whether the subtree of `prefix` is every unit: the path of the only root (the city).
+
+    A city-level user's scope then holds every row that belongs to a unit, and the filter
+    becomes "has a unit" — an index range instead of a membership test per row. Asked once
+    per request, and only for a root's path (one segment, e.g. /1/)."""
+    if prefix.count("/") != 2 or not has_request_context():
+        return False
+    cache = g.setdefault("whole_tree", {})
+    if prefix not in cache:
+        from sqlalchemy import func
+
+        from app.extensions import db
+
+        roots = db.session.execute(
+            select(func.count(OrgUnit.id), func.min(OrgUnit.path)).where(OrgUnit.parent_id.is_(None))
+        ).one()
+        cache[prefix] = tuple(roots) == (1, prefix)
+    return cache[prefix]
 
 
 class UnitScopeFilter(BaseFilter):
@@ -133,6 +156,8 @@ def apply_cadre_scope(stmt_or_query, cadre_id_column, prefix: str | None = None)
     prefix = current_scope_prefix() if prefix is None else prefix
     if prefix is None:
         return stmt_or_query
+    if covers_whole_tree(prefix):  # every cadre belongs to a unit (cadre.org_unit_id is required)
+        return stmt_or_query.filter(cadre_id_column.is_not(None))
     ids = select(OrgUnit.id).where(OrgUnit.path.startswith(prefix, autoescape=True))
     cadres = select(Cadre.id).where(Cadre.org_unit_id.in_(ids))
     return stmt_or_query.filter(cadre_id_column.in_(cadres))

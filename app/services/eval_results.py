@@ -9,6 +9,7 @@ import datetime as dt
 
 from flask import g, has_request_context
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import lazyload
 
 from app import scoring
 from app.extensions import db
@@ -25,8 +26,12 @@ NOTE_MAX = 500
 
 
 def visible_periods(include_unpublished: bool) -> list[EvaluationPeriod]:
-    """Periods whose results the user may read, newest first."""
-    stmt = select(EvaluationPeriod).order_by(EvaluationPeriod.start_date.desc(), EvaluationPeriod.code.desc())
+    """Periods whose results the user may read, newest first (their schemes load only if used)."""
+    stmt = (
+        select(EvaluationPeriod)
+        .options(lazyload(EvaluationPeriod.scheme))
+        .order_by(EvaluationPeriod.start_date.desc(), EvaluationPeriod.code.desc())
+    )
     if not include_unpublished:
         stmt = stmt.where(EvaluationPeriod.state == "published")
     return list(db.session.scalars(stmt))
