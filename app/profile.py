@@ -29,7 +29,6 @@ from app.models import (
     EvaluationResult,
     Finding,
     OrgUnit,
-    RaterGroup,
     ResultUse,
     RewardPenalty,
     SupervisionTask,
@@ -175,18 +174,12 @@ def _history(cadre_id: int, unpublished: bool) -> list[dict]:
 
 def _group_names(history: list[dict]) -> list[str]:
     """Rater group names that scored the cadre, in the order of the schemes (the trend's lines):
-    the latest period's scheme first (one query)."""
-    present = {n for h in history for n in h["group_scores"]}
-    if not present:
-        return []
-    latest_scheme = history[-1]["period"]["scheme_id"]
-    stmt = (
-        select(RaterGroup.name)
-        .where(RaterGroup.scheme_id.in_(list({h["period"]["scheme_id"] for h in history})))
-        .order_by((RaterGroup.scheme_id == latest_scheme).desc(), RaterGroup.scheme_id.desc(), RaterGroup.sort)
-    )
-    ordered = [n for n in dict.fromkeys(db.session.scalars(stmt)) if n in present]
-    return ordered + sorted(present - set(ordered))
+    compute writes each result's group scores in its scheme's order, latest period first, then
+    groups only older periods had (no query)."""
+    ordered: dict[str, None] = {}
+    for h in reversed(history):
+        ordered.update((name, None) for name in h["group_scores"])
+    return list(ordered)
 
 
 def _dimensions(history: list[dict], category: str | None) -> tuple[list[dict], dict]:

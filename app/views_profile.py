@@ -14,7 +14,7 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import select
 
-from app.dashboard import GRADES, build_dashboard, visible_periods
+from app.dashboard import GRADES, cached_dashboard, visible_periods
 from app.extensions import db
 from app.models import OrgUnit
 from app.profile import build_profile, narrative
@@ -165,7 +165,7 @@ class DashboardView(BaseView):
         period = next((p for p in periods if p["code"] == code), None) if code else (periods[0] if periods else None)
         if code and period is None:
             abort(404)
-        data = build_dashboard(unit.path if unit else current_scope_prefix(), period)
+        data = cached_dashboard(unit.path if unit else current_scope_prefix(), period)
         return self.render_template(
             "profile/dashboard.html", unit=unit, periods=periods, period=period, d=data, grades=GRADES,
             list_url=list_url, unit_code=unit.code if unit else None,

@@ -43,7 +43,8 @@ def test_supervision_figures_agree_with_task_light(ctx, code):
         assert {s["state"]: s["count"] for s in got["states"] if s["count"]} == Counter(t.state for t in tasks)
         for light in D.SUPERVISION_LIGHTS:
             assert got[light] == lights[light], (now, light)
-    assert seen[deadlines.RED] and seen[deadlines.OVERDUE_DONE]
+    if code in ("XY", "XY03"):  # not vacuous: the city and the county have late items (a township may not)
+        assert seen[deadlines.RED] and seen[deadlines.OVERDUE_DONE]
 
 
 @pytest.mark.parametrize("code", UNITS)

@@ -368,3 +368,31 @@ def test_menu_entries(client):
     assert 'href="/dashboard/"' in home and 'href="/cadre-profile/compare"' in home
     html = client.get("/dashboard/").get_data(as_text=True)
     assert 'id="cadre-picker"' in html and 'data-url="/lookup/cadres"' in html
+
+
+def test_dashboard_is_kept_a_minute_unless_the_data_changes(app, client, data):
+    """cached_dashboard: a second look within the minute is the same figures (same 统计时间);
+    an audited change (here an audit entry, as every import, compute or workflow step writes)
+    makes the next look recompute; so does the minute passing."""
+    import time
+
+    from app import dashboard
+    from app.services import audit
+
+    def as_of() -> str:
+        html = client.get(f"/dashboard/?unit=XY03T02&period={data['periods'][2023]}").get_data(as_text=True)
+        return re.search(r"统计时间：([0-9: -]+)", html).group(1)
+
+    login(client, "ld_luoshan")
+    first = as_of()
+    time.sleep(1.1)
+    assert as_of() == first
+    with app.app_context():
+        audit.record(db.session, "update", "cadre", data["ids"]["A"], {"name": "x"}, {"name": "y"})
+        db.session.commit()
+    second = as_of()
+    assert second != first
+    time.sleep(1.1)
+    for key, (_expires, value) in list(dashboard._cache.items()):
+        dashboard._cache[key] = (0, value)  # the minute has passed
+    assert as_of() != second
