@@ -48,7 +48,7 @@ def create_app(config: str | type = "config.Config") -> Flask:
 
 
 def _sqlite_pragmas(app: Flask) -> None:
-    """WAL and a busy timeout for the embedded SQLite database."""
+    """WAL and a busy timeout for the embedded SQLite database; no JIT on PostgreSQL."""
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options["connect_args"] = {"timeout": 30}
@@ -64,6 +64,15 @@ def _sqlite_pragmas(app: Flask) -> None:
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # PostgreSQL's JIT compiles a plan whose estimated cost is high (a count over a city's
+        # rows): 40-100 ms of compiling for a query that runs in a few. Short screen queries
+        # never gain from it (measured, docs/PERFORMANCE.md).
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("options", "-c jit=off")
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 MAX_KEY = 2**31 - 1  # keys are INTEGER columns (32-bit on PostgreSQL): a larger number names no row
