@@ -10,8 +10,11 @@ one transaction (so computing twice gives the same rows).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 from collections import defaultdict
+from contextlib import contextmanager
+from json.encoder import c_make_encoder, encode_basestring
 from pathlib import Path
 
 from sqlalchemy import JSON, Boolean, DateTime, case, delete, func, insert, select
@@ -34,7 +37,22 @@ from app.tabular import write_csv, write_xlsx
 
 COMPUTABLE_STATES = ("scoring", "locked")
 NO_ADJUSTMENT = (0.0, 0.0, 0, 0, 0)
-_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _unencodable(value):
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _json_encoder():
+    """Compact UTF-8 JSON of plain values. json.dumps builds a new C encoder on every call
+    (a third of the cost for 200,000 small objects); this builds it once."""
+    if c_make_encoder is None:  # pragma: no cover - CPython always has it
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    encoder = c_make_encoder(None, _unencodable, encode_basestring, None, ":", ",", False, False, True)
+    return lambda value: "".join(encoder(value, 0))
+
+
+_JSON_ENCODE = _json_encoder()
 EXPORT_HEAD = ["干部编号", "姓名", "岗位类别", "三评得分"]
 EXPORT_TAIL = ["调整分", "综合得分", "排名", "同类人数", "较上期", "等次"]
 
@@ -133,7 +151,7 @@ def _previous_composites(period: EvaluationPeriod) -> dict[int, float | None]:
     stmt = select(EvaluationResult.cadre_id, EvaluationResult.composite).where(
         EvaluationResult.period_id == period.previous_id
     )
-    return dict(db.session.execute(stmt).all())
+    return dict(_raw_rows(stmt))
 
 
 def _post_categories(cadre_ids: set[int]) -> dict[int, str | None]:
@@ -153,23 +171,37 @@ def compute(period_code: str) -> dict:
         raise Conflict(
             f"考评期“{period.code}”当前状态为{state_label(period.state)}，只有评分中或已锁定的考评期才能计算"
         )
-    scheme = period.scheme
-    rules = scheme_rules(scheme)
-    inputs = _gather(period)
-    now = dt.datetime.now()  # full precision: inputs changed later in the same second make it stale
-    scores = {cid: _score(cid, inputs, rules) for cid in inputs["cadres"]}
-    standings = _standings(inputs, scores, rules)
-    rows = [_result_row(period, cid, scores[cid], standings[cid], inputs, now) for cid in sorted(scores)]
-    try:
-        _replace_results(period, rows)
-        period.peer_stats = peer_stats(rows, inputs["cadres"])
-        period.computed_at = now
-        record_bulk("compute", "evaluation_result", period, {"结果": len(rows)})
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    rules = scheme_rules(period.scheme)
+    with _no_cyclic_gc():
+        inputs = _gather(period)
+        now = dt.datetime.now()  # full precision: inputs changed later in the same second make it stale
+        scores = {cid: _score(cid, inputs, rules) for cid in inputs["cadres"]}
+        standings = _standings(inputs, scores, rules)
+        rows = [_result_row(period, cid, scores[cid], standings[cid], inputs, now) for cid in sorted(scores)]
+        try:
+            _replace_results(period, rows)
+            period.peer_stats = peer_stats(rows, inputs["cadres"])
+            period.computed_at = now
+            record_bulk("compute", "evaluation_result", period, {"结果": len(rows)})
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
     return {"results": len(rows)}
+
+
+@contextmanager
+def _no_cyclic_gc():
+    """Pause the cyclic garbage collector: a city's compute builds millions of small tuples
+    and dicts (no cycles among them), and the collector's repeated passes over them cost
+    about a tenth of the compute. Reference counting still frees everything as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _gather(period: EvaluationPeriod) -> dict:
@@ -179,14 +211,16 @@ def _gather(period: EvaluationPeriod) -> dict:
     dim_names = {d.id: d.name for d in scheme.dimensions}
     ind_names = {i.id: i.name for i in scheme.indicators}
     sheets: dict[int, dict] = defaultdict(dict)
-    aggregate = scoring.DimensionAggregate
+    # 500,000 rows at city scale: the tuples are taken as they come (count, sum, max, min are
+    # already int and floats) and made DimensionAggregates without a Python-level __new__.
+    aggregate, new = scoring.DimensionAggregate, tuple.__new__
     keys = {(gid, did): (group, dim) for gid, group in group_names.items() for did, dim in dim_names.items()}
-    with_input: set[int] = set()
-    for cid, gid, did, n, total, high, low in _sheet_aggregates(period.id):
-        with_input.add(cid)
-        key = keys.get((gid, did))
+    rows = _sheet_aggregates(period.id)
+    for row in rows:
+        key = keys.get(row[1:3])
         if key is not None:
-            sheets[cid][key] = aggregate(n, float(total), float(high), float(low))
+            sheets[row[0]][key] = new(aggregate, row[3:])
+    with_input = {row[0] for row in rows}
     votes: dict[int, dict] = defaultdict(dict)
     for cid, gid, *counts in _ballots(period.id):
         with_input.add(cid)
