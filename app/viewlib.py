@@ -261,14 +261,18 @@ class ScopedModelView(SafeActionsMixin, ModelView):
 class EagerSQLAInterface:
     """Factory for a SQLAInterface whose list queries load the named relations in one go."""
 
-    def __new__(cls, model, eager: tuple[str, ...] = ()):
+    def __new__(cls, model, eager: tuple[str, ...] = (), options: tuple = ()):
+        """eager: relation names loaded with selectinload; options: further loader options
+        (e.g. a relation loaded without its own eager relations)."""
         from flask_appbuilder.models.sqla.interface import SQLAInterface
         from sqlalchemy.orm import selectinload
 
         class _Eager(SQLAInterface):
             def apply_all(self, query, *args, **kwargs):
                 query = super().apply_all(query, *args, **kwargs)
-                names = [n for n in eager if self.obj is model and hasattr(model, n)]
-                return query.options(*(selectinload(getattr(model, n)) for n in names)) if names else query
+                if self.obj is not model:
+                    return query
+                loads = [selectinload(getattr(model, n)) for n in eager if hasattr(model, n)]
+                return query.options(*loads, *options) if loads or options else query
 
         return _Eager(model)

@@ -14,6 +14,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import has_access
 from markupsafe import Markup
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app import scoring
 from app.extensions import db
@@ -263,7 +264,9 @@ class ResultView(ResultTraceMixin, ScopedModelView):
     each result traced to its inputs at /results/<id>/trace (views_eval_trace)."""
 
     route_base = "/results"
-    datamodel = EagerSQLAInterface(EvaluationResult, eager=("cadre", "period"))
+    # the period without its scheme's dimensions, groups and indicators (three queries a page)
+    datamodel = EagerSQLAInterface(EvaluationResult, eager=("cadre",), options=(
+        selectinload(EvaluationResult.period).lazyload(EvaluationPeriod.scheme),))
     class_permission_name = "Result"
     method_permission_name = {**MODELVIEW_METHODS, "golden": "read", "trace": "read"}
     list_title = "考评结果"

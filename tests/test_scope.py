@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Cadre, CareerRecord, OrgUnit
-from tests.conftest import api_token, login
+from tests.conftest import PASSWORD, api_token, login
 
 
 @pytest.fixture()
@@ -221,11 +221,15 @@ def test_user_screens_are_scoped_for_a_county_admin(client, app):
         other = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY04"))
         from app.models import AppUser
         outsider = db.session.scalar(select(AppUser).where(AppUser.org_unit_id == other.id))
-    login(client, "admin_luoshan", "Str0ng!Passw0rd")
-    body = client.get("/users/list/").get_data(as_text=True)
-    assert "ld_luoshan" in body and "ld_guangshan" not in body
-    assert client.get(f"/users/show/{outsider.id}").status_code == 404
-    assert client.get("/users/userinfo/").status_code == 200
+    try:
+        login(client, "admin_luoshan", "Str0ng!Passw0rd")
+        body = client.get("/users/list/").get_data(as_text=True)
+        assert "ld_luoshan" in body and "ld_guangshan" not in body
+        assert client.get(f"/users/show/{outsider.id}").status_code == 404
+        assert client.get("/users/userinfo/").status_code == 200
+    finally:
+        with app.app_context():  # the demo password again, for the tests that log in after this one
+            create_user("admin_luoshan", PASSWORD, "系统管理员", "XY03")
 
 
 def test_city_scope_is_the_whole_tree_only_while_the_city_is_the_only_root(app):

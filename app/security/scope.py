@@ -102,13 +102,13 @@ def apply_unit_scope(stmt_or_query, unit_id_column, prefix: str | None = None):
     return stmt_or_query.filter(unit_id_column.in_(ids))
 
 
-def covers_whole_tree(prefix: str) -> bool:
+def covers_whole_tree(prefix: str | None) -> bool:
     """Whether the subtree of `prefix` is every unit: the path of the only root (the city).
 
     A city-level user's scope then holds every row that belongs to a unit, and the filter
     becomes "has a unit" — an index range instead of a membership test per row. Asked once
     per request, and only for a root's path (one segment, e.g. /1/)."""
-    if prefix.count("/") != 2 or not has_request_context():
+    if not prefix or prefix.count("/") != 2 or not has_request_context():
         return False
     cache = g.setdefault("whole_tree", {})
     if prefix not in cache:

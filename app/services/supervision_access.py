@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.extensions import db
 from app.models import TASK_STATES, Attachment, OrgUnit, SupervisionTask, TaskAssignment, task_assist_unit
 from app.security import roles as R
+from app.security.scope import covers_whole_tree
 from app.services import audit
 from app.services.errors import Conflict, DomainError, Forbidden, NotFound
 
@@ -107,6 +108,8 @@ def task_visible(stmt, user):
     if user is None:
         return stmt
     if reads_subtree(user):
+        if covers_whole_tree(scope_prefix(user)):  # the city: every item (its lead unit is required)
+            return stmt.where(SupervisionTask.lead_unit_id.is_not(None))
         ids = units_in_subtree(user)
         # An item's few assisting units are checked against the path (join by key), never an
         # item against the list of every unit of the subtree: that was one index probe per
