@@ -219,6 +219,40 @@ def test_the_period_commands_refuse_county_staff_on_any_path(app):
         assert evaluation.transition(p["code"], "publish").state == "published"
 
 
+def test_county_staff_create_no_period_and_change_no_scheme(app, client):
+    """Periods and schemes are city-wide: county staff see no 新建考评周期 button, a forced POST
+    (a new period, a scheme upload) is refused in Chinese and creates nothing; city staff may."""
+    import io
+    import json
+
+    from app.demo_eval import demo_scheme
+
+    with app.app_context():
+        scheme_name = db.session.scalar(select(EvaluationScheme.name).order_by(EvaluationScheme.id))
+    code = "C-" + uuid.uuid4().hex[:6]
+    form = {"code": code, "name": "县级新建的期", "kind": "年度", "scheme": scheme_name,
+            "start": "2026-01-01", "end": "2026-12-31"}
+    scheme = {**demo_scheme(), "name": "县级方案" + uuid.uuid4().hex[:6]}
+
+    def upload():
+        return client.post("/schemes/upload/", data={"file": (io.BytesIO(json.dumps(scheme).encode()), "s.json")},
+                           content_type="multipart/form-data")
+
+    login(client, "kpy_luoshan")
+    assert "新建考评周期" not in client.get("/periods/list/").get_data(as_text=True)
+    assert "只有市级组织部考评员可以新建考评期" in client.post("/periods/add/", data=form).get_data(as_text=True)
+    assert "只有市级组织部考评员可以新建或修改考评方案" in upload().get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(EvaluationPeriod.id).where(EvaluationPeriod.code == code)) is None
+        assert db.session.scalar(select(EvaluationScheme.id).where(EvaluationScheme.name == scheme["name"])) is None
+    login(client, "kpy_city")
+    assert "新建考评周期" in client.get("/periods/list/").get_data(as_text=True)
+    assert client.post("/periods/add/", data=form).status_code == 302
+    assert upload().status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(EvaluationPeriod.state).where(EvaluationPeriod.code == code)) == "draft"
+
+
 # --- results: scope and publication ---------------------------------------------------
 
 def test_leaders_and_supervisors_read_only_published_results(app, client):

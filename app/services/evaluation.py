@@ -88,7 +88,9 @@ def _scheme_json(scheme: EvaluationScheme) -> dict:
 
 
 def import_scheme(json_data) -> tuple[EvaluationScheme, bool]:
-    """Create or replace (by name) a scheme from the golden JSON layout; returns (scheme, created)."""
+    """Create or replace (by name) a scheme from the golden JSON layout; returns (scheme, created).
+    Schemes are city-wide, like periods: only city staff and admins (and the CLI) may."""
+    require_may_run_periods("新建或修改考评方案")
     rules = _parse_scheme(json_data)
     errors = scoring.validate_scheme(rules)
     if not rules.name.strip():
@@ -175,7 +177,9 @@ def _fill_scheme(scheme: EvaluationScheme, rules: scoring.SchemeRules) -> None:
 
 
 def create_period(code, name, kind, scheme_name, start, end, previous_code=None) -> EvaluationPeriod:
-    """Create a period in 草稿; every problem is reported at once."""
+    """Create a period in 草稿; every problem is reported at once. Periods are city-wide: only
+    city staff and admins (and the CLI) may."""
+    require_may_run_periods("新建考评期")
     errors = []
     code, name = (code or "").strip(), (name or "").strip()
     if not code or len(code) > 32:
