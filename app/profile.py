@@ -70,9 +70,9 @@ def build_profile(cadre_id: int, *, unpublished: bool = False, now: dt.datetime 
     cadre = _cadre(cadre_id)
     if cadre is None:
         return None
-    history = _history(cadre_id, unpublished)
+    history, peer_stats = _history(cadre_id, unpublished)
     latest = history[-1] if history else None
-    dimensions, peer = _dimensions(history, cadre["post_category"])
+    dimensions, peer = _dimensions(latest, peer_stats, cadre["post_category"])
     latest_period_id = latest["period"]["id"] if latest else None
     return {
         "cadre": cadre,
@@ -131,8 +131,9 @@ def _rewards(cadre_id: int) -> list[dict]:
     return [{"kind": k, "date": _iso(d), "title": t, "issuer": i} for k, d, t, i in db.session.execute(stmt)]
 
 
-def _history(cadre_id: int, unpublished: bool) -> list[dict]:
-    """Every visible result of the cadre with its period, oldest first (one query)."""
+def _history(cadre_id: int, unpublished: bool) -> tuple[list[dict], dict]:
+    """Every visible result of the cadre with its period, oldest first, and the latest period's
+    peer figures as compute stored them (one query)."""
     R, P = EvaluationResult, EvaluationPeriod
     stmt = (
         select(R.id, R.sanping, R.group_scores, R.indicator_scores, R.adjustment, R.composite, R.rank,
@@ -144,10 +145,10 @@ def _history(cadre_id: int, unpublished: bool) -> list[dict]:
     )
     if not unpublished:
         stmt = stmt.where(P.state == PUBLISHED)
-    out = []
+    out, peer_stats = [], {}
     for row in db.session.execute(stmt):
         (rid, sanping, groups, indicators, adjustment, composite, rank, peers, percentile, delta, grade,
-         veto, undetermined, flags, dims, pid, code, name, kind, start, end, state, scheme_id, peer_stats) = row
+         veto, undetermined, flags, dims, pid, code, name, kind, start, end, state, scheme_id, stats) = row
         out.append({
             "result_id": rid,
             "period": {"id": pid, "code": code, "name": name, "kind": kind, "start_date": _iso(start),
@@ -167,9 +168,9 @@ def _history(cadre_id: int, unpublished: bool) -> list[dict]:
             "undetermined": bool(undetermined),
             "flags": flags,
             "dimensions": {k: num(v) for k, v in (dims or {}).items()},
-            "peer_stats": peer_stats or {},
         })
-    return out
+        peer_stats = stats or {}  # rows come oldest first: the last one is the latest period's
+    return out, peer_stats
 
 
 def _group_names(history: list[dict]) -> list[str]:
@@ -182,16 +183,13 @@ def _group_names(history: list[dict]) -> list[str]:
     return list(ordered)
 
 
-def _dimensions(history: list[dict], category: str | None) -> tuple[list[dict], dict]:
+def _dimensions(latest: dict | None, peer_stats: dict, category: str | None) -> tuple[list[dict], dict]:
     """The latest period's dimension scores against the peer group's averages, and the peer
     group's composite average: figures compute stored on the period (no query here)."""
     peer = {"category": category, "count": 0, "avg_composite": None}
-    if not history:
+    if latest is None:
         return [], peer
-    latest = history[-1]
-    stats = latest.pop("peer_stats", {}).get(category or "", {})
-    for h in history:
-        h.pop("peer_stats", None)
+    stats = peer_stats.get(category or "", {})
     peer.update(count=int(stats.get("count") or 0), avg_composite=num(stats.get("avg_composite")))
     averages = {name: num(avg) for name, avg in (stats.get("dims") or {}).items()}
     dims = []

@@ -214,19 +214,15 @@ class ResultRequestFilter(BaseFilter):
         return apply_result_filters(query, request.args, EvaluationResult.cadre_id, EvaluationResult.period_id)
 
 
-class ResultScreenFilter(BaseFilter):
+class ResultScreenFilter(ResultRequestFilter):
     """The results screen's filters: those of ResultRequestFilter, on one period at a time in
     the list (a result's own pages — show, trace — open whatever its period)."""
-
-    name = "筛选"
 
     def apply(self, query, value):
         from flask import has_request_context
 
-        if not has_request_context():
-            return query
-        if not (request.endpoint or "").endswith(".list"):
-            return apply_result_filters(query, request.args, EvaluationResult.cadre_id, EvaluationResult.period_id)
+        if not has_request_context() or not (request.endpoint or "").endswith(".list"):
+            return super().apply(query, value)
         _periods, period = screen_periods()
         # One period at a time (an index range on (period_id, composite)); an unknown code shows nothing.
         query = query.filter(EvaluationResult.period_id == (period.id if period is not None else -1))

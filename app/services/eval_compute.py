@@ -240,13 +240,16 @@ def _gather(period: EvaluationPeriod) -> dict:
         "indicators": indicators,
         "adjustments": _adjustments(period.id),
         "previous": _previous_composites(period),
-        "supervision": _supervision_counts(period),
+        "supervision": supervision_counts(period),
     }
 
 
-def _supervision_counts(period: EvaluationPeriod, now: dt.datetime | None = None) -> dict[int, tuple]:
+def supervision_counts(
+    period: EvaluationPeriod, now: dt.datetime | None = None, cadre_id: int | None = None
+) -> dict[int, tuple]:
     """Cadre -> (overdue tasks, 一般, 较重, 严重 findings, findings with overdue rectification)
-    within the period dates: two GROUP BY queries, whatever the number of cadres.
+    within the period dates: two GROUP BY queries, whatever the number of cadres (or for one
+    cadre only, as a result's trace asks).
 
     Tasks: those whose responsible cadre is c, whose completion deadline falls within the
     period, and that were completed late (the lead unit's completion report at or after the
@@ -274,6 +277,8 @@ def _supervision_counts(period: EvaluationPeriod, now: dt.datetime | None = None
                t.complete_due < end, late)
         .group_by(t.responsible_cadre_id)
     )
+    if cadre_id is not None:
+        tasks = tasks.where(t.responsible_cadre_id == cadre_id)
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for cid, n in db.session.execute(tasks):
         counts[cid][0] = int(n)
@@ -290,6 +295,8 @@ def _supervision_counts(period: EvaluationPeriod, now: dt.datetime | None = None
         .where(Finding.found_on >= period.start_date, Finding.found_on <= period.end_date)
         .group_by(finding_cadre.c.cadre_id)
     )
+    if cadre_id is not None:
+        findings = findings.where(finding_cadre.c.cadre_id == cadre_id)
     for cid, general, serious, severe, overdue in db.session.execute(findings):
         counts[cid][1:] = [int(general or 0), int(serious or 0), int(severe or 0), int(overdue or 0)]
     return {cid: tuple(values) for cid, values in counts.items()}
@@ -302,7 +309,7 @@ def _indicator_values(
     for ind in rules.indicators:
         if ind.source == "supervision":
             # 督查实绩 is derived for every cadre with a result: 100 less the scheme's penalties
-            # for the cadre's overdue tasks and findings within the period (see _supervision_counts).
+            # for the cadre's overdue tasks and findings within the period (see supervision_counts).
             values[ind.name] = scoring.supervision_indicator(*supervision, penalties=rules.penalties)
         else:
             values[ind.name] = entered.get(ind.name)

@@ -30,7 +30,7 @@ from app.models import (
     finding_cadre,
 )
 from app.services.errors import NotFound
-from app.services.eval_compute import _supervision_counts
+from app.services.eval_compute import supervision_counts
 
 SUPERVISION_LABELS = ("超期事项", "一般问题", "较重问题", "严重问题", "整改超期问题")
 VOTE_FIELDS = (("excellent", "优秀"), ("competent", "称职"), ("basic", "基本称职"), ("incompetent", "不称职"),
@@ -55,7 +55,7 @@ def trace(result_id: int, now: dt.datetime | None = None) -> dict:
     ballots = _ballots(result, groups)
     indicators = _indicators(result, entered)
     adjustments = _adjustments(result)
-    supervision = list(_supervision_counts(period, now).get(cadre.id, (0, 0, 0, 0, 0)))
+    supervision = list(supervision_counts(period, now, cadre.id).get(cadre.id, (0, 0, 0, 0, 0)))
     current = {
         "sheets": _sheet_counts(sheets),
         "ballots": {b["group"]: b["total"] for b in ballots},
