@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest
 from app.extensions import db
 from app.models import Cadre, OrgUnit
 from app.security.roles import API_METHODS
-from app.security.scope import RequestUnitFilter, UnitPathScopeFilter, UnitScopeFilter
+from app.security.scope import UnitPathScopeFilter, UnitScopeChoiceFilter
 from app.services import cadres as cadre_service
 from app.services import org as org_service
 from app.services.errors import DomainError
@@ -73,7 +73,7 @@ class CadreApi(ScopedRestApi):
     resource_name = "cadres"
     datamodel = SQLAInterface(Cadre)
     class_permission_name = "Cadre"
-    base_filters = [["org_unit_id", UnitScopeFilter, lambda: None], ["org_unit_id", RequestUnitFilter, lambda: None]]
+    base_filters = [["org_unit_id", UnitScopeChoiceFilter, lambda: None]]
     list_columns = ["id", "code", "name", "gender", "birth_date", "org_unit.id", "org_unit.code", "org_unit.name",
                     "position", "rank", "post_category", "status", "version"]
     show_columns = list_columns + ["ethnicity", "native_place", "party_join_date", "education", "position_start",

@@ -18,7 +18,7 @@ from app.security.scope import (
     CadreScopeFilter,
     RequestUnitFilter,
     UnitPathScopeFilter,
-    UnitScopeFilter,
+    UnitScopeChoiceFilter,
     apply_cadre_scope,
     apply_unit_scope,
     current_scope_prefix,
@@ -236,7 +236,7 @@ class CadreView(ScopedModelView):
     search_columns = ["code", "name", "gender", "post_category", "position", "rank", "status"]
     order_columns = ["code", "name", "post_category", "rank"]
     base_order = ("code", "asc")
-    base_filters = [["org_unit_id", UnitScopeFilter, lambda: None], ["org_unit_id", RequestUnitFilter, lambda: None]]
+    base_filters = [["org_unit_id", UnitScopeChoiceFilter, lambda: None]]
     related_views = [CareerRecordView, RewardPenaltyView]
     add_form_extra_fields = {
         "org_unit": _unit_field("所属单位"),

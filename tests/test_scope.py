@@ -91,6 +91,27 @@ def test_unit_filter_narrows_inside_scope_only(client, rows):
     assert rows["out_code"] not in body and rows["in_code"] not in body
 
 
+@pytest.mark.parametrize("user", ["kpy_luoshan", "admin"])
+def test_unit_choice_is_the_scope_narrowed_to_the_chosen_subtree(client, rows, user):
+    """`?unit=` and the scope are one filter (UnitScopeChoiceFilter): a unit inside the scope
+    lists exactly its subtree, on the screen and in the API; one outside it, or an unknown
+    code, lists nothing; an admin (no scope) gets the chosen subtree too."""
+    login(client, user)
+    headers = api_token(client, user)
+    listing = client.get("/api/v1/cadres/?q=(page_size:200)&unit=XY03T02", headers=headers).get_json()
+    units = {item["org_unit"]["code"] for item in listing["result"]}
+    assert units and all(code.startswith("XY03T02") for code in units)
+    assert listing["count"] == _count_in(client.application, "XY03T02")
+    body = client.get("/cadres/list/?unit=XY03T02&psize_CadreView=100").get_data(as_text=True)
+    assert rows["out_code"] not in body
+    for code in ("NOSUCH",) + (("XY04",) if user != "admin" else ()):
+        listing = client.get(f"/api/v1/cadres/?q=(page_size:200)&unit={code}", headers=headers).get_json()
+        assert listing["count"] == 0 and listing["result"] == []
+    if user == "admin":
+        listing = client.get("/api/v1/cadres/?q=(page_size:200)&unit=XY04", headers=headers).get_json()
+        assert listing["count"] == _count_in(client.application, "XY04")
+
+
 def test_staff_cannot_edit_or_delete_out_of_scope(client, app, rows):
     login(client, "kpy_luoshan")
     assert client.get(f"/cadres/edit/{rows['out']}").status_code == 404

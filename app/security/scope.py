@@ -172,22 +172,53 @@ class CadreScopeFilter(BaseFilter):
         return apply_cadre_scope(query, getattr(self.model, self.column_name))
 
 
+def requested_unit_path() -> str | None:
+    """The path of the unit chosen by `?unit=<code>`, NO_ACCESS for an unknown code, None
+    without one (asked once per request: a list applies its filters to its count and rows)."""
+    from flask import request
+
+    if not has_request_context() or not request.args.get("unit"):
+        return None
+    cache = g.setdefault("requested_unit_paths", {})
+    code = request.args["unit"]
+    if code not in cache:
+        from app.extensions import db
+
+        path = db.session.scalar(select(OrgUnit.path).where(OrgUnit.code == code))
+        cache[code] = path if path is not None else NO_ACCESS
+    return cache[code]
+
+
 class RequestUnitFilter(BaseFilter):
     """Narrow a list to one unit's subtree chosen by `?unit=<code>` (inside the scope)."""
 
     name = "按单位筛选"
 
     def apply(self, query, value):
-        from flask import request
-
-        if not has_request_context() or not request.args.get("unit"):
+        path = requested_unit_path()
+        if path is None:
             return query
-        from app.extensions import db
-
-        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == request.args["unit"]))
-        path = unit.path if unit is not None else NO_ACCESS
         ids = select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
         return query.filter(getattr(self.model, self.column_name).in_(ids))
+
+
+class UnitScopeChoiceFilter(BaseFilter):
+    """The unit scope narrowed by `?unit=<code>`, as one filter: rows of the chosen unit's
+    subtree when it lies inside the user's subtree, none when it lies outside, the whole
+    scope without a choice.
+
+    UnitScopeFilter and RequestUnitFilter side by side test each row against two subtrees;
+    PostgreSQL then multiplies their selectivities, expects a tenth of the rows, and sorts a
+    county's 4,900 cadres by name instead of reading the name index (11 ms against 2 ms)."""
+
+    name = "本单位及下级（可按单位筛选）"
+
+    def apply(self, query, value):
+        scope = current_scope_prefix()
+        chosen = requested_unit_path()
+        if chosen is not None:
+            scope = chosen if scope is None or chosen.startswith(scope) else NO_ACCESS
+        return apply_unit_scope(query, getattr(self.model, self.column_name), scope)
 
 
 def selected_cadre(raw=None):
