@@ -91,7 +91,7 @@ class Cadre(db.Model):
     native_place: Mapped[Optional[str]] = mapped_column(String(100))
     party_join_date: Mapped[Optional[dt.date]] = mapped_column(Date)
     education: Mapped[Optional[str]] = mapped_column(String(30))
-    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     position: Mapped[Optional[str]] = mapped_column(String(100))
     rank: Mapped[Optional[str]] = mapped_column(String(30))
     post_category: Mapped[Optional[str]] = mapped_column(String(30), index=True)
@@ -109,7 +109,11 @@ class Cadre(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (Index("ix_cadre_org_unit_status", "org_unit_id", "status"),)
+    __table_args__ = (
+        Index("ix_cadre_org_unit_status", "org_unit_id", "status"),
+        # a unit's cadre ids from the index alone (migration e5f7a9b1c3d5)
+        Index("ix_cadre_org_unit_cadre", "org_unit_id", "id"),
+    )
 
     def __repr__(self) -> str:
         return f"{self.name}（{self.code}）"

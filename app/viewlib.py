@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, make_response, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action as fab_action
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from markupsafe import Markup, escape
 from wtforms import Field
@@ -256,6 +257,30 @@ class ScopedModelView(SafeActionsMixin, ModelView):
 
     def scope_prefix(self):
         return current_scope_prefix()
+
+
+class PageFirstInterface(SQLAInterface):
+    """A SQLAInterface that picks a page's keys before it loads the page's rows.
+
+    FAB puts the list's eager joins (many-to-one relations shown in the list) into the same
+    query as its filters, ORDER BY and LIMIT. When a filter is selective in a way the planner
+    cannot estimate (PostgreSQL expected 111 red tasks where there were 1,548), it joins every
+    matching row before sorting and keeping 25. Here the filters, order and page select only
+    the primary keys (`WHERE id IN (SELECT id … ORDER BY … LIMIT 25)`), and the joins run for
+    those 25 rows (red task list: 13 → 4 ms of SQL). Lists that select to-many columns keep
+    FAB's own query (it pages those through a subquery already)."""
+
+    def apply_all(self, query, filters=None, order_column="", order_direction="", page=None, page_size=None,
+                  select_columns=None, outer_default_load=False):
+        if not page_size or (select_columns and self.exists_col_to_many(select_columns)):
+            return super().apply_all(query, filters, order_column, order_direction, page, page_size,
+                                     select_columns, outer_default_load)
+        pk = self.get_pk()
+        keys = self._apply_inner_all(self.session.query(pk), filters, order_column, order_direction, page,
+                                     page_size, aliases_mapping={})
+        rows = super().apply_all(query, None, order_column, order_direction, None, None, select_columns,
+                                 outer_default_load)
+        return rows.filter(pk.in_(keys.statement))
 
 
 class EagerSQLAInterface:

@@ -34,7 +34,7 @@ from app.security.scope import NO_ACCESS, _request_user, apply_cadre_scope, curr
 from app.services import supervision_findings as F
 from app.services import supervision_tasks as S
 from app.services.errors import DomainError, NotFound
-from app.viewlib import LookupWidget
+from app.viewlib import LookupWidget, PageFirstInterface
 
 LIGHT_SHORT = {
     deadlines.GREEN: "绿灯",
@@ -315,9 +315,10 @@ CHOICES = {
 
 # ---------------------------------------------------------------- computed columns
 
-class ComputedColumnsInterface(SQLAInterface):
-    """A SQLAInterface whose lists and shows may name computed columns (never stored), and
-    whose list queries may replace the model's default loading (`list_options`)."""
+class ComputedColumnsInterface(PageFirstInterface):
+    """A SQLAInterface whose lists and shows may name computed columns (never stored), whose
+    list queries may replace the model's default loading (`list_options`), and whose pages
+    are picked by key before their rows are loaded (PageFirstInterface)."""
 
     def __init__(self, obj, computed: dict, session=None, list_options: tuple = ()):
         super().__init__(obj, session=session)

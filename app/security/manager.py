@@ -167,6 +167,19 @@ class SecurityManager(FabSecurityManager):
         self.userdbmodelview.add_form_extra_fields = {**AppUserView.add_form_extra_fields, **fields}
         self.userdbmodelview.edit_form_extra_fields = dict(fields)
 
+    def get_user_by_id(self, pk):
+        """The user with roles and groups in one query (Flask-Login asks on every request;
+        FAB's session.get left two more queries to the first permission check)."""
+        from sqlalchemy import select
+        from sqlalchemy.orm import joinedload
+
+        stmt = (
+            select(self.user_model)
+            .where(self.user_model.id == pk)
+            .options(joinedload(self.user_model.roles), joinedload(self.user_model.groups))
+        )
+        return self.session.scalars(stmt).unique().first()
+
     def exist_permission_on_roles(self, view_name, permission_name, role_ids) -> bool:
         if not has_request_context():
             return super().exist_permission_on_roles(view_name, permission_name, role_ids)
