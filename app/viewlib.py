@@ -197,6 +197,9 @@ class ScopedModelView(SafeActionsMixin, ModelView):
         get_filter_args(self._filters)
         joined = self._filters.get_joined_filters(self._base_filters)
         order_column, order_direction = self.base_order or ("id", "asc")
+        export_rows = getattr(self.datamodel, "export_rows", None)  # loads what the export shows
+        if export_rows is not None:
+            return export_rows(joined, order_column, order_direction, EXPORT_LIMIT)
         _, items = self.datamodel.query(
             joined, order_column, order_direction, page=0, page_size=EXPORT_LIMIT
         )
@@ -259,20 +262,65 @@ class ScopedModelView(SafeActionsMixin, ModelView):
         return current_scope_prefix()
 
 
-class PageFirstInterface(SQLAInterface):
-    """A SQLAInterface that picks a page's keys before it loads the page's rows.
+def list_cells(row: dict, columns, formatters: dict, yes: str, no: str) -> Markup:
+    """The <td> cells of one list row, as the list widget's cell loop wrote them: a column's
+    formatter when it has one, 是/否 for booleans, nothing for None, the escaped value
+    otherwise. In Python because Jinja spent about 30 µs a cell (200 cells a page)."""
+    cells, yes, no = [], escape(yes), escape(no)
+    for column in columns:
+        value = row[column]
+        formatter = formatters.get(column)
+        if formatter is not None:
+            text = escape(formatter(value))
+        elif value is True:
+            text = yes
+        elif value is False:
+            text = no
+        elif value is None:
+            text = ""
+        else:
+            text = escape(value)
+        cells.append(f"<td>{text}</td>")
+    return Markup("".join(cells))
 
-    FAB puts the list's eager joins (many-to-one relations shown in the list) into the same
-    query as its filters, ORDER BY and LIMIT. When a filter is selective in a way the planner
-    cannot estimate (PostgreSQL expected 111 red tasks where there were 1,548), it joins every
-    matching row before sorting and keeping 25. Here the filters, order and page select only
-    the primary keys (`WHERE id IN (SELECT id … ORDER BY … LIMIT 25)`), and the joins run for
-    those 25 rows (red task list: 13 → 4 ms of SQL). Lists that select to-many columns keep
-    FAB's own query (it pages those through a subquery already)."""
+
+class PageFirstInterface(SQLAInterface):
+    """A SQLAInterface that picks a page's keys, and counts the rows, before it loads them.
+
+    FAB counts a list with one query and loads its page with another, the list's eager joins
+    (many-to-one relations shown in the list) in the same query as its filters, ORDER BY and
+    LIMIT. The filters of a scoped, lit task list then ran twice, and when a filter is
+    selective in a way the planner cannot estimate (PostgreSQL expected 111 red tasks where
+    there were 1,548) it joined every matching row before sorting and keeping 25. Here one
+    query applies the filters, the order and the page to the primary key alone and counts
+    the matching rows with a window (`SELECT id, count(*) OVER () … ORDER BY … LIMIT 25`);
+    the rows of those keys are loaded next, with their joins (red task list: 13 → 4 ms of
+    SQL, one query less). Lists that select to-many columns keep FAB's own queries."""
+
+    def _page_first(self, page_size, select_columns) -> bool:
+        return bool(page_size) and not (select_columns and self.exists_col_to_many(select_columns))
+
+    def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None,
+              select_columns=None, outer_default_load=False):
+        if not self._page_first(page_size, select_columns):
+            return super().query(filters, order_column, order_direction, page, page_size, select_columns,
+                                 outer_default_load)
+        from sqlalchemy import func
+
+        pk = self.get_pk()
+        keys = self._apply_inner_all(self.session.query(pk, func.count().over()), filters, order_column,
+                                     order_direction, page, page_size, aliases_mapping={}).all()
+        if not keys:  # an empty list, or a page past its end: the count alone
+            count = self.query_count(self.session.query(self.obj), filters, select_columns) if page else 0
+            return count, []
+        rows = self.apply_all(self.session.query(self.obj), None, order_column, order_direction, None, None,
+                              select_columns, outer_default_load)
+        return keys[0][1], rows.filter(pk.in_([key for key, _ in keys])).all()
 
     def apply_all(self, query, filters=None, order_column="", order_direction="", page=None, page_size=None,
                   select_columns=None, outer_default_load=False):
-        if not page_size or (select_columns and self.exists_col_to_many(select_columns)):
+        """FAB's, except that a page is chosen by its keys first (as in `query`)."""
+        if not self._page_first(page_size, select_columns):
             return super().apply_all(query, filters, order_column, order_direction, page, page_size,
                                      select_columns, outer_default_load)
         pk = self.get_pk()
@@ -286,13 +334,13 @@ class PageFirstInterface(SQLAInterface):
 class EagerSQLAInterface:
     """Factory for a SQLAInterface whose list queries load the named relations in one go."""
 
-    def __new__(cls, model, eager: tuple[str, ...] = (), options: tuple = ()):
+    def __new__(cls, model, eager: tuple[str, ...] = (), options: tuple = (), page_first: bool = False):
         """eager: relation names loaded with selectinload; options: further loader options
-        (e.g. a relation loaded without its own eager relations)."""
-        from flask_appbuilder.models.sqla.interface import SQLAInterface
+        (e.g. a relation loaded without its own eager relations); page_first: count and pick
+        a page's keys in one query (PageFirstInterface)."""
         from sqlalchemy.orm import selectinload
 
-        class _Eager(SQLAInterface):
+        class _Eager(PageFirstInterface if page_first else SQLAInterface):
             def apply_all(self, query, *args, **kwargs):
                 query = super().apply_all(query, *args, **kwargs)
                 if self.obj is not model:

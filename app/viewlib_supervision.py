@@ -320,14 +320,24 @@ class ComputedColumnsInterface(PageFirstInterface):
     list queries may replace the model's default loading (`list_options`), and whose pages
     are picked by key before their rows are loaded (PageFirstInterface)."""
 
-    def __init__(self, obj, computed: dict, session=None, list_options: tuple = ()):
+    def __init__(self, obj, computed: dict, session=None, list_options: tuple = (), page_options: tuple = ()):
+        """list_options: loader options of the list page and of its export; page_options:
+        the list page's only (relations its columns never show, which the export needs)."""
         super().__init__(obj, session=session)
         self.computed = computed
         self.list_options = list_options
+        self.page_options = page_options
 
     def apply_all(self, query, *args, **kwargs):
         query = super().apply_all(query, *args, **kwargs)
-        return query.options(*self.list_options) if self.list_options else query
+        options = self.list_options + self.page_options
+        return query.options(*options) if options else query
+
+    def export_rows(self, filters, order_column: str, order_direction: str, limit: int) -> list:
+        """The rows of an export: the list's filters and order, `limit` rows, list_options."""
+        query = SQLAInterface.apply_all(self, self.session.query(self.obj), filters, order_column, order_direction,
+                                        0, limit)
+        return query.options(*self.list_options).all() if self.list_options else query.all()
 
     def _get_attr_value(self, item, col):
         fn = self.computed.get(col)

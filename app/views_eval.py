@@ -14,7 +14,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import has_access
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, lazyload, load_only, selectinload
 
 from app import scoring
 from app.extensions import db
@@ -260,9 +260,16 @@ class ResultView(ResultTraceMixin, ScopedModelView):
     each result traced to its inputs at /results/<id>/trace (views_eval_trace)."""
 
     route_base = "/results"
-    # the period without its scheme's dimensions, groups and indicators (three queries a page)
-    datamodel = EagerSQLAInterface(EvaluationResult, eager=("cadre",), options=(
-        selectinload(EvaluationResult.period).lazyload(EvaluationPeriod.scheme),))
+    # The list loads what it shows: the period without its scheme's dimensions, groups and
+    # indicators (three queries a page), the cadre without its unit, and not the JSON
+    # columns only the show page and the trace read (100 JSON documents decoded a page).
+    datamodel = EagerSQLAInterface(EvaluationResult, options=(
+        selectinload(EvaluationResult.period).lazyload(EvaluationPeriod.scheme),
+        selectinload(EvaluationResult.cadre).options(
+            load_only(Cadre.code, Cadre.name, Cadre.post_category), lazyload(Cadre.org_unit)),
+        defer(EvaluationResult.group_scores), defer(EvaluationResult.indicator_scores),
+        defer(EvaluationResult.dimension_scores), defer(EvaluationResult.inputs),
+    ))
     class_permission_name = "Result"
     method_permission_name = {**MODELVIEW_METHODS, "golden": "read", "trace": "read"}
     list_title = "考评结果"
