@@ -8,7 +8,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from app.api import ScopedRestApi
 from app.models import EvaluationResult
 from app.security.roles import API_METHODS
-from app.security.scope import CadreScopeFilter
+from app.security.scope import UnitScopeFilter
 from app.services import eval_trace
 from app.views_eval import ResultRequestFilter, ResultVisibilityFilter
 
@@ -25,7 +25,7 @@ class ResultApi(ScopedRestApi):
     include_route_methods = {"get", "get_list", "info", "trace"}
     method_permission_name = {**API_METHODS, "trace": "read"}
     base_filters = [
-        ["cadre_id", CadreScopeFilter, lambda: None],
+        ["org_unit_id", UnitScopeFilter, lambda: None],  # the cadre's unit, kept on the result
         ["period_id", ResultVisibilityFilter, lambda: None],
         ["cadre_id", ResultRequestFilter, lambda: None],
     ]

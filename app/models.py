@@ -19,7 +19,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
+    select,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -444,6 +447,10 @@ class EvaluationResult(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     period_id: Mapped[int] = mapped_column(ForeignKey("evaluation_period.id", ondelete="CASCADE"))
     cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
+    # the cadre's unit, always (written by compute, moved with the cadre): the row scope of
+    # results is an index range on (period, unit), not a test through the cadre table
+    org_unit_id: Mapped[int] = mapped_column(
+        ForeignKey("org_unit.id", name="fk_evaluation_result_org_unit_id"))
     sanping: Mapped[Optional[float]] = mapped_column(Float)  # T, unrounded
     group_scores: Mapped[Optional[dict]] = mapped_column(JSON)  # group name -> S[g] or null
     indicator_scores: Mapped[Optional[dict]] = mapped_column(JSON)  # indicator name -> I_k or null
@@ -472,6 +479,7 @@ class EvaluationResult(db.Model):
     __table_args__ = (
         UniqueConstraint("period_id", "cadre_id", name="uq_evaluation_result_period_cadre"),
         Index("ix_evaluation_result_period_composite", "period_id", "composite"),  # the results screen's order
+        Index("ix_evaluation_result_period_unit", "period_id", "org_unit_id"),  # its scope and count
     )
 
 
@@ -801,3 +809,26 @@ class RectificationReport(db.Model):
     verdict_note: Mapped[Optional[str]] = mapped_column(Text)
     verdict_by: Mapped[Optional[str]] = mapped_column(String(128))
     verdict_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+
+# ---------------------------------------------------------------- a result's unit follows its cadre
+
+@event.listens_for(EvaluationResult, "before_insert")
+def _result_unit_from_cadre(_mapper, connection, target: EvaluationResult) -> None:
+    """A result made through the ORM gets its cadre's unit (compute writes it itself)."""
+    if target.org_unit_id is None:
+        target.org_unit_id = connection.execute(
+            select(Cadre.org_unit_id).where(Cadre.id == target.cadre_id)
+        ).scalar_one()
+
+
+@event.listens_for(Cadre, "after_update")
+def _results_follow_cadre(_mapper, connection, target: Cadre) -> None:
+    """A cadre moved to another unit takes its results along: they stay visible to exactly
+    the users who see the cadre (one indexed UPDATE, a no-op when the unit is unchanged)."""
+    table = EvaluationResult.__table__
+    connection.execute(
+        update(table)
+        .where(table.c.cadre_id == target.id, table.c.org_unit_id != target.org_unit_id)
+        .values(org_unit_id=target.org_unit_id)
+    )

@@ -30,7 +30,7 @@ from app.models import (
     ScoreSheet,
 )
 from app.security.roles import MODELVIEW_METHODS
-from app.security.scope import CadreScopeFilter, apply_cadre_scope, may_run_periods
+from app.security.scope import UnitScopeFilter, apply_cadre_scope, may_run_periods
 from app.services import eval_compute, eval_results, evaluation
 from app.services.errors import DomainError, ImportRejected
 from app.tabular import write_csv, write_xlsx
@@ -182,7 +182,7 @@ def apply_result_filters(stmt, args, cadre_column, period_column):
         unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == args["unit"]))
         path = unit.path if unit is not None else NO_ACCESS
         units = select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
-        stmt = stmt.where(cadre_column.in_(select(Cadre.id).where(Cadre.org_unit_id.in_(units))))
+        stmt = stmt.where(EvaluationResult.org_unit_id.in_(units))  # the cadre's unit, on the result
     if args.get("category"):
         stmt = stmt.where(cadre_column.in_(select(Cadre.id).where(Cadre.post_category == args["category"])))
     if args.get("grade"):
@@ -293,7 +293,7 @@ class ResultView(ResultTraceMixin, ScopedModelView):
     order_columns = ["composite", "rank", "sanping", "delta"]
     base_order = ("composite", "desc")
     base_filters = [
-        ["cadre_id", CadreScopeFilter, lambda: None],
+        ["org_unit_id", UnitScopeFilter, lambda: None],  # the cadre's unit, kept on the result
         ["period_id", ResultVisibilityFilter, lambda: None],
         ["cadre_id", ResultScreenFilter, lambda: None],
     ]

@@ -597,3 +597,62 @@ def test_results_screen_shows_the_latest_computed_period_unless_another_is_chose
     assert period_cells("/results/list/?period=2023-Y") == {"2023-Y"}
     assert period_cells("/results/list/?period=2024-Y") == {"2024-Y"}
     assert period_cells("/results/list/?period=NO-SUCH") == set()
+
+
+def _result_units(app, cadre_id: int) -> set[int]:
+    with app.app_context():
+        return set(db.session.scalars(select(EvaluationResult.org_unit_id).where(EvaluationResult.cadre_id == cadre_id)))
+
+
+def _mismatched_results(app) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(func.count()).select_from(EvaluationResult).join(Cadre, EvaluationResult.cadre_id == Cadre.id)
+            .where(EvaluationResult.org_unit_id != Cadre.org_unit_id)
+        )
+
+
+def test_a_result_carries_its_cadres_unit_and_follows_a_move(app, client):
+    """evaluation_result.org_unit_id (the results screen's scope) is the cadre's unit: compute
+    writes it, and moving a cadre — by a change saved through the ORM (every screen) or by
+    import — moves its results, so the county it left no longer lists them and the county it
+    joined does."""
+    import datetime as dt
+
+    from app.services.cadres import import_cadres
+    from app.services.eval_results import compute_period
+
+    p = new_period(app, "scoring")
+    cadre = cadre_in(app, "XY03T", 3)
+    login(client, "kpy_luoshan")
+    assert client.post(sheet_url(p), json=sheet_body(p, cadre.id)).status_code == 200
+    with app.app_context():
+        compute_period(p["code"])
+    assert _mismatched_results(app) == 0
+    assert _result_units(app, cadre.id) == {cadre.org_unit_id}
+    with app.app_context():
+        home_code = db.session.get(OrgUnit, cadre.org_unit_id).code
+        away_id = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "XY04T01"))
+
+    def listed(user: str) -> set[str]:
+        response = client.get(f"/api/v1/results/?q=(page_size:1000)&period={p['code']}",
+                              headers=api_token(client, user))
+        assert response.status_code == 200
+        return {i["cadre"]["code"] for i in response.get_json()["result"]}
+
+    assert cadre.code in listed("kpy_luoshan")
+    with app.app_context():  # a change through the ORM, as the edit form saves it
+        db.session.get(Cadre, cadre.id).org_unit_id = away_id
+        db.session.commit()
+    assert _result_units(app, cadre.id) == {away_id} and _mismatched_results(app) == 0
+    assert cadre.code not in listed("kpy_luoshan")
+    assert cadre.code in listed("kpy_city")
+
+    header = "干部编号,姓名,性别,出生日期,单位编码,职务,职级,岗位类别"
+    with app.app_context():  # an import moving it back
+        c = db.session.get(Cadre, cadre.id)
+        row = [c.code, c.name, c.gender or "男", (c.birth_date or dt.date(1980, 1, 1)).isoformat(), home_code,
+               c.position or "干部", c.rank or "科员", c.post_category or "乡镇党政副职"]
+        assert import_cadres(f"{header}\n{','.join(row)}\n".encode(), "move.csv") == {"created": 0, "updated": 1}
+    assert _result_units(app, cadre.id) == {cadre.org_unit_id} and _mismatched_results(app) == 0
+    assert cadre.code in listed("kpy_luoshan")

@@ -154,11 +154,15 @@ def _previous_composites(period: EvaluationPeriod) -> dict[int, float | None]:
     return dict(_raw_rows(stmt))
 
 
-def _post_categories(cadre_ids: set[int]) -> dict[int, str | None]:
-    """Cadre id -> post category for the given cadres (one read of the register's two columns:
-    cheaper than re-reading the period's sheets to find who has input)."""
-    return {cid: category for cid, category in _raw_rows(select(Cadre.id, Cadre.post_category))
-            if cid in cadre_ids}
+def _register(cadre_ids: set[int]) -> tuple[dict[int, str | None], dict[int, int]]:
+    """Cadre id -> post category, and cadre id -> unit, for the given cadres (one read of the
+    register's three columns: cheaper than re-reading the period's sheets to find who has input)."""
+    categories, units = {}, {}
+    for cid, category, unit_id in _raw_rows(select(Cadre.id, Cadre.post_category, Cadre.org_unit_id)):
+        if cid in cadre_ids:
+            categories[cid] = category
+            units[cid] = unit_id
+    return categories, units
 
 
 # ---------------------------------------------------------------- compute
@@ -232,9 +236,11 @@ def _gather(period: EvaluationPeriod) -> dict:
         with_input.add(cid)
         if iid in ind_names:
             indicators[cid][ind_names[iid]] = float(score)
+    categories, units = _register(with_input)
     return {
-        # every cadre with a sheet, a ballot or an entered indicator score
-        "cadres": _post_categories(with_input),
+        # every cadre with a sheet, a ballot or an entered indicator score (-> post category)
+        "cadres": categories,
+        "units": units,
         "sheets": sheets,
         "votes": votes,
         "indicators": indicators,
@@ -353,6 +359,7 @@ def _result_row(period, cid, score: scoring.CadreScore, standing, inputs, now) -
     return {
         "period_id": period.id,
         "cadre_id": cid,
+        "org_unit_id": inputs["units"][cid],
         "sanping": score.sanping,
         "group_scores": score.group_scores,
         "indicator_scores": score.indicators,
