@@ -8,6 +8,7 @@ from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action as fab_action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.widgets import RenderTemplateWidget, SearchWidget
 from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.validators import ValidationError
@@ -114,11 +115,42 @@ class SafeActionsMixin:
         return act.func(items)
 
 
+class CachedSearchWidget(SearchWidget):
+    """FAB's search widget (the 搜索 panel), whose fixed parts are worked out once per search
+    form and language: the column labels, each column's empty input and its filter names.
+    FAB rebuilt them on every list page (3 ms of a 40 ms page). Only the active filters are
+    the request's own. A form with a field whose choices come from the database (a related
+    column) is never cached: its choices can change."""
+
+    _fixed: dict = {}
+
+    def __call__(self, **kwargs):
+        from flask_babel import get_locale
+
+        form = self.template_args["form"]
+        include = tuple(self.template_args["include_cols"])
+        key = (type(form), include, str(get_locale()))
+        fixed = self._fixed.get(key)
+        if fixed is None:
+            filters = self.filters.get_search_filters()
+            fixed = {
+                "label_columns": {col: str(form[col].label.text) for col in include},
+                "form_fields": {col: form[col]() for col in include},
+                "search_filters": {col: [str(flt.name) for flt in filters[col]] for col in include},
+            }
+            if not any(hasattr(form[col], "query_func") or hasattr(form[col], "query_factory") for col in include):
+                self._fixed[key] = fixed
+        kwargs.update(fixed)
+        kwargs["active_filters"] = self.filters.get_filters_values_tojson()
+        return RenderTemplateWidget.__call__(self, **kwargs)
+
+
 class ScopedModelView(SafeActionsMixin, ModelView):
     """A ModelView whose every path, list actions and exports included, goes through
     the base filters (the row scope), and whose permissions collapse to read/write."""
 
     method_permission_name = MODELVIEW_METHODS
+    search_widget = CachedSearchWidget
     page_size = 25
     list_template = "scoped_list.html"
     export_columns: list[str] = []
