@@ -448,9 +448,9 @@ class EvaluationResult(db.Model):
     period_id: Mapped[int] = mapped_column(ForeignKey("evaluation_period.id", ondelete="CASCADE"))
     cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
     # the cadre's unit, always (written by compute, moved with the cadre): the row scope of
-    # results is an index range on (period, unit), not a test through the cadre table
-    org_unit_id: Mapped[int] = mapped_column(
-        ForeignKey("org_unit.id", name="fk_evaluation_result_org_unit_id"))
+    # results is an index range on (period, unit), not a test through the cadre table. A copy
+    # of the cadre's own key, so no foreign key of its own (migration f6a8c0e2d4f6).
+    org_unit_id: Mapped[int] = mapped_column(Integer)
     sanping: Mapped[Optional[float]] = mapped_column(Float)  # T, unrounded
     group_scores: Mapped[Optional[dict]] = mapped_column(JSON)  # group name -> S[g] or null
     indicator_scores: Mapped[Optional[dict]] = mapped_column(JSON)  # indicator name -> I_k or null

@@ -429,9 +429,10 @@ def _replace_results(period, rows: list[dict]) -> None:
 
 
 def _insert_many(table, rows: list[dict]) -> None:
-    """One DBAPI executemany of plain tuples: JSON written compact (UTF-8, no escapes) and
-    datetimes as SQLAlchemy stores them; at city scale SQLAlchemy's per-row parameter
-    processing of 50,000 results costs more than the database's work."""
+    """One DBAPI executemany of plain tuples (on PostgreSQL one COPY): JSON written compact
+    (UTF-8, no escapes) and datetimes as SQLAlchemy stores them; at city scale SQLAlchemy's
+    per-row parameter processing of 50,000 results costs more than the database's work, and
+    on PostgreSQL an executemany of 50,000 rows took 4.4 s where COPY takes well under one."""
     connection = db.session.connection()
     dialect = connection.dialect
     keys = list(rows[0])
@@ -445,11 +446,18 @@ def _insert_many(table, rows: list[dict]) -> None:
             for value in values:
                 if value[i] is not None:
                     value[i] = encode(value[i])
-    if not compiled.positional:
-        values = [dict(zip(order, value)) for value in values]
     cursor = connection.connection.driver_connection.cursor()
     try:
-        cursor.executemany(str(compiled), values)
+        if dialect.name == "postgresql":
+            quote = dialect.identifier_preparer.quote
+            columns = ", ".join(quote(key) for key in order)
+            with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row(value)
+        else:
+            if not compiled.positional:
+                values = [dict(zip(order, value)) for value in values]
+            cursor.executemany(str(compiled), values)
     finally:
         cursor.close()
 
