@@ -260,11 +260,12 @@ class ResultView(ResultTraceMixin, ScopedModelView):
     each result traced to its inputs at /results/<id>/trace (views_eval_trace)."""
 
     route_base = "/results"
-    # The list loads what it shows: the period without its scheme's dimensions, groups and
-    # indicators (three queries a page), the cadre without its unit, and not the JSON
-    # columns only the show page and the trace read (100 JSON documents decoded a page).
+    # The list loads what it shows: the period from the session (the screen shows one, already
+    # loaded without its scheme's dimensions, groups and indicators), the cadre without its
+    # unit, and not the JSON columns only the show page and the trace read (100 JSON documents
+    # decoded a page).
     datamodel = EagerSQLAInterface(EvaluationResult, options=(
-        selectinload(EvaluationResult.period).lazyload(EvaluationPeriod.scheme),
+        lazyload(EvaluationResult.period),
         selectinload(EvaluationResult.cadre).options(
             load_only(Cadre.code, Cadre.name, Cadre.post_category), lazyload(Cadre.org_unit)),
         defer(EvaluationResult.group_scores), defer(EvaluationResult.indicator_scores),
