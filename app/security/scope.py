@@ -13,7 +13,9 @@ from sqlalchemy import select
 
 from app.models import OrgUnit
 
-NO_ACCESS = "\x00none\x00"  # a prefix no path starts with
+# A prefix no path starts with (paths start with "/"). Printable: PostgreSQL refuses a NUL
+# character in a text parameter, so "\x00none\x00" made an out-of-scope choice a 500 there.
+NO_ACCESS = "!none!"
 
 
 def current_scope_prefix() -> str | None:
