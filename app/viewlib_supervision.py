@@ -30,7 +30,13 @@ from app.models import (
     finding_cadre,
     task_assist_unit,
 )
-from app.security.scope import NO_ACCESS, _request_user, apply_cadre_scope, current_scope_prefix
+from app.security.scope import (
+    _request_user,
+    apply_cadre_scope,
+    current_scope_prefix,
+    subtree_ids,
+    unit_path_by_code,
+)
 from app.services import supervision_findings as F
 from app.services import supervision_tasks as S
 from app.services.errors import DomainError, NotFound
@@ -177,8 +183,7 @@ def unit_ids_by_code(code: str, exact: bool = False):
     with `exact`, of that unit alone."""
     if exact:
         return select(OrgUnit.id).where(OrgUnit.code == code)
-    path = db.session.scalar(select(OrgUnit.path).where(OrgUnit.code == code)) or NO_ACCESS
-    return select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
+    return subtree_ids(unit_path_by_code(code))
 
 
 def _arg(name: str) -> str:

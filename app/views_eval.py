@@ -25,7 +25,6 @@ from app.models import (
     EvaluationPeriod,
     EvaluationResult,
     EvaluationScheme,
-    OrgUnit,
     ResultUse,
     ScoreSheet,
 )
@@ -174,14 +173,12 @@ class PeriodView(EvalBaseView):
 
 def apply_result_filters(stmt, args, cadre_column, period_column):
     """?period=CODE, ?unit=CODE (the unit's subtree), ?category=…, ?grade=… on a results query."""
-    from app.security.scope import NO_ACCESS
+    from app.security.scope import subtree_ids, unit_path_by_code
 
     if args.get("period"):
         stmt = stmt.where(period_column.in_(select(EvaluationPeriod.id).where(EvaluationPeriod.code == args["period"])))
     if args.get("unit"):
-        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == args["unit"]))
-        path = unit.path if unit is not None else NO_ACCESS
-        units = select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
+        units = subtree_ids(unit_path_by_code(args["unit"]))
         stmt = stmt.where(EvaluationResult.org_unit_id.in_(units))  # the cadre's unit, on the result
     if args.get("category"):
         stmt = stmt.where(cadre_column.in_(select(Cadre.id).where(Cadre.post_category == args["category"])))

@@ -100,8 +100,7 @@ def apply_unit_scope(stmt_or_query, unit_id_column, prefix: str | None = None):
         return stmt_or_query
     if covers_whole_tree(prefix):  # the same rows, without testing 50,000 of them against the subtree
         return stmt_or_query.filter(unit_id_column.is_not(None))
-    ids = select(OrgUnit.id).where(OrgUnit.path.startswith(prefix, autoescape=True))
-    return stmt_or_query.filter(unit_id_column.in_(ids))
+    return stmt_or_query.filter(unit_id_column.in_(subtree_ids(prefix)))
 
 
 def covers_whole_tree(prefix: str | None) -> bool:
@@ -160,8 +159,7 @@ def apply_cadre_scope(stmt_or_query, cadre_id_column, prefix: str | None = None)
         return stmt_or_query
     if covers_whole_tree(prefix):  # every cadre belongs to a unit (cadre.org_unit_id is required)
         return stmt_or_query.filter(cadre_id_column.is_not(None))
-    ids = select(OrgUnit.id).where(OrgUnit.path.startswith(prefix, autoescape=True))
-    cadres = select(Cadre.id).where(Cadre.org_unit_id.in_(ids))
+    cadres = select(Cadre.id).where(Cadre.org_unit_id.in_(subtree_ids(prefix)))
     return stmt_or_query.filter(cadre_id_column.in_(cadres))
 
 
@@ -174,21 +172,31 @@ class CadreScopeFilter(BaseFilter):
         return apply_cadre_scope(query, getattr(self.model, self.column_name))
 
 
+def subtree_ids(path: str):
+    """A select of the ids of the units whose path starts with `path` (a unit's subtree)."""
+    return select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
+
+
+def unit_path_by_code(code: str) -> str:
+    """The path of the unit with this code, NO_ACCESS for an unknown code (looked up once per
+    request: a list applies its filters to its count and to its rows)."""
+    from app.extensions import db
+
+    cache = g.setdefault("unit_paths_by_code", {}) if has_request_context() else {}
+    if code not in cache:
+        path = db.session.scalar(select(OrgUnit.path).where(OrgUnit.code == code))
+        cache[code] = path if path is not None else NO_ACCESS
+    return cache[code]
+
+
 def requested_unit_path() -> str | None:
     """The path of the unit chosen by `?unit=<code>`, NO_ACCESS for an unknown code, None
-    without one (asked once per request: a list applies its filters to its count and rows)."""
+    without one."""
     from flask import request
 
     if not has_request_context() or not request.args.get("unit"):
         return None
-    cache = g.setdefault("requested_unit_paths", {})
-    code = request.args["unit"]
-    if code not in cache:
-        from app.extensions import db
-
-        path = db.session.scalar(select(OrgUnit.path).where(OrgUnit.code == code))
-        cache[code] = path if path is not None else NO_ACCESS
-    return cache[code]
+    return unit_path_by_code(request.args["unit"])
 
 
 class RequestUnitFilter(BaseFilter):
@@ -200,8 +208,7 @@ class RequestUnitFilter(BaseFilter):
         path = requested_unit_path()
         if path is None:
             return query
-        ids = select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
-        return query.filter(getattr(self.model, self.column_name).in_(ids))
+        return query.filter(getattr(self.model, self.column_name).in_(subtree_ids(path)))
 
 
 class UnitScopeChoiceFilter(BaseFilter):
