@@ -189,8 +189,14 @@ class AuditLog(db.Model):
     row_id: Mapped[Optional[str]] = mapped_column(String(64))
     old_values: Mapped[Optional[str]] = mapped_column(Text)
     new_values: Mapped[Optional[str]] = mapped_column(Text)
+    # The unit the entry is about (a cadre's unit, an item's lead unit, a user's unit…): the
+    # audit log's row scope. None for city-wide rows (schemes, periods, rules, calendar).
+    org_unit_id: Mapped[Optional[int]] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_audit_log_table_row", "table_name", "row_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_table_row", "table_name", "row_id"),
+        Index("ix_audit_log_unit_id", "org_unit_id", "id"),
+    )
 
 
 # ---------------------------------------------------------------- evaluation (三评两比一综合)

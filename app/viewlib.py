@@ -10,12 +10,14 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.widgets import RenderTemplateWidget, SearchWidget
 from markupsafe import Markup, escape
+from sqlalchemy import select
 from wtforms import Field
-from wtforms.validators import ValidationError
+from wtforms.validators import DataRequired, Optional, StopValidation
 
 from app.extensions import db
+from app.models import Cadre, OrgUnit
 from app.security.roles import MODELVIEW_METHODS
-from app.security.scope import current_scope_prefix
+from app.security.scope import apply_cadre_scope, current_scope_prefix
 from app.services.errors import DomainError, ImportRejected
 from app.tabular import write_csv, write_xlsx
 
@@ -63,7 +65,7 @@ class LookupField(Field):
 
     def pre_validate(self, form):
         if self._bad:
-            raise ValidationError("所选项不存在或不在您的管辖范围内")
+            raise StopValidation("所选项不存在或不在您的管辖范围内")
 
     def _value(self):
         return "" if self.data is None else str(self.data.id)
@@ -381,3 +383,38 @@ class EagerSQLAInterface:
                 return query.options(*loads, *options) if loads or options else query
 
         return _Eager(model)
+
+
+# ---------------------------------------------------------------- search-as-you-type unit and cadre fields
+
+def _scoped_unit(raw) -> OrgUnit | None:
+    unit = db.session.get(OrgUnit, int(raw))
+    prefix = current_scope_prefix()
+    if unit is None or (prefix is not None and not unit.path.startswith(prefix)):
+        return None
+    return unit
+
+
+def _scoped_cadre(raw) -> Cadre | None:
+    stmt = apply_cadre_scope(select(Cadre).where(Cadre.id == int(raw)), Cadre.id)
+    return db.session.scalar(stmt)
+
+
+def unit_field(label, required=True):
+    return LookupField(
+        label,
+        [DataRequired(message="请选择单位")] if required else [Optional()],
+        loader=_scoped_unit,
+        endpoint="LookupView.units",
+        describe=lambda u: f"{u.name}（{u.code}）",
+    )
+
+
+def cadre_field(label, required=True):
+    return LookupField(
+        label,
+        [DataRequired(message="请选择干部")] if required else [Optional()],
+        loader=_scoped_cadre,
+        endpoint="LookupView.cadres",
+        describe=lambda c: f"{c.name}（{c.code}）",
+    )

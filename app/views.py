@@ -9,59 +9,26 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import or_, select
 from wtforms import HiddenField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length
 
 from app import audit_labels
 from app.extensions import db
 from app.models import CADRE_STATUSES, GENDERS, UNIT_KINDS, AuditLog, Cadre, CareerRecord, OrgUnit, RewardPenalty
 from app.security.scope import (
+    AuditScopeFilter,
     CadreScopeFilter,
     RequestUnitFilter,
     UnitPathScopeFilter,
     UnitScopeChoiceFilter,
-    apply_cadre_scope,
     apply_unit_scope,
     current_scope_prefix,
 )
 from app.services import cadres as cadre_service
 from app.services import org as org_service
 from app.services.errors import DomainError
-from app.viewlib import LookupField, ScopedModelView
+from app.viewlib import ScopedModelView, cadre_field, unit_field
 
 LOOKUP_LIMIT = 20
-
-
-def _scoped_unit(raw) -> OrgUnit | None:
-    unit = db.session.get(OrgUnit, int(raw))
-    prefix = current_scope_prefix()
-    if unit is None or (prefix is not None and not unit.path.startswith(prefix)):
-        return None
-    return unit
-
-
-def _scoped_cadre(raw) -> Cadre | None:
-    stmt = apply_cadre_scope(select(Cadre).where(Cadre.id == int(raw)), Cadre.id)
-    return db.session.scalar(stmt)
-
-
-def _unit_field(label, required=True):
-    return LookupField(
-        label,
-        [DataRequired(message="请选择单位")] if required else [Optional()],
-        loader=_scoped_unit,
-        endpoint="LookupView.units",
-        describe=lambda u: f"{u.name}（{u.code}）",
-    )
-
-
-def _cadre_field(label, required=True):
-    return LookupField(
-        label,
-        [DataRequired(message="请选择干部")] if required else [Optional()],
-        loader=_scoped_cadre,
-        endpoint="LookupView.cadres",
-        describe=lambda c: f"{c.name}（{c.code}）",
-    )
 
 
 class HomeView(IndexView):
@@ -136,7 +103,7 @@ class OrgUnitView(ScopedModelView):
     base_filters = [["path", UnitPathScopeFilter, lambda: None], ["id", RequestUnitFilter, lambda: None]]
     add_form_extra_fields = edit_form_extra_fields = {
         "kind": SelectField("类型", choices=list(UNIT_KINDS.items()), validators=[DataRequired()], widget=Select2Widget()),
-        "parent": _unit_field("上级单位", required=False),
+        "parent": unit_field("上级单位", required=False),
     }
     validators_columns = {"code": [Length(max=32)], "name": [Length(max=100)]}
     export_columns = ["code", "name", "kind_label", "parent.code", "sort_order"]
@@ -187,7 +154,7 @@ class CareerRecordView(ScopedModelView):
     add_columns = edit_columns = ["cadre", "start_date", "end_date", "unit_name", "position"]
     search_columns = ["unit_name", "position", "start_date"]
     base_filters = [["cadre_id", CadreScopeFilter, lambda: None]]
-    add_form_extra_fields = edit_form_extra_fields = {"cadre": _cadre_field("干部")}
+    add_form_extra_fields = edit_form_extra_fields = {"cadre": cadre_field("干部")}
     unit_filter = False
 
 
@@ -206,7 +173,7 @@ class RewardPenaltyView(ScopedModelView):
     base_filters = [["cadre_id", CadreScopeFilter, lambda: None]]
     unit_filter = False
     add_form_extra_fields = edit_form_extra_fields = {
-        "cadre": _cadre_field("干部"),
+        "cadre": cadre_field("干部"),
         "kind": SelectField("类别", choices=[("奖励", "奖励"), ("惩戒", "惩戒")], widget=Select2Widget()),
     }
 
@@ -239,7 +206,7 @@ class CadreView(ScopedModelView):
     base_filters = [["org_unit_id", UnitScopeChoiceFilter, lambda: None]]
     related_views = [CareerRecordView, RewardPenaltyView]
     add_form_extra_fields = {
-        "org_unit": _unit_field("所属单位"),
+        "org_unit": unit_field("所属单位"),
         "gender": SelectField("性别", choices=[(g, g) for g in GENDERS], widget=Select2Widget()),
         "status": SelectField("状态", choices=[(s, s) for s in CADRE_STATUSES], widget=Select2Widget()),
         "post_category": StringField("岗位类别", validators=[DataRequired(message="请填写岗位类别"), Length(max=30)],
@@ -274,6 +241,7 @@ class AuditLogView(ScopedModelView):
     route_base = "/auditlog"
     datamodel = SQLAInterface(AuditLog)
     class_permission_name = "AuditLog"
+    base_filters = [["org_unit_id", AuditScopeFilter, lambda: None]]  # entries about the admin's subtree
     list_title = show_title = "审计日志"
     can_add = can_edit = can_delete = False
     label_columns = {"at": "时间", "username": "操作人", "action": "操作", "table_name": "数据表", "row_id": "记录",

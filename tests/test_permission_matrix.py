@@ -50,7 +50,7 @@ REFUSED = (302, 401, 403)
 ROW_ROUTES = {
     "cadres": "Cadre", "careerrecords": "CareerRecord", "rewardspenalties": "RewardPenalty",
     "orgunits": "OrgUnit", "tasks": "SupervisionTask", "findings": "Finding", "inspections": "Inspection",
-    "results": "EvaluationResult",
+    "results": "EvaluationResult", "users": "AppUser",
 }
 ENDPOINTS: dict[str, str] = {
     "/": "public", "/favicon.ico": "public", "/back": "public", "/lang/<string:locale>": "public",
@@ -59,7 +59,8 @@ ENDPOINTS: dict[str, str] = {
     "/api/v1/security/refresh": "public", "/api/<version>/_openapi": "page", "/swagger/<version>": "skip",
     "/api/v1/menu/": "public",
     "/resetmypassword/form": "public", "/userinfoeditview/form": "public", "/users/userinfo/": "public",
-    "/resetpassword/form": "skip",
+    # FAB's security screens, scoped (tests/test_security_admin.py has their finer rules):
+    "/resetpassword/form": "rowq:AppUser", "/roles/list/": "page", "/roles/show/<pk>": "role",
     "/lookup/units": "page", "/lookup/cadres": "page", "/todo/": "page", "/dashboard/": "page",
     "/supervision/board/": "page", "/cadre-profile/compare": "skip",
     "/results/golden/<fmt>": "skip",  # needs ?period=…: tests/test_eval_views.py
@@ -115,6 +116,8 @@ def matrix(app):
         for role, (username, unit) in USERS.items():
             create_user(username, PASSWORD, role, unit)
         unit = {c: db.session.scalar(select(OrgUnit).where(OrgUnit.code == c)) for c in ("XY03T01", "XY04T01")}
+        users = {"in": create_user("pm_user_in", PASSWORD, R.LEADER, "XY03T01"),
+                 "out": create_user("pm_user_out", PASSWORD, R.LEADER, "XY04T01")}
         rows = {}
         for side, code in (("in", "XY03T01"), ("out", "XY04T01")):
             task = st.create_task(f"PM-{side}", "矩阵测试事项", lead_unit_id=unit[code].id, category="督实事",
@@ -131,6 +134,7 @@ def matrix(app):
             rows[side] = {
                 "Cadre": cadre.id, "OrgUnit": unit[code].id, "SupervisionTask": task.id, "Finding": finding.id,
                 "Inspection": insp.id, "EvaluationResult": result.id if result else None,
+                "AppUser": users[side].id,
                 "CareerRecord": db.session.scalar(select(CareerRecord.id).where(CareerRecord.cadre_id == cadre.id)),
                 "RewardPenalty": db.session.scalar(select(RewardPenalty.id).where(RewardPenalty.cadre_id == cadre.id)),
             }
@@ -140,7 +144,8 @@ def matrix(app):
             perms[role] = {(pv.permission.name, pv.view_menu.name) for pv in r.permissions}
         views = {type(v).__name__: v for v in app.appbuilder.baseviews}
         rules = [r for r in app.url_map.iter_rules()]
-    return {"rows": rows, "perms": perms, "views": views, "rules": rules}
+        role_id = app.appbuilder.sm.find_role(R.LEADER).id
+    return {"rows": rows, "perms": perms, "views": views, "rules": rules, "role_id": role_id}
 
 
 def test_every_endpoint_has_an_entry(matrix):
@@ -213,6 +218,18 @@ def test_matrix(app, matrix, role):
             if kind == "page" and method == "GET":
                 status = send(_fill(rule.rule, rows["in"]["Cadre"]), **kw).status_code
                 ok = status < 400 or (status == 400 and "<kind>" in rule.rule) if allowed else status in REFUSED
+            elif kind == "role" and method == "GET":
+                status = send(_fill(rule.rule, matrix["role_id"]), **kw).status_code
+                ok = status == 200 if allowed else status in REFUSED
+            elif kind.startswith("rowq:"):  # the row's key in the query string (?pk=N)
+                data = {"data": {"password": PASSWORD + "x", "conf_password": PASSWORD + "x"}} if method == "POST" else {}
+                outside = send(f"{rule.rule}?pk={rows['out'][model]}", **data).status_code
+                inside = send(f"{rule.rule}?pk={rows['in'][model]}").status_code if method == "GET" else None
+                status = (inside, outside)
+                if allowed:
+                    ok = outside == 404 and (inside is None or inside == 200)
+                else:
+                    ok = outside in REFUSED + (404,) and (inside is None or inside in REFUSED)
             elif kind.startswith("row:") and method == "GET":
                 if rows["in"].get(model) is None:
                     continue

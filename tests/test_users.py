@@ -19,7 +19,15 @@ def test_admin_adds_a_user_through_the_form(client, app):
     with app.app_context():
         user = db.session.scalar(select(AppUser).where(AppUser.username == "newleader"))
         assert user is not None and user.org_unit_id == unit_id
+        # The admin chose the password: the new user must choose its own at the first login.
+        assert user.must_change_password
     login(client, "newleader", "Str0ng!Passw0rd")
+    first = client.get("/cadres/list/")
+    assert first.status_code == 302 and "/resetmypassword/form" in first.headers["Location"]
+    with app.app_context():
+        user = db.session.scalar(select(AppUser).where(AppUser.username == "newleader"))
+        user.must_change_password = False
+        db.session.commit()
     assert client.get("/cadres/list/").status_code == 200
 
 def test_admin_sees_the_security_menu(client):

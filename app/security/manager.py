@@ -2,144 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import flash, g, has_request_context
-from flask_appbuilder.exceptions import PasswordComplexityValidationError
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
-from flask_appbuilder.security.views import (
-    PermissionModelView,
-    PermissionViewModelView,
-    RoleModelView,
-    UserDBModelView,
-    UserGroupModelView,
-    ViewMenuModelView,
-)
-from flask_appbuilder.widgets import ListWidget, ShowWidget
-from wtforms.validators import DataRequired
 
 from app.models import AppUser
+from app.security.admin_screens import AppRoleView, AppUserView, ResetPasswordView
 from app.security.api import SecurityApi
-from app.security.roles import describe_permissions, permission_label, resource_label
-from app.security.scope import UnitScopeFilter
-from app.viewlib import SafeActionsMixin
-
-
-def password_complexity(password: str) -> None:
-    """At least 10 characters with upper case, lower case, a digit and a symbol."""
-    checks = [
-        len(password or "") >= 10,
-        re.search(r"[A-Z]", password or ""),
-        re.search(r"[a-z]", password or ""),
-        re.search(r"\d", password or ""),
-        re.search(r"[^A-Za-z0-9]", password or ""),
-    ]
-    if not all(checks):
-        raise PasswordComplexityValidationError(
-            "密码至少 10 位，且须同时包含大写字母、小写字母、数字和特殊字符"
-        )
-
-
-USER_LABELS = {
-    "first_name": "姓",
-    "last_name": "名",
-    "username": "用户名",
-    "email": "电子邮箱",
-    "active": "启用",
-    "roles": "角色",
-    "groups": "用户组",
-    "org_unit": "所属单位",
-    "cadre": "对应干部",
-    "last_login": "最近登录",
-    "login_count": "登录次数",
-    "fail_login_count": "登录失败次数",
-    "created_on": "创建时间",
-    "created_by": "创建人",
-    "changed_on": "修改时间",
-    "changed_by": "修改人",
-    "password": "密码",
-    "conf_password": "确认密码",
-}
-
-
-class AppUserView(SafeActionsMixin, UserDBModelView):
-    """Users with their unit (scope) and linked cadre."""
-
-    list_title = "用户列表"
-    show_title = "用户详情"
-    add_title = "新增用户"
-    edit_title = "编辑用户"
-    label_columns = USER_LABELS
-    description_columns = {
-        "org_unit": "用户可见范围：本单位及其全部下级单位",
-        "cadre": "用户本人对应的干部（本人不能为自己评分）",
-        "roles": "用户的角色，决定可用的菜单和操作",
-        "active": "停用后该用户不能登录",
-    }
-    list_columns = ["username", "first_name", "last_name", "org_unit", "roles", "active"]
-    search_columns = ["username", "first_name", "last_name", "email", "active", "roles"]
-    add_columns = ["username", "first_name", "last_name", "email", "org_unit", "cadre", "roles", "active",
-                   "password", "conf_password"]
-    edit_columns = ["username", "first_name", "last_name", "email", "org_unit", "cadre", "roles", "active"]
-    validators_columns = {"roles": [DataRequired(message="请至少选择一个角色")]}
-    show_fieldsets = [
-        ("用户信息", {"fields": ["username", "active", "roles", "org_unit", "cadre", "login_count"]}),
-        ("个人信息", {"fields": ["first_name", "last_name", "email"], "expanded": True}),
-        (
-            "审计信息",
-            {"fields": ["last_login", "fail_login_count", "created_on", "changed_on"], "expanded": False},
-        ),
-    ]
-    user_show_fieldsets = [
-        ("用户信息", {"fields": ["username", "roles", "org_unit"]}),
-        ("个人信息", {"fields": ["first_name", "last_name", "email"], "expanded": True}),
-    ]
-    user_info_title = "我的账号信息"
-    base_filters = [["org_unit_id", UnitScopeFilter, lambda: None]]
-
-
-class AppRoleView(SafeActionsMixin, RoleModelView):
-    """Roles are data in app/security/roles.py, synced by `roles sync`: read-only here."""
-
-    list_title = "角色列表"
-    show_title = "角色详情"
-    label_columns = {"name": "角色名称", "permissions": "权限", "user": "用户", "groups": "用户组"}
-    search_columns = ["name"]
-    base_permissions = ["can_list", "can_show"]
-    list_widget = ListWidget
-    show_widget = ShowWidget
-    formatters_columns = {"permissions": describe_permissions}
-
-
-class AppGroupView(SafeActionsMixin, UserGroupModelView):
-    label_columns = {"name": "组名", "label": "显示名", "description": "说明", "users": "用户", "roles": "角色"}
-    search_columns = ["name", "label"]
-
-
-class AppPermissionViewView(SafeActionsMixin, PermissionViewModelView):
-    list_title = "权限分配"
-    label_columns = {"permission": "权限", "view_menu": "视图/菜单", "role": "角色"}
-    search_columns = ["permission", "view_menu"]
-    formatters_columns = {"permission": lambda p: permission_label(p.name), "view_menu": lambda v: resource_label(v.name)}
-
-
-class AppPermissionView(SafeActionsMixin, PermissionModelView):
-    list_title = "基础权限"
-    label_columns = {"name": "名称"}
-    formatters_columns = {"name": permission_label}
-
-
-class AppViewMenuView(SafeActionsMixin, ViewMenuModelView):
-    list_title = "视图菜单"
-    label_columns = {"name": "名称"}
-    formatters_columns = {"name": resource_label}
-
-
-def _lookup_fields() -> dict:
-    from app.views import _cadre_field, _unit_field
-
-    return {"org_unit": _unit_field("所属单位"), "cadre": _cadre_field("对应干部", required=False)}
+from app.security.passwords import password_complexity  # noqa: F401  (config names it here)
+from app.viewlib import EagerSQLAInterface
 
 
 class SecurityManager(FabSecurityManager):
@@ -149,26 +20,51 @@ class SecurityManager(FabSecurityManager):
     user_model = AppUser
     userdbmodelview = AppUserView
     rolemodelview = AppRoleView
-    groupmodelview = AppGroupView
-    permissionviewmodelview = AppPermissionViewView
-    permissionmodelview = AppPermissionView
-    viewmenumodelview = AppViewMenuView
     security_api = SecurityApi  # a login without `provider` is a 400, not FAB's KeyError
     userstatschartview = None  # FAB's chart loads Google's code from the internet: not on an intranet
 
+    resetpasswordview = ResetPasswordView
+
     def __init__(self, appbuilder):
         super().__init__(appbuilder)
-        from app.viewlib import EagerSQLAInterface
-
         # Roles per user would otherwise be one query per listed user.
-        self.userdbmodelview.datamodel = EagerSQLAInterface(AppUser, ("roles", "groups"))
+        self.userdbmodelview.datamodel = EagerSQLAInterface(AppUser, ("roles",))
 
-        fields = _lookup_fields()
-        self.userdbmodelview.add_form_extra_fields = {**AppUserView.add_form_extra_fields, **fields}
-        self.userdbmodelview.edit_form_extra_fields = dict(fields)
+    def register_views(self):
+        """The security screens this product uses: login, one's own account and password,
+        users (scoped) and roles (read-only), the admin's password reset (scoped), the JWT
+        login API. FAB's groups, permissions, view-menus and permission-view screens are not
+        registered: roles are data (app/security/roles.py), and a group could hand any role to
+        any user outside the admin's subtree."""
+        from flask_babel import lazy_gettext as _
+
+        appbuilder = self.appbuilder
+        appbuilder.add_api(self.security_api)
+        appbuilder.add_view_no_menu(self.userinfoeditview())
+        appbuilder.add_view_no_menu(self.resetpasswordview())
+        appbuilder.add_view_no_menu(self.resetmypasswordview())
+        self.auth_view = self.authdbview()
+        appbuilder.add_view_no_menu(self.auth_view)
+        if self.is_auth_limited:
+            self.limiter.limit(self.auth_rate_limit, methods=["POST"])(self.auth_view.blueprint)
+        self.user_view = appbuilder.add_view(
+            self.userdbmodelview, "List Users", icon="fa-user", label=_("List Users"),
+            category="Security", category_icon="fa-cogs", category_label=_("Security"),
+        )
+        role_view = appbuilder.add_view(
+            self.rolemodelview, "List Roles", icon="fa-user-gear", label=_("List Roles"),
+            category="Security", category_icon="fa-cogs",
+        )
+        role_view.related_views = [self.user_view.__class__]
+
+    def get_user_roles(self, user):
+        """A user's own roles only: groups are not part of this product (see register_views)."""
+        if not user.is_authenticated:
+            return [self.get_public_role()]
+        return list(user.roles)
 
     def get_user_by_id(self, pk):
-        """The user with roles and groups in one query (Flask-Login asks on every request;
+        """The user with its roles in one query (Flask-Login asks on every request;
         FAB's session.get left two more queries to the first permission check)."""
         from sqlalchemy import select
         from sqlalchemy.orm import joinedload
@@ -176,7 +72,7 @@ class SecurityManager(FabSecurityManager):
         stmt = (
             select(self.user_model)
             .where(self.user_model.id == pk)
-            .options(joinedload(self.user_model.roles), joinedload(self.user_model.groups))
+            .options(joinedload(self.user_model.roles))
         )
         return self.session.scalars(stmt).unique().first()
 

@@ -34,6 +34,26 @@ def current_scope_prefix() -> str | None:
     return prefix
 
 
+def prefix_of(user) -> str | None:
+    """The unit path prefix of `user`'s subtree; None = unrestricted (the CLI, the system)."""
+    if user is None:
+        return None
+    unit = getattr(user, "org_unit", None)
+    if unit is None and getattr(user, "org_unit_id", None):
+        unit = _unit(user.org_unit_id)
+    return unit.path if unit is not None else NO_ACCESS
+
+
+def is_city_level(user) -> bool:
+    """Whether `user` is bound to a root unit (the city), or is the system (None)."""
+    if user is None:
+        return True
+    unit = getattr(user, "org_unit", None)
+    if unit is None and getattr(user, "org_unit_id", None):
+        unit = _unit(user.org_unit_id)
+    return unit is not None and unit.parent_id is None
+
+
 def _unit(unit_id: int) -> OrgUnit | None:
     from app.extensions import db
 
@@ -131,6 +151,19 @@ class UnitScopeFilter(BaseFilter):
 
     def apply(self, query, value):
         return apply_unit_scope(query, getattr(self.model, self.column_name))
+
+
+class AuditScopeFilter(BaseFilter):
+    """FAB base filter for the audit log: a city-level user sees every entry (city-wide rows
+    included); anyone else the entries about units of their subtree."""
+
+    name = "本单位及下级"
+
+    def apply(self, query, value):
+        prefix = current_scope_prefix()
+        if prefix is None or covers_whole_tree(prefix):
+            return query
+        return query.filter(self.model.org_unit_id.in_(subtree_ids(prefix)))
 
 
 class UnitPathScopeFilter(BaseFilter):

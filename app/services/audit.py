@@ -58,9 +58,62 @@ def _changes(obj) -> tuple[dict, dict]:
     return old, new
 
 
-def record(session: Session, action: str, table: str, row_id, old=None, new=None) -> None:
-    """Append one audit row in the session's transaction."""
+def actor_unit_id() -> int | None:
+    """The unit of the user making the change (None: the CLI or the system)."""
+    if has_request_context():
+        user = getattr(g, "user", None)
+        if user is not None and getattr(user, "is_authenticated", False):
+            return getattr(user, "org_unit_id", None)
+    return None
+
+
+# How an audited row names its unit, tried in this order: its own unit column, or the unit of
+# the row it belongs to (attribute holding that row's id -> its model's name).
+_UNIT_COLUMNS = ("org_unit_id", "lead_unit_id")
+_OWNERS = (("cadre_id", "Cadre"), ("sheet_id", "ScoreSheet"), ("assignment_id", "TaskAssignment"),
+           ("finding_id", "Finding"), ("task_id", "SupervisionTask"), ("inspection_id", "Inspection"))
+
+
+def unit_of(session: Session, obj, depth: int = 0) -> int | None:
+    """The unit an audited row is about: the audit log's row scope (None: city-wide rows)."""
+    from app.models import OrgUnit
+
+    if isinstance(obj, OrgUnit):
+        return obj.id
+    for column in _UNIT_COLUMNS:
+        value = getattr(obj, column, None)
+        if value is not None:
+            return value
+    if depth > 2:
+        return None
+    for column, model_name in _OWNERS:
+        owner_id = getattr(obj, column, None)
+        if owner_id is not None:
+            model = obj.registry._class_registry.get(model_name)
+            with session.no_autoflush:
+                owner = session.get(model, owner_id)
+            return unit_of(session, owner, depth + 1) if owner is not None else None
+    return None
+
+
+def _unit_of_row(session: Session, table: str, row_id) -> int | None:
+    """The unit of the row `table`/`row_id` names, if it is a mapped row that still exists."""
+    if row_id is None or not str(row_id).isdigit():
+        return None
+    for mapper in AuditLog.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == table:
+            with session.no_autoflush:
+                obj = session.get(mapper.class_, int(row_id))
+            return unit_of(session, obj) if obj is not None else None
+    return None
+
+
+def record(session: Session, action: str, table: str, row_id, old=None, new=None, *, unit_id=None) -> None:
+    """Append one audit row in the session's transaction; its unit is `unit_id`, else the
+    unit of the row it names."""
     user_id, username = actor()
+    if unit_id is None:
+        unit_id = _unit_of_row(session, table, row_id)
     session.add(
         AuditLog(
             at=dt.datetime.now(),
@@ -71,6 +124,7 @@ def record(session: Session, action: str, table: str, row_id, old=None, new=None
             row_id=None if row_id is None else str(row_id),
             old_values=json.dumps(old, ensure_ascii=False) if old else None,
             new_values=json.dumps(new, ensure_ascii=False) if new else None,
+            org_unit_id=unit_id,
         )
     )
 
@@ -91,10 +145,10 @@ def _before_flush(session: Session, flush_context, instances) -> None:
             new.pop("version", None)
             old.pop("version", None)
             if new:
-                record(session, "update", obj.__tablename__, obj.id, old, new)
+                record(session, "update", obj.__tablename__, obj.id, old, new, unit_id=unit_of(session, obj))
     for obj in session.deleted:
         if _audited(obj):
-            record(session, "delete", obj.__tablename__, obj.id, _snapshot(obj), None)
+            record(session, "delete", obj.__tablename__, obj.id, _snapshot(obj), None, unit_id=unit_of(session, obj))
 
 
 @event.listens_for(Session, "after_flush")
@@ -112,5 +166,6 @@ def _after_flush(session: Session, flush_context) -> None:
                 row_id=str(obj.id),
                 old_values=None,
                 new_values=json.dumps(_snapshot(obj), ensure_ascii=False),
+                org_unit_id=unit_of(session, obj),
             )
         )

@@ -260,5 +260,6 @@ def publish_period(code: str) -> EvaluationPeriod:
 
 
 def record_bulk(action: str, table: str, period: EvaluationPeriod, summary: dict) -> None:
-    """One summary audit row for a bulk write that bypassed the ORM listener."""
-    audit.record(db.session, action, table, f"period:{period.code}", None, summary)
+    """One summary audit row for a bulk write that bypassed the ORM listener; it is about the
+    acting user's unit (the subtree whose rows it wrote)."""
+    audit.record(db.session, action, table, f"period:{period.code}", None, summary, unit_id=audit.actor_unit_id())

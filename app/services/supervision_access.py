@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.extensions import db
 from app.models import TASK_STATES, Attachment, OrgUnit, SupervisionTask, TaskAssignment, task_assist_unit
 from app.security import roles as R
-from app.security.scope import NO_ACCESS, covers_whole_tree
+from app.security.scope import covers_whole_tree, prefix_of
 from app.services import audit
 from app.services.errors import Conflict, DomainError, Forbidden, NotFound
 
@@ -62,12 +62,7 @@ def reads_subtree(user) -> bool:
 
 def scope_prefix(user) -> str | None:
     """The unit path prefix of the user's subtree; None = unrestricted (CLI)."""
-    if user is None:
-        return None
-    unit = getattr(user, "org_unit", None)
-    if unit is None and getattr(user, "org_unit_id", None):
-        unit = db.session.get(OrgUnit, user.org_unit_id)
-    return unit.path if unit is not None else NO_ACCESS
+    return prefix_of(user)
 
 
 def in_subtree(unit: OrgUnit | None, user) -> bool:

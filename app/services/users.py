@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AppUser, Cadre, OrgUnit
-from app.security.manager import password_complexity
-from app.security.roles import ALL_ROLES
-from app.services.errors import DomainError
+from app.security.passwords import password_complexity
+from app.security.roles import ADMIN, ALL_ROLES
+from app.security.scope import is_city_level, prefix_of
+from app.services.errors import DomainError, Forbidden, NotFound
 
 
 def create_user(username, password, role_name, unit_code, cadre_code=None, display_name=None,
@@ -54,3 +55,35 @@ def create_user(username, password, role_name, unit_code, cadre_code=None, displ
     user.password_changed_at = dt.datetime.now()
     db.session.commit()
     return user
+
+
+# ---------------------------------------------------------------- who may manage whom
+
+ADMIN_ONLY_BY_CITY = "只有市级系统管理员可以授予或管理“系统管理员”角色"
+NOT_FOUND = "用户不存在或不在您的管辖范围内"
+
+
+def may_grant_admin(actor) -> bool:
+    """Only an admin bound to the city (or the CLI) makes or manages 系统管理员 accounts."""
+    return is_city_level(actor)
+
+
+def check_roles_grantable(actor, roles) -> None:
+    """Refuse giving the admin role by anyone but a city-level admin."""
+    if any(getattr(r, "name", r) == ADMIN for r in roles or ()) and not may_grant_admin(actor):
+        raise Forbidden(ADMIN_ONLY_BY_CITY)
+
+
+def check_may_manage(actor, target) -> None:
+    """An account the actor may change, reset or delete: a user of the actor's subtree, and
+    an admin account only for a city-level admin. Outside the subtree: NotFound (404)."""
+    prefix = prefix_of(actor)
+    unit = getattr(target, "org_unit", None)
+    if target is None or (prefix is not None and (unit is None or not unit.path.startswith(prefix))):
+        raise NotFound(NOT_FOUND)
+    check_roles_grantable(actor, getattr(target, "roles", ()))
+
+
+def require_password_change(user) -> None:
+    """A password set by someone else must be changed by its owner at the next login."""
+    user.must_change_password = True
