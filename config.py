@@ -48,11 +48,15 @@ class Config:
     AUTH_ROLE_ADMIN = "系统管理员"
     AUTH_ROLE_PUBLIC = "Public"
     AUTH_USER_REGISTRATION = False
+    # Login attempts (web form and API together) per client address, counted in the database
+    # so that every worker and node sees one count (app/security/throttle.py).
     AUTH_RATE_LIMITED = True
-    AUTH_RATE_LIMIT = "10 per 60 second"
-    RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_HEADERS_ENABLED = False
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 60 second")
+    # Flask-Limiter (FAB's limiter) counts per process with `memory://`: left off.
+    RATELIMIT_ENABLED = False
+    # Behind nginx set TRUSTED_PROXIES=1: the client address (rate limit, audit) is then read
+    # from X-Forwarded-For; otherwise every user would share the proxy's address.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
     FAB_PASSWORD_COMPLEXITY_VALIDATOR = "app.security.manager.password_complexity"
 

@@ -35,6 +35,11 @@ def create_app(config: str | type = "config.Config") -> Flask:
 
         register_views(appbuilder)
 
+    from app.security import revocation, throttle
+
+    revocation.init_app(app)
+    throttle.init_app(app)  # before CSRF: a login POST without a token counts too
+    _trusted_proxies(app)
     _csrf(app)
     _guard_request_values(app)
     app.add_url_rule("/favicon.ico", "favicon", lambda: ("", 204))
@@ -59,6 +64,16 @@ def _freeze_startup_objects() -> None:
 
     gc.collect()
     gc.freeze()
+
+
+def _trusted_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, the client's address and scheme come from
+    their X-Forwarded-* headers (never trusted otherwise: a client could forge them)."""
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _sqlite_pragmas(app: Flask) -> None:

@@ -170,9 +170,24 @@ class AppUser(User):
     locked_until: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     password_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
+    # Raised by every event that must end the user's sessions and API tokens (password change,
+    # lockout, deactivation, logout); a session or token carries the value it was issued under
+    # (app/security/revocation.py).
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
 
     org_unit: Mapped[Optional[OrgUnit]] = relationship(foreign_keys=[org_unit_id], lazy="joined")
     cadre: Mapped[Optional[Cadre]] = relationship(foreign_keys=[cadre_id])
+
+
+class AuthThrottle(db.Model):
+    """Login attempts per key (e.g. an address) and fixed time window, shared by every worker
+    and app node through the database (app/security/throttle.py)."""
+
+    __tablename__ = "auth_throttle"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)  # Unix seconds
+    hits: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 class AuditLog(db.Model):

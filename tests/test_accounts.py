@@ -48,7 +48,8 @@ def test_first_login_forces_a_password_change(client, app):
     login(client, "newbie", GOOD)
     response = client.get("/cadres/list/")
     assert response.status_code == 302 and "resetmypassword" in response.headers["Location"].lower()
-    client.post("/resetmypassword/form", data={"password": "N3w!Passw0rdX", "conf_password": "N3w!Passw0rdX"})
+    client.post("/resetmypassword/form", data={"current_password": GOOD, "password": "N3w!Passw0rdX",
+                                               "conf_password": "N3w!Passw0rdX"})
     assert client.get("/cadres/list/").status_code == 200
     assert _user(app, "newbie").must_change_password is False
 
@@ -60,9 +61,8 @@ def test_password_change_ends_other_sessions(app):
     login(first, "twosessions", GOOD)
     login(second, "twosessions", GOOD)
     assert second.get("/cadres/list/").status_code == 200
-    import time
-    time.sleep(1.1)
-    first.post("/resetmypassword/form", data={"password": "An0ther!Pass", "conf_password": "An0ther!Pass"})
+    first.post("/resetmypassword/form", data={"current_password": GOOD, "password": "An0ther!Pass",
+                                              "conf_password": "An0ther!Pass"})
     assert first.get("/cadres/list/").status_code == 200  # the session that changed it stays
     assert second.get("/cadres/list/").status_code == 302  # every other session is logged out
 
@@ -104,7 +104,8 @@ def test_a_freshly_seeded_demo_account_must_change_its_password_first(tmp_path, 
             assert refused.status_code == 403 and "修改初始密码" in refused.get_json()["message"]
 
             new = "N3w!Passw0rd-kpy"
-            client.post("/resetmypassword/form", data={"password": new, "conf_password": new})
+            client.post("/resetmypassword/form", data={"current_password": DEMO_PASSWORD, "password": new,
+                                                       "conf_password": new})
             for page in ("/", "/cadres/list/", "/results/list/", "/periods/list/"):
                 assert client.get(page).status_code == 200, page
             token = api_token(application.test_client(), "kpy_luoshan", new)

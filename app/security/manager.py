@@ -9,6 +9,7 @@ from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from app.models import AppUser
 from app.security.admin_screens import AppRoleView, AppUserView, ResetPasswordView
 from app.security.api import SecurityApi
+from app.security.password_views import ResetMyPasswordView
 from app.security.passwords import password_complexity  # noqa: F401  (config names it here)
 from app.viewlib import EagerSQLAInterface
 
@@ -21,6 +22,7 @@ class SecurityManager(FabSecurityManager):
     userdbmodelview = AppUserView
     rolemodelview = AppRoleView
     security_api = SecurityApi  # a login without `provider` is a 400, not FAB's KeyError
+    resetmypasswordview = ResetMyPasswordView  # asks for the current password
     userstatschartview = None  # FAB's chart loads Google's code from the internet: not on an intranet
 
     resetpasswordview = ResetPasswordView
@@ -98,28 +100,47 @@ class SecurityManager(FabSecurityManager):
     # --- account safety (app/security/accounts.py) ---------------------------------------
 
     def auth_user_db(self, username, password):
-        from app.security import accounts
+        from app.security import accounts, revocation
 
         user = self.find_user(username=username) if username else None
         if accounts.is_locked(user):
             flash(f"登录失败次数过多，账号已锁定 {accounts.LOCK_MINUTES} 分钟，请稍后再试或联系管理员", "danger")
-            accounts.after_attempt(user, False)
+            accounts.login_failed(user)
             return None
-        authenticated = super().auth_user_db(username, password)
-        if user is None and username:
-            accounts.audit_unknown_user(username)
-        else:
-            accounts.after_attempt(user, authenticated is not None)
-        if authenticated is not None:
-            accounts.mark_session_login()
+        if user is not None:
+            # Read with the password hash that is checked next: the session or token of this
+            # login carries this epoch.
+            revocation.note_login(user.id, user.auth_epoch)
+        authenticated = super().auth_user_db(username, password)  # counts via update_user_auth_stat
+        if authenticated is None and user is None and username:
+            accounts.unknown_user(username)
+        elif user is not None and not user.is_active:
+            accounts.inactive_attempt(user)
         return authenticated
 
-    def reset_password(self, userid, password):
+    def update_user_auth_stat(self, user, success=True):
+        """FAB read the counters and wrote them back: parallel wrong guesses were lost."""
         from app.security import accounts
 
-        super().reset_password(userid, password)
+        if success:
+            accounts.login_succeeded(user)
+        else:
+            accounts.login_failed(user)
+
+    def reset_password(self, userid, password):
+        from app.security import accounts, revocation
+
+        # FAB's ResetPasswordView passes the query string's text: PostgreSQL refuses text = integer.
+        userid = int(userid)
+        super().reset_password(userid, password)  # the new hash raises the epoch (revocation.py)
         user = self.get_user_by_id(userid)
         accounts.password_changed(user)
         self.session.commit()
         if g.get("user") is not None and g.user.id == user.id:
-            accounts.mark_session_login()  # this session stays; all others end
+            revocation.keep_this_session(user)  # this session stays; all others end
+
+    def on_user_logout(self, user) -> None:
+        from app.security import revocation
+
+        revocation.revoke(self.session, user.id)  # a saved copy of the cookie is refused too
+        self.session.commit()
