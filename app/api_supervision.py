@@ -26,7 +26,6 @@ from app.security.roles import API_METHODS
 from app.services import supervision_findings as F
 from app.services import supervision_tasks as S
 from app.services.errors import DomainError, NotFound
-from app.services.supervision_access import TASK, command
 from app.viewlib_supervision import (
     FindingRequestFilter,
     FindingScopeFilter,
@@ -193,11 +192,7 @@ class TaskApi(SupervisionApi):
 
     def delete_headless(self, pk):
         def delete(user):
-            task = S.supervised_task(int(pk), user)
-            if task.state != "draft":
-                raise DomainError(f"事项“{task.code}”已{S.state_label(task.state)}，只有草稿可以删除；已交办的事项请使用终止")
-            with command(user, TASK):
-                db.session.delete(task)
+            S.delete_draft(int(pk), user)
             return {"message": "OK"}
 
         if not str(pk).isdigit():

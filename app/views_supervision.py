@@ -267,11 +267,29 @@ class TaskView(ScopedModelView):
         template = self.add_template if kind == "add" else self.edit_template
         return self.render_template(template, title=title, widgets={kind: widget}, related_views=[])
 
-    def pre_delete(self, item):
-        """Only drafts are deleted (an assigned item is terminated instead), by their supervisor."""
-        S.supervised_task(item.id, acting_user())
-        if item.state != "draft":
-            raise DomainError(f"事项“{item.code}”已{S.state_label(item.state)}，只有草稿可以删除；已交办的事项请使用“终止”")
+    def _delete(self, pk):
+        """Only drafts are deleted (an assigned item is terminated instead), by their supervisor,
+        through the service (which claims the draft against a 交办 at the same instant)."""
+        try:
+            S.delete_draft(self._scoped_get(pk).id, acting_user())
+        except DomainError as exc:
+            flash_domain_error(exc)
+        else:
+            flash(self.delete_row_message, "success")
+        self.update_redirect()
+
+    @fab_action("muldelete", "删除", "确定删除所选草稿吗？", "fa-trash", single=False)
+    def muldelete(self, items):
+        user, done = acting_user(), 0
+        for item in items if isinstance(items, list) else [items]:
+            try:
+                S.delete_draft(item.id, user)
+                done += 1
+            except DomainError as exc:
+                flash(exc.message, "danger")
+        if done:
+            flash(f"已删除 {done} 项草稿", "success")
+        return redirect(self.get_redirect())
 
     @fab_action("assign_selected", "交办", "确定交办所选草稿吗？交办后按时限规则计算各环节期限。", "fa-paper-plane",
                 single=False)

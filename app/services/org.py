@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import UNIT_KIND_BY_LABEL, UNIT_KINDS, OrgUnit
 from app.security.scope import current_scope_prefix, unit_in_scope
-from app.services.errors import DomainError, ImportRejected
+from app.services.errors import Conflict, DomainError, ImportRejected
 from app.tabular import check_header, read_table
 
 ORG_HEADER = ["单位编码", "单位名称", "类型", "上级编码"]
@@ -106,7 +107,7 @@ def import_units(data: bytes, filename: str) -> dict:
 
     created = updated = 0
     try:
-        for line, code, name, kind, parent_code, sort in order:
+        for _line, code, name, kind, parent_code, sort in order:
             parent = existing.get(parent_code) if parent_code else None
             unit = existing.get(code)
             if unit is None:
@@ -123,6 +124,9 @@ def import_units(data: bytes, filename: str) -> dict:
     except DomainError as exc:
         db.session.rollback()
         raise ImportRejected([(None, exc.message)])
+    except IntegrityError:  # another upload created one of these codes between our read and our write
+        db.session.rollback()
+        raise Conflict("部分单位编码已被他人同时导入或新增，本次导入未写入任何数据。请刷新后重新导入。")
     except Exception:
         db.session.rollback()
         raise

@@ -15,7 +15,7 @@ import datetime as dt
 import os
 from contextlib import contextmanager
 
-from sqlalchemy import exists, false, or_, select, update
+from sqlalchemy import exists, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -24,7 +24,7 @@ from app.extensions import db
 from app.models import TASK_STATES, Attachment, OrgUnit, SupervisionTask, TaskAssignment, task_assist_unit
 from app.security import roles as R
 from app.security.scope import NO_ACCESS, covers_whole_tree
-from app.services import audit
+from app.services import audit, claims
 from app.services.errors import Conflict, DomainError, Forbidden, NotFound
 
 SYSTEM = "系统"
@@ -181,20 +181,11 @@ def claim(obj, column: str, expected, what: str = "该事项") -> None:
     (a tuple of values, or None for "not set yet"); then reload everything the session holds.
 
     Call it inside `command()`, before any change, once per row the transition reads and
-    writes (a task before its assignments or requests, the same order everywhere). It is a
-    conditional UPDATE that sets the column to itself: PostgreSQL locks the row (a racing
-    command waits, then matches nothing), SQLite takes its write lock, so the checks that follow
-    read the latest committed state and nobody can interleave before the commit. No row matched:
-    someone moved it first, and the loser gets a Conflict (409) that changed nothing.
+    writes (a task before its assignments or requests, the same order everywhere); see
+    app/services/claims.py. No row matched: someone moved it first, and the loser gets a
+    Conflict "…已被他人处理，请刷新后重试" (409) that changed nothing.
     """
-    table = type(obj).__table__
-    col = table.c[column]
-    condition = col.is_(None) if expected is None else col.in_(expected)
-    result = db.session.execute(update(table).where(table.c.id == obj.id, condition).values({col: col}))
-    if result.rowcount != 1:
-        raise Conflict(f"{what}{TAKEN}")
-    db.session.expire_all()
-    db.session.refresh(obj)  # loaded now, so that the audit sees its old values
+    claims.claim(obj, column, expected, f"{what}{TAKEN}")
 
 
 def username(user) -> str:

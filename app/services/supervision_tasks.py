@@ -441,6 +441,17 @@ def terminate(
     return task
 
 
+def delete_draft(task_id: int, user=None) -> None:
+    """Delete a draft (an assigned item is terminated instead). Claimed in 草稿 first: a
+    交办 at the same instant either comes first (the deletion is refused) or finds no item."""
+    task = supervised_task(task_id, user)
+    if task.state != "draft":
+        raise DomainError(f"事项“{task.code}”已{state_label(task.state)}，只有草稿可以删除；已交办的事项请使用终止")
+    with command(user, TASK):
+        claim(task, "state", ("draft",))
+        db.session.delete(task)
+
+
 def can_supervise(task: SupervisionTask, user) -> bool:
     """Whether the user may run supervisor commands on this (visible) task; for screens."""
     return is_supervisor(user) and all(in_subtree(u, user) for u in [task.lead_unit, *task.assist_units])
