@@ -25,7 +25,7 @@ from app.models import Cadre, Finding, Inspection, OrgUnit, SupervisionTask, Tim
 from app.security.roles import API_METHODS
 from app.services import supervision_findings as F
 from app.services import supervision_tasks as S
-from app.services.errors import DomainError, NotFound
+from app.services.errors import DomainError
 from app.viewlib_supervision import (
     FindingRequestFilter,
     FindingScopeFilter,
@@ -255,9 +255,8 @@ class TaskApi(SupervisionApi):
         def decide(user):
             data = _json()
             S.get_task(pk, user)
-            row = S.decide_extension(rid, bool(data.get("approve")), data.get("note"), user=user, now=now())
-            if row.task_id != pk:
-                raise NotFound(S.NOT_FOUND)
+            row = S.decide_extension(rid, bool(data.get("approve")), data.get("note"), user=user, now=now(),
+                                     task_id=pk)
             return {"result": {"id": row.id, "state": row.state}}
 
         return self.call(decide)

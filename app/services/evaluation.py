@@ -6,11 +6,9 @@ this module holds what both need (finding a period, turning a scheme into rules)
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 
-from app import scoring
+from app import safe_json, scoring
 from app.extensions import db
 from app.models import (
     PERIOD_KINDS,
@@ -124,15 +122,23 @@ SCHEME_TAKEN = "该考评方案已被他人修改或删除，请刷新后重试"
 
 def _parse_scheme(json_data) -> scoring.SchemeRules:
     try:
-        data = json.loads(json_data) if isinstance(json_data, (bytes, str)) else json_data
+        data = safe_json.loads(json_data) if isinstance(json_data, (bytes, str)) else json_data
+    except safe_json.JsonRefused as exc:
+        raise ImportRejected([(None, f"方案文件不是有效的 JSON：{exc.message}")])
     except (ValueError, UnicodeDecodeError) as exc:
         raise ImportRejected([(None, f"方案文件不是有效的 JSON：{exc}")])
     if not isinstance(data, dict):
         raise ImportRejected([(None, "方案文件应为一个 JSON 对象")])
     try:
-        return scoring.SchemeRules.from_json(data)
-    except ValueError as exc:
-        raise ImportRejected([(None, str(exc))])
+        rules = scoring.SchemeRules.from_json(data)
+    except (ValueError, RecursionError) as exc:
+        raise ImportRejected([(None, str(exc) if isinstance(exc, ValueError) else "方案格式错误：嵌套层数过深")])
+    # float() turns "NaN", "inf" and 1e999 (text in a JSON file, or typed into the form) into
+    # numbers that no weight check catches (NaN compares false with everything).
+    bad = safe_json.non_finite_paths(rules.to_json())
+    if bad:
+        raise ImportRejected([(None, f"方案中的数值必须是有限的数字（不能是 NaN 或 Infinity）：{'、'.join(bad)}")])
+    return rules
 
 
 def _check_replaceable(scheme: EvaluationScheme) -> None:

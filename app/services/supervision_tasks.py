@@ -352,13 +352,16 @@ def request_extension(
 
 
 def decide_extension(
-    request_id: int, approve: bool, note: str | None = None, user=None, now: dt.datetime | None = None
+    request_id: int, approve: bool, note: str | None = None, user=None, now: dt.datetime | None = None,
+    task_id: int | None = None,
 ) -> ExtensionRequest:
-    """Approve (moves task.complete_due; the request keeps old_due) or reject (note required)."""
+    """Approve (moves task.complete_due; the request keeps old_due) or reject (note required).
+    `task_id`: the item the caller names (a URL's); a request of another item is NotFound,
+    refused before anything is written."""
     now = default_now(now)
     require_supervisor(user)
     request = db.session.get(ExtensionRequest, request_id)
-    if request is None:
+    if request is None or (task_id is not None and request.task_id != task_id):
         raise NotFound("延期申请不存在或不在您的管辖范围内")
     task = supervised_task(request.task_id, user)
     if request.state != "pending":
