@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 import pytest
 from flask import g
-from sqlalchemy import event, func, select, update
+from sqlalchemy import delete, event, func, select, update
 
 from app.extensions import db
 from app.models import (
@@ -44,7 +44,7 @@ from app.services import supervision_findings as F
 from app.services import supervision_tasks as S
 from app.services.cadres import import_cadres
 from app.services.errors import Conflict, DomainError
-from app.services.org import import_units
+from app.services.org import create_unit, import_units, place_unit
 from tests.conftest import api_token, login
 from tests.supervision_data import flashes, make_finding, make_task, now, page_text, user
 from tests.test_eval_services import cadres, fill, new_period, scheme_json, sheets_csv
@@ -489,6 +489,62 @@ def test_two_uploads_creating_the_same_units_at_once(app):
     one_wins(outcomes, "已被他人同时导入或新增")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.code == code)) == 1
+
+
+@contextmanager
+def _two_units(app):
+    """Two fresh units A and B under 罗山县 (removed afterwards with whatever was put under them)."""
+    tag = uuid.uuid4().hex[:6]
+    with app.app_context():
+        county = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY03"))
+        ids = [create_unit(f"RU{tag}{x}", f"并发单位{x}", "department", county).id for x in "AB"]
+        made = set(ids)
+    try:
+        yield ids, made
+    finally:
+        with app.app_context():
+            rows = db.session.scalars(select(OrgUnit).where(OrgUnit.id.in_(made))).all()
+            for unit in sorted(rows, key=lambda u: -u.path.count("/")):  # the deepest first
+                db.session.execute(delete(OrgUnit).where(OrgUnit.id == unit.id))
+            db.session.commit()
+
+
+def _move(uid: int, parent_id: int) -> None:
+    unit = db.session.get(OrgUnit, uid)
+    unit.parent = db.session.get(OrgUnit, parent_id)
+    place_unit(unit)
+    db.session.commit()
+
+
+def _paths_consistent(ids) -> None:
+    for uid in ids:
+        unit = db.session.get(OrgUnit, uid)
+        assert unit.path == unit.parent.path + f"{unit.id}/", (unit.code, unit.path, unit.parent.path)
+
+
+def test_two_moves_at_once_make_no_cycle(app):
+    with _two_units(app) as ((a, b), _made):
+        outcomes = race(app, lambda: _move(a, b), lambda: _move(b, a))
+        assert outcomes.count("ok") == 1, outcomes
+        loser = next(o for o in outcomes if o != "ok")
+        assert isinstance(loser, DomainError) and "不能把单位移动到它自己或它的下级单位之下" in loser.message
+        with app.app_context():
+            _paths_consistent([a, b])
+
+
+def test_a_unit_added_under_a_unit_moved_meanwhile_gets_the_new_path(app):
+    with _two_units(app) as ((a, b), made):
+        box: list = []
+
+        def add():
+            box.append(create_unit(f"RV{uuid.uuid4().hex[:6]}", "并发新增", "village",
+                                   db.session.get(OrgUnit, a)).id)
+
+        late, early = meanwhile(app, add, lambda: _move(a, b))
+        assert (late, early) == ("ok", "ok")
+        made.update(box)
+        with app.app_context():
+            _paths_consistent([a, b, box[0]])
 
 
 # ---------------------------------------------------------------- supervision, beyond the workflow
