@@ -284,6 +284,31 @@ def test_a_compute_does_not_write_into_a_period_published_meanwhile(app):
         assert period.state == "published" and (period.computed_at, _results(p["id"])) == before
 
 
+def test_a_cadre_moved_while_its_period_computes_takes_its_new_result_along(app):
+    """The result of a cadre moved to another county during a compute is the new county's
+    (before, it kept the unit read at the start of the compute: visible to the old county)."""
+    p = _filled_period(app)
+    with app.app_context():
+        cadre = luoshan(5)[-1]
+        cid, home = cadre.id, cadre.org_unit_id
+        away = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "XY04T01"))
+
+    def move(unit_id):
+        db.session.get(Cadre, cid).org_unit_id = unit_id
+        db.session.commit()
+
+    try:
+        late, early = meanwhile(app, lambda: eval_compute.compute(p["code"]), lambda: move(away))
+        assert (late, early) == ("ok", "ok")
+        with app.app_context():
+            result = db.session.scalar(select(EvaluationResult).where(EvaluationResult.period_id == p["id"],
+                                                                      EvaluationResult.cadre_id == cid))
+            assert result.org_unit_id == away
+    finally:
+        with app.app_context():
+            move(home)
+
+
 # ---------------------------------------------------------------- the period's state machine
 
 

@@ -196,11 +196,21 @@ def compute(period_code: str, started: dt.datetime | None = None) -> dict:
             claim_period(period, COMPUTABLE_STATES)  # not published meanwhile
             if period.computed_at != seen:  # another compute wrote first
                 raise Conflict(busy)
+            _current_units(rows)
             _replace_results(period, rows)
             period.peer_stats = peer_stats(rows, inputs["cadres"])
             period.computed_at = started or now
             record_bulk("compute", "evaluation_result", period, {"结果": len(rows)})
     return {"results": len(rows)}
+
+
+def _current_units(rows: list[dict]) -> None:
+    """Give each result its cadre's unit as of the write, not as of the read: a cadre moved
+    to another county while the inputs were scored must not leave its new result visible to
+    the old county (a move waits for the claimed period, models._results_follow_cadre)."""
+    units = dict(_raw_rows(select(Cadre.id, Cadre.org_unit_id)))
+    for row in rows:
+        row["org_unit_id"] = units.get(row["cadre_id"], row["org_unit_id"])
 
 
 def _check_computable(period: EvaluationPeriod) -> None:
