@@ -165,8 +165,9 @@ def test_an_api_body_with_nan_or_infinity_is_a_chinese_400(app, value):
     headers = {**api_token(client, "dcy_luoshan"), "Content-Type": "application/json"}
     with app.app_context():
         before = db.session.scalar(select(func.count()).select_from(SupervisionTask))
-    body = ('{"code": "NAN%s", "title": %s, "lead_unit": "XY03T01", "rule": "普通事项", "category": "督实事"}'
-            % (uuid.uuid4().hex[:6], value))
+    fields = {"code": f"NAN{uuid.uuid4().hex[:6]}", "title": "@", "lead_unit": "XY03T01", "rule": "普通事项",
+              "category": "督实事"}
+    body = json.dumps(fields, ensure_ascii=False).replace('"@"', value)  # json.dumps would write NaN itself
     answer = client.post("/api/v1/tasks/", headers=headers, data=body)
     assert answer.status_code == 400 and "请求体不是有效的 JSON" in answer.get_json()["message"]
     with app.app_context():
