@@ -117,8 +117,17 @@ def _guard_request_values(app: Flask) -> None:
     import prison
     from flask import abort
 
+    from app import safe_json
+
     @app.before_request
     def _guard():
+        if request.method in ("POST", "PUT", "PATCH") and request.is_json:
+            try:  # before anything parses it: json.loads recurses (RecursionError) and takes NaN
+                safe_json.loads(request.get_data(cache=True))
+            except safe_json.JsonRefused as exc:
+                return {"message": f"请求体不是有效的 JSON：{exc.message}"}, 400
+            except ValueError:  # bad syntax or encoding: each endpoint answers it as before
+                pass
         if _has_nul(list(request.args.items(multi=True))) or _has_nul(_body_values()):
             abort(400)  # PostgreSQL cannot hold or compare text with NUL; no real input has one
         for value in (request.view_args or {}).values():

@@ -25,21 +25,23 @@ from app.models import Cadre, Finding, Inspection, OrgUnit, SupervisionTask, Tim
 from app.security.roles import API_METHODS
 from app.services import supervision_findings as F
 from app.services import supervision_tasks as S
-from app.services.errors import DomainError, NotFound
-from app.services.supervision_access import TASK, command
+from app.services.errors import DomainError
+from app.services.supervision_access import get_report, get_report_attachment, task_reports, visible_assignment_ids
 from app.viewlib_supervision import (
     FindingRequestFilter,
     FindingScopeFilter,
     TaskRequestFilter,
     TaskScopeFilter,
     acting_user,
+    attachment_rows,
     now,
+    send_attachment,
 )
 from app.views_supervision import TASK_LABELS
 from app.views_supervision_findings import FINDING_LABELS
 
 TASK_WORKFLOW = {
-    "assign": "write", "approve": "write", "return_task": "write", "terminate": "write", "remind": "write",
+    "reports": "read", "report_detail": "read", "attachment": "read", "assign": "write", "approve": "write", "return_task": "write", "terminate": "write", "remind": "write",
     "decide_extension": "write", "sign": "handle", "report": "handle", "complete": "handle",
     "request_extension": "handle",
 }
@@ -157,13 +159,51 @@ class TaskApi(SupervisionApi):
         task = db.session.get(SupervisionTask, data["id"])
         _computed(data["result"], task)
         data["result"]["assist_units"] = [u.code for u in task.assist_units]
+        mine = visible_assignment_ids(task, acting_user())  # another unit's own assignment is not shown
         data["result"]["assignments"] = [
             {"id": a.id, "unit": a.org_unit.code, "is_lead": a.is_lead, "acknowledge_due": _iso(a.acknowledge_due),
              "first_report_due": _iso(a.first_report_due), "next_report_due": _iso(a.next_report_due),
              "signed_at": _iso(a.signed_at), "first_report_at": _iso(a.first_report_at),
              "completion_reported_at": _iso(a.completion_reported_at)}
-            for a in task.assignments
+            for a in task.assignments if a.id in mine
         ]
+
+    # ------------------------------------------------------------ reports and their attachments
+
+    @expose("/<int:pk>/reports", methods=["GET"])
+    @protect()
+    @safe
+    def reports(self, pk):
+        """The item's reports this user may read (the same rule as the screen's)."""
+        def read(user):
+            task = S.get_task(pk, user)
+            rows = task_reports(task, user)
+            files = attachment_rows("task_report", [r.id for r in rows])
+            return {"result": [_report_json(r, files[r.id]) for r in rows]}
+
+        return self.call(read)
+
+    @expose("/<int:pk>/reports/<int:rid>", methods=["GET"])
+    @protect()
+    @safe
+    def report_detail(self, pk, rid):
+        """One report of the item; another unit's own report of a shared item is a 404."""
+        def read(user):
+            row = get_report(pk, rid, user)
+            return {"result": _report_json(row, attachment_rows("task_report", [row.id])[row.id])}
+
+        return self.call(read)
+
+    @expose("/<int:pk>/attachments/<int:aid>", methods=["GET"])
+    @protect()
+    @safe
+    def attachment(self, pk, aid):
+        """Download an attachment of a report of the item that this user may read."""
+        try:
+            row = get_report_attachment(aid, acting_user(), task_id=pk)
+        except DomainError as exc:
+            return self.refused(exc)
+        return send_attachment(row)
 
     # ------------------------------------------------------------ writes through the services
 
@@ -193,11 +233,7 @@ class TaskApi(SupervisionApi):
 
     def delete_headless(self, pk):
         def delete(user):
-            task = S.supervised_task(int(pk), user)
-            if task.state != "draft":
-                raise DomainError(f"事项“{task.code}”已{S.state_label(task.state)}，只有草稿可以删除；已交办的事项请使用终止")
-            with command(user, TASK):
-                db.session.delete(task)
+            S.delete_draft(int(pk), user)
             return {"message": "OK"}
 
         if not str(pk).isdigit():
@@ -260,9 +296,8 @@ class TaskApi(SupervisionApi):
         def decide(user):
             data = _json()
             S.get_task(pk, user)
-            row = S.decide_extension(rid, bool(data.get("approve")), data.get("note"), user=user, now=now())
-            if row.task_id != pk:
-                raise NotFound(S.NOT_FOUND)
+            row = S.decide_extension(rid, bool(data.get("approve")), data.get("note"), user=user, now=now(),
+                                     task_id=pk)
             return {"result": {"id": row.id, "state": row.state}}
 
         return self.call(decide)
@@ -315,6 +350,13 @@ class TaskApi(SupervisionApi):
             return {"result": {"id": row.id, "state": row.state}}
 
         return self.call(ask, 201)
+
+
+def _report_json(report, files: list[dict]) -> dict:
+    return {"id": report.id, "unit": report.assignment.org_unit.code, "is_lead": report.assignment.is_lead,
+            "kind": report.kind, "done_text": report.done_text, "undone_reason": report.undone_reason,
+            "next_steps": report.next_steps, "created_at": _iso(report.created_at), "created_by": report.created_by,
+            "attachments": files}
 
 
 def _version():

@@ -846,7 +846,18 @@ def _result_unit_from_cadre(_mapper, connection, target: EvaluationResult) -> No
 @event.listens_for(Cadre, "after_update")
 def _results_follow_cadre(_mapper, connection, target: Cadre) -> None:
     """A cadre moved to another unit takes its results along: they stay visible to exactly
-    the users who see the cadre (one indexed UPDATE, a no-op when the unit is unchanged)."""
+    the users who see the cadre (one indexed UPDATE, a no-op when the unit is unchanged).
+
+    A move first waits for any compute writing results (it holds its period's row, see
+    eval_compute.compute), so that the results it writes are moved too."""
+    from sqlalchemy import inspect
+
+    running = connection.get_transaction()
+    if inspect(target).attrs.org_unit_id.history.has_changes() and connection.info.get("periods_held") is not running:
+        periods = EvaluationPeriod.__table__
+        connection.execute(update(periods).where(periods.c.state.in_(("scoring", "locked")))
+                           .values(state=periods.c.state))
+        connection.info["periods_held"] = running  # once per transaction (an import moves many)
     table = EvaluationResult.__table__
     connection.execute(
         update(table)

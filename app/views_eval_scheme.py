@@ -170,8 +170,9 @@ class SchemeView(EvalBaseView):
                 except DomainError as exc:
                     errors = [exc.message]
         title = f"编辑考评方案：{scheme.name}" if scheme else "新建考评方案"
-        return self.render("eval/scheme_form.html", title=title, data=data, errors=errors, scheme=scheme,
+        page = self.render("eval/scheme_form.html", title=title, data=data, errors=errors, scheme=scheme,
                            penalties=PENALTY_LABELS, vote_grades=scoring.VOTE_GRADES)
+        return (page, 400) if errors else page  # a refused scheme is a 400, shown with its reasons
 
     @staticmethod
     def _save(scheme, data) -> EvaluationScheme:
@@ -212,9 +213,10 @@ class SchemeView(EvalBaseView):
                 except DomainError as exc:
                     db.session.rollback()
                     errors = [(None, exc.message)]
-        return self.render_template(
+        page = self.render_template(
             "eval/import_json.html", title="导入考评方案（JSON）", errors=errors,
             help="JSON 格式与示例方案 scheme.json 相同：name、trim_min、dimensions、rater_groups、sanping_weight、"
                  "indicators、adjustment_cap、grades、supervision_penalties；同名方案将被替换（仅限未被非草稿考评期使用的方案）。",
             back=url_for("SchemeView.list"),
         )
+        return (page, 400) if errors else page

@@ -22,20 +22,24 @@ from app.extensions import db
 from app.models import (
     TASK_CATEGORIES,
     TASK_STATES,
-    Attachment,
     Cadre,
     ExtensionRequest,
     OrgUnit,
     SupervisionTask,
     TaskAssignment,
     TaskReminder,
-    TaskReport,
     TimeLimitRule,
 )
 from app.security.roles import MODELVIEW_METHODS
 from app.services import supervision_tasks as S
-from app.services.errors import DomainError
-from app.services.supervision_access import ACTIVE_STATES, is_liaison
+from app.services.errors import DomainError, NotFound
+from app.services.supervision_access import (
+    ACTIVE_STATES,
+    get_report_attachment,
+    is_liaison,
+    task_reports,
+    visible_assignment_ids,
+)
 from app.services.supervision_reminders import LEVEL_LABELS
 from app.viewlib import LookupField, ScopedModelView
 from app.viewlib_supervision import (
@@ -267,11 +271,29 @@ class TaskView(ScopedModelView):
         template = self.add_template if kind == "add" else self.edit_template
         return self.render_template(template, title=title, widgets={kind: widget}, related_views=[])
 
-    def pre_delete(self, item):
-        """Only drafts are deleted (an assigned item is terminated instead), by their supervisor."""
-        S.supervised_task(item.id, acting_user())
-        if item.state != "draft":
-            raise DomainError(f"事项“{item.code}”已{S.state_label(item.state)}，只有草稿可以删除；已交办的事项请使用“终止”")
+    def _delete(self, pk):
+        """Only drafts are deleted (an assigned item is terminated instead), by their supervisor,
+        through the service (which claims the draft against a 交办 at the same instant)."""
+        try:
+            S.delete_draft(self._scoped_get(pk).id, acting_user())
+        except DomainError as exc:
+            flash_domain_error(exc)
+        else:
+            flash(self.delete_row_message, "success")
+        self.update_redirect()
+
+    @fab_action("muldelete", "删除", "确定删除所选草稿吗？", "fa-trash", single=False)
+    def muldelete(self, items):
+        user, done = acting_user(), 0
+        for item in items if isinstance(items, list) else [items]:
+            try:
+                S.delete_draft(item.id, user)
+                done += 1
+            except DomainError as exc:
+                flash(exc.message, "danger")
+        if done:
+            flash(f"已删除 {done} 项草稿", "success")
+        return redirect(self.get_redirect())
 
     @fab_action("assign_selected", "交办", "确定交办所选草稿吗？交办后按时限规则计算各环节期限。", "fa-paper-plane",
                 single=False)
@@ -300,14 +322,12 @@ class TaskView(ScopedModelView):
     @expose("/attachment/<int:aid>")
     @has_access
     def attachment(self, aid):
-        """An attachment of a report of a task the user may see; else 404."""
-        row = db.session.get(Attachment, aid)
-        if row is None or row.owner_table != "task_report":
+        """An attachment of a report the user may read (supervision_access.get_report_attachment:
+        another unit's own report of a shared item is as missing as a missing one); else 404."""
+        try:
+            row = get_report_attachment(aid, acting_user())
+        except NotFound:
             abort(404)
-        report = db.session.get(TaskReport, row.owner_id)
-        if report is None:
-            abort(404)
-        only_visible_task(report.assignment.task_id, acting_user())
         return send_attachment(row)
 
     # ------------------------------------------------------------ supervisor buttons
@@ -457,15 +477,13 @@ def _assignment_command(pk: int, fn, success: str):
 def task_page(task: SupervisionTask, user) -> dict:
     """Everything the show page needs, with a fixed number of queries."""
     at = now()
-    reports = db.session.scalars(
-        select(TaskReport).join(TaskAssignment, TaskAssignment.id == TaskReport.assignment_id)
-        .where(TaskAssignment.task_id == task.id).order_by(TaskReport.created_at, TaskReport.id)
-    ).all()
+    reports = task_reports(task, user)  # another unit's own reports are not this user's to read
+    mine = visible_assignment_ids(task, user)
     extensions = db.session.scalars(
         select(ExtensionRequest).where(ExtensionRequest.task_id == task.id).order_by(ExtensionRequest.requested_at)
     ).all()
     reminders = db.session.scalars(
-        select(TaskReminder).where(TaskReminder.task_id == task.id)
+        select(TaskReminder).where(TaskReminder.task_id == task.id, TaskReminder.assignment_id.in_(mine))
         .order_by(TaskReminder.created_at.desc(), TaskReminder.id.desc())
     ).all()
     units = {a.id: a.org_unit for a in task.assignments}
@@ -473,7 +491,7 @@ def task_page(task: SupervisionTask, user) -> dict:
         "state_label": S.state_label(task.state),
         "light": S.task_light(task, at),
         "days": S.days_late(task, at),
-        "assignments": [_assignment_row(task, a, at) for a in task.assignments],
+        "assignments": [_assignment_row(task, a, at) for a in task.assignments if a.id in mine],
         "reports": reports,
         "attachments": attachment_rows("task_report", [r.id for r in reports]),
         "extensions": extensions,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import CADRE_STATUSES, GENDERS, Cadre, OrgUnit
@@ -56,23 +58,45 @@ def import_cadres(data: bytes, filename: str) -> dict:
         values.append(item)
     if errors:
         raise ImportRejected(errors)
-    created = updated = 0
     try:
-        for item in values:
-            cadre = existing.get(item["code"])
-            if cadre is None:
-                cadre = Cadre(status="在职")
-                db.session.add(cadre)
-                created += 1
-            else:
-                updated += 1
-            for key, value in item.items():
-                setattr(cadre, key, value)
+        created, updated = _write_cadres(values, existing)
         db.session.commit()
+    except (IntegrityError, StaleDataError):
+        # Another upload (or an edit) wrote some of these cadres between our read and our write:
+        # its commit wins, ours is refused whole.
+        db.session.rollback()
+        raise Conflict(_lost_race_message(codes, existing))
     except Exception:
         db.session.rollback()
         raise
     return {"created": created, "updated": updated}
+
+
+def _write_cadres(values: list[dict], existing: dict[str, Cadre]) -> tuple[int, int]:
+    """Create or update the checked rows in the session; returns (created, updated)."""
+    created = updated = 0
+    for item in values:
+        cadre = existing.get(item["code"])
+        if cadre is None:
+            cadre = Cadre(status="在职")
+            db.session.add(cadre)
+            created += 1
+        else:
+            updated += 1
+        for key, value in item.items():
+            setattr(cadre, key, value)
+    db.session.flush()
+    return created, updated
+
+
+def _lost_race_message(codes: list[str], existing: dict[str, Cadre]) -> str:
+    """The Chinese refusal of an upload that lost a race, naming the cadres taken meanwhile."""
+    new = sorted(set(codes) - set(existing))
+    taken = [code for i in range(0, len(new), 500)
+             for code in db.session.scalars(select(Cadre.code).where(Cadre.code.in_(new[i:i + 500])))]
+    shown = "、".join(sorted(taken)[:10]) + ("等" if len(taken) > 10 else "")
+    what = f"干部编号 {shown} 已被他人同时导入或新增" if taken else "部分干部已被他人同时修改"
+    return f"{what}，本次导入未写入任何数据。请刷新后重新导入。"
 
 
 def _parse_cadre_row(row, units, existing, seen, line):

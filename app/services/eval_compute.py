@@ -31,8 +31,9 @@ from app.models import (
     ScoreSheet,
     SheetScore,
 )
+from app.services import claims
 from app.services.errors import Conflict, DomainError
-from app.services.evaluation import get_period, record_bulk, scheme_rules, state_label
+from app.services.evaluation import claim_period, get_period, record_bulk, scheme_rules, state_label
 from app.tabular import write_csv, write_xlsx
 
 COMPUTABLE_STATES = ("scoring", "locked")
@@ -168,13 +169,21 @@ def _register(cadre_ids: set[int]) -> tuple[dict[int, str | None], dict[int, int
 # ---------------------------------------------------------------- compute
 
 
-def compute(period_code: str) -> dict:
-    """Compute (or recompute) every result of a period; returns counts."""
+def compute(period_code: str, started: dt.datetime | None = None) -> dict:
+    """Compute (or recompute) every result of a period; returns counts.
+
+    `started`: the instant the period counts as computed at (default: once the inputs are
+    read); an input changed after it makes the results stale.
+
+    Computes of one period never interleave: the inputs are read and scored without a lock
+    (a city takes seconds), then the period is claimed in the state and with the computed_at
+    it had when the compute began. Of two computes at once the first to write wins; the
+    other finds computed_at moved and gets a Conflict with nothing written (no duplicate
+    results, no 500), as does a compute whose period was published meanwhile.
+    """
     period = get_period(period_code)
-    if period.state not in COMPUTABLE_STATES:
-        raise Conflict(
-            f"考评期“{period.code}”当前状态为{state_label(period.state)}，只有评分中或已锁定的考评期才能计算"
-        )
+    _check_computable(period)
+    seen = period.computed_at
     rules = scheme_rules(period.scheme)
     with _no_cyclic_gc():
         inputs = _gather(period)
@@ -182,16 +191,33 @@ def compute(period_code: str) -> dict:
         scores = {cid: _score(cid, inputs, rules) for cid in inputs["cadres"]}
         standings = _standings(inputs, scores, rules)
         rows = [_result_row(period, cid, scores[cid], standings[cid], inputs, now) for cid in sorted(scores)]
-        try:
+        busy = f"考评期“{period.code}”正在由他人同时计算，本次计算未保存；请稍后刷新查看结果"
+        with claims.transaction(busy):
+            claim_period(period, COMPUTABLE_STATES)  # not published meanwhile
+            if period.computed_at != seen:  # another compute wrote first
+                raise Conflict(busy)
+            _current_units(rows)
             _replace_results(period, rows)
             period.peer_stats = peer_stats(rows, inputs["cadres"])
-            period.computed_at = now
+            period.computed_at = started or now
             record_bulk("compute", "evaluation_result", period, {"结果": len(rows)})
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
     return {"results": len(rows)}
+
+
+def _current_units(rows: list[dict]) -> None:
+    """Give each result its cadre's unit as of the write, not as of the read: a cadre moved
+    to another county while the inputs were scored must not leave its new result visible to
+    the old county (a move waits for the claimed period, models._results_follow_cadre)."""
+    units = dict(_raw_rows(select(Cadre.id, Cadre.org_unit_id)))
+    for row in rows:
+        row["org_unit_id"] = units.get(row["cadre_id"], row["org_unit_id"])
+
+
+def _check_computable(period: EvaluationPeriod) -> None:
+    if period.state not in COMPUTABLE_STATES:
+        raise Conflict(
+            f"考评期“{period.code}”当前状态为{state_label(period.state)}，只有评分中或已锁定的考评期才能计算"
+        )
 
 
 @contextmanager

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from contextlib import contextmanager
 
 from flask import g, has_request_context
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import (
@@ -30,9 +30,10 @@ from app.models import (
     SheetScore,
 )
 from app.security.scope import apply_cadre_scope
+from app.services import claims
 from app.services.audit import actor
 from app.services.errors import Conflict, DomainError, Forbidden, NotFound
-from app.services.evaluation import state_label
+from app.services.evaluation import claim_period, state_label
 
 STALE_MESSAGE = "该记录已被他人修改，请刷新后重试"
 VOTE_FIELDS = {"excellent": "优秀", "competent": "称职", "basic": "基本称职", "incompetent": "不称职", "unknown": "不了解"}
@@ -135,15 +136,18 @@ def _count(raw, label: str) -> tuple[int | None, str | None]:
     return int(value), None
 
 
-def _commit():
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(STALE_MESSAGE)
-    except Exception:
-        db.session.rollback()
-        raise
+@contextmanager
+def _input_write(period: EvaluationPeriod):
+    """Claim the period in 评分中 (app/services/claims.py), let the block write, commit; roll
+    back everything on a refusal. A lock (or a second save of the same row) at the same
+    instant then either waits for this write or makes it a Conflict: nothing is ever written
+    into a period that was locked meanwhile."""
+    with claims.transaction(STALE_MESSAGE):
+        claim_period(period, ("scoring",), f"考评期“{period.code}”{NOT_SCORING}")
+        yield
+
+
+NOT_SCORING = "已被他人锁定或变更状态，只有评分中的考评期才能录入或修改考评数据；请刷新后重试"
 
 
 def _group(period: EvaluationPeriod, group_id, kind: str) -> RaterGroup:
@@ -181,23 +185,24 @@ def save_sheet(period_id: int, group_id: int, cadre_id, values: dict, sheet_id=N
         parsed[dim.id] = value
     if errors:
         raise InvalidInput(errors)
-    if sheet_id:
-        sheet = _sheet_for_edit(period, group, sheet_id, version)
-        if sheet.cadre_id != cadre.id:
-            sheet.cadre_id = cadre.id
-        by_dim = {s.dimension_id: s for s in sheet.scores}
-        for dim_id, value in parsed.items():
-            if dim_id in by_dim:
-                by_dim[dim_id].value = value
-            else:
-                sheet.scores.append(SheetScore(dimension_id=dim_id, value=value))
-        flag_modified(sheet, "group_id")  # bump the version even when only the values change
-    else:
-        sheet = ScoreSheet(period_id=period.id, cadre_id=cadre.id, group_id=group.id)
-        sheet.scores = [SheetScore(dimension_id=d, value=v) for d, v in parsed.items()]
-        db.session.add(sheet)
-    mark_inputs_changed(period)
-    _commit()
+    cadre_id, group_id = cadre.id, group.id
+    with _input_write(period):
+        if sheet_id:
+            sheet = _sheet_for_edit(period, group, sheet_id, version)
+            if sheet.cadre_id != cadre_id:
+                sheet.cadre_id = cadre_id
+            by_dim = {s.dimension_id: s for s in sheet.scores}
+            for dim_id, value in parsed.items():
+                if dim_id in by_dim:
+                    by_dim[dim_id].value = value
+                else:
+                    sheet.scores.append(SheetScore(dimension_id=dim_id, value=value))
+            flag_modified(sheet, "group_id")  # bump the version even when only the values change
+        else:
+            sheet = ScoreSheet(period_id=period.id, cadre_id=cadre_id, group_id=group_id)
+            sheet.scores = [SheetScore(dimension_id=d, value=v) for d, v in parsed.items()]
+            db.session.add(sheet)
+        mark_inputs_changed(period)
     return sheet_dict(sheet)
 
 
@@ -219,10 +224,10 @@ def delete_sheet(period_id: int, group_id: int, sheet_id, version) -> None:
     """Delete a sheet whose version the user saw."""
     period = period_for_input(period_id)
     group = _group(period, group_id, "scores")
-    sheet = _sheet_for_edit(period, group, sheet_id, version)
-    db.session.delete(sheet)
-    mark_inputs_changed(period)
-    _commit()
+    with _input_write(period):
+        sheet = _sheet_for_edit(period, group, sheet_id, version)
+        db.session.delete(sheet)
+        mark_inputs_changed(period)
 
 
 # ---------------------------------------------------------------- ballots and indicator scores
@@ -252,16 +257,17 @@ def save_ballot(period_id: int, group_id: int, cadre_id, counts: dict) -> dict:
         errors["excellent"] = "票数不能全部为 0"
     if errors:
         raise InvalidInput(errors)
-    ballot = db.session.scalar(
-        select(Ballot).where(Ballot.period_id == period.id, Ballot.group_id == group.id, Ballot.cadre_id == cadre.id)
-    )
-    if ballot is None:
-        ballot = Ballot(period_id=period.id, group_id=group.id, cadre_id=cadre.id)
-        db.session.add(ballot)
-    for key, value in parsed.items():
-        setattr(ballot, key, value)
-    mark_inputs_changed(period)
-    _commit()
+    cadre_id, group_id = cadre.id, group.id
+    with _input_write(period):  # a second save of the same ballot finds the first's row
+        ballot = db.session.scalar(
+            select(Ballot).where(Ballot.period_id == period.id, Ballot.group_id == group_id, Ballot.cadre_id == cadre_id)
+        )
+        if ballot is None:
+            ballot = Ballot(period_id=period.id, group_id=group_id, cadre_id=cadre_id)
+            db.session.add(ballot)
+        for key, value in parsed.items():
+            setattr(ballot, key, value)
+        mark_inputs_changed(period)
     return ballot_dict(ballot)
 
 
@@ -289,24 +295,25 @@ def save_indicators(period_id: int, cadre_id, scores: dict) -> dict:
         errors["cadre"] = "请至少填写一项指标得分"
     if errors:
         raise InvalidInput(errors)
-    existing = {
-        s.indicator_id: s
-        for s in db.session.scalars(
-            select(IndicatorScore).where(IndicatorScore.period_id == period.id, IndicatorScore.cadre_id == cadre.id)
-        )
-    }
-    for ind_id, value in parsed.items():
-        row = existing.get(ind_id)
-        if value is None:
-            if row is not None:
-                db.session.delete(row)
-        elif row is None:
-            db.session.add(IndicatorScore(period_id=period.id, cadre_id=cadre.id, indicator_id=ind_id, score=value))
-        else:
-            row.score = value
-    mark_inputs_changed(period)
-    _commit()
-    return {"cadre_id": cadre.id, "values": {str(k): v for k, v in parsed.items()}}
+    cadre_id = cadre.id
+    with _input_write(period):  # a second save for the same cadre finds the first's rows
+        existing = {
+            s.indicator_id: s
+            for s in db.session.scalars(
+                select(IndicatorScore).where(IndicatorScore.period_id == period.id, IndicatorScore.cadre_id == cadre_id)
+            )
+        }
+        for ind_id, value in parsed.items():
+            row = existing.get(ind_id)
+            if value is None:
+                if row is not None:
+                    db.session.delete(row)
+            elif row is None:
+                db.session.add(IndicatorScore(period_id=period.id, cadre_id=cadre_id, indicator_id=ind_id, score=value))
+            else:
+                row.score = value
+        mark_inputs_changed(period)
+    return {"cadre_id": cadre_id, "values": {str(k): v for k, v in parsed.items()}}
 
 
 def entered_indicators(period: EvaluationPeriod) -> list[Indicator]:
@@ -342,12 +349,13 @@ def propose_adjustment(period_id: int, cadre_id, kind: str, value, reason: str) 
     if errors:
         raise InvalidInput(errors)
     _, username = actor()
-    item = Adjustment(
-        period_id=period.id, cadre_id=cadre.id, kind=kind, value=number or 0.0, reason=reason,
-        status="proposed", proposed_by=username,
-    )
-    db.session.add(item)
-    _commit()
+    cadre_id = cadre.id
+    with _input_write(period):
+        item = Adjustment(
+            period_id=period.id, cadre_id=cadre_id, kind=kind, value=number or 0.0, reason=reason,
+            status="proposed", proposed_by=username,
+        )
+        db.session.add(item)
     return item
 
 
@@ -367,9 +375,11 @@ def decide_adjustment(adjustment_id: int, approve: bool) -> Adjustment:
         raise Forbidden("调整须由提议人以外的另一名考评员审批，不能审批本人提议的调整")
     if acting_cadre_id() == item.cadre_id:
         raise Forbidden("不能为本人评分、导入或调整本人的考评数据")
-    item.status = "approved" if approve else "rejected"
-    item.approved_by = username
-    if approve:
-        mark_inputs_changed(period)
-    _commit()
+    with _input_write(period):
+        # Approve and reject of one proposal at the same instant: one decision wins.
+        claims.claim(item, "status", ("proposed",), "该调整已被他人审批，请刷新后重试")
+        item.status = "approved" if approve else "rejected"
+        item.approved_by = username
+        if approve:
+            mark_inputs_changed(period)
     return item

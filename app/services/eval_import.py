@@ -10,8 +10,8 @@ and so does re-importing an indicator score; score sheets and adjustments are ap
 from __future__ import annotations
 
 import datetime as dt
-
 import math
+from contextlib import contextmanager
 
 from flask import g, has_request_context
 from sqlalchemy import delete, insert, select, tuple_
@@ -28,9 +28,10 @@ from app.models import (
     SheetScore,
 )
 from app.security.scope import unit_in_scope
+from app.services import claims
 from app.services.audit import actor as current_actor
 from app.services.errors import ImportRejected
-from app.services.evaluation import get_period, record_bulk, state_label
+from app.services.evaluation import claim_period, get_period, record_bulk, state_label
 from app.tabular import check_header, read_table
 
 KEYS = ["干部编号", "评价组"]
@@ -55,6 +56,17 @@ def _scoring_period(code: str) -> EvaluationPeriod:
             [(None, f"考评期“{period.code}”当前状态为{state_label(period.state)}，只有评分中的考评期才能导入")]
         )
     return period
+
+
+@contextmanager
+def _writing(period: EvaluationPeriod):
+    """Claim the period in 评分中 before the import writes (app/services/claims.py), commit,
+    or roll back everything: an import racing a lock of its period is written before the lock
+    or refused whole, never into a locked period."""
+    refused = f"考评期“{period.code}”已被他人锁定或变更状态，只有评分中的考评期才能导入；未写入任何数据"
+    with claims.transaction(refused):
+        claim_period(period, ("scoring",), refused)
+        yield
 
 
 def _acting_cadre_id() -> int | None:
@@ -122,14 +134,10 @@ def _import_score_sheets(period, header, rows) -> dict:
         raise ImportRejected(errors)
     if not sheets:
         raise ImportRejected([(None, "文件中没有评分表数据")])
-    try:
+    with _writing(period):
         _insert_sheets(period, sheets)
         period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
         record_bulk("import", "score_sheet", period, {"评分表": len(sheets), "维度": len(dims)})
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return {"kind": "sheets", "sheets": len(sheets)}
 
 
@@ -183,14 +191,10 @@ def _import_ballots(period, header, rows) -> dict:
         raise ImportRejected(errors)
     if not ballots:
         raise ImportRejected([(None, "文件中没有票数数据")])
-    try:
+    with _writing(period):
         replaced = _replace_ballots(period, ballots)
         period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
         record_bulk("import", "ballot", period, {"票数": len(ballots), "替换": replaced})
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return {"kind": "ballots", "ballots": len(ballots), "replaced": replaced}
 
 
@@ -255,7 +259,7 @@ def import_indicators(period_code: str, data: bytes, filename: str) -> dict:
         raise ImportRejected(errors)
     if not scores:
         raise ImportRejected([(None, "文件中没有指标得分数据")])
-    try:
+    with _writing(period):
         keys = list(scores)
         pair = tuple_(IndicatorScore.cadre_id, IndicatorScore.indicator_id)
         stmt = delete(IndicatorScore).where(IndicatorScore.period_id == period.id, pair.in_(keys))
@@ -266,10 +270,6 @@ def import_indicators(period_code: str, data: bytes, filename: str) -> dict:
         db.session.execute(insert(IndicatorScore), values)
         period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
         record_bulk("import", "indicator_score", period, {"指标得分": len(scores), "替换": replaced})
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return {"scores": len(scores), "replaced": replaced}
 
 
@@ -316,12 +316,8 @@ def import_adjustments(period_code: str, data: bytes, filename: str) -> dict:
         raise ImportRejected(errors)
     if not values:
         raise ImportRejected([(None, "文件中没有调整数据")])
-    try:
+    with _writing(period):
         db.session.execute(insert(Adjustment), values)
         period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
         record_bulk("import", "adjustment", period, {"调整": len(values)})
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return {"adjustments": len(values)}

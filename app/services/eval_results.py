@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import g, has_request_context
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import lazyload
 
 from app import scoring
@@ -16,10 +16,10 @@ from app.extensions import db
 from app.models import Cadre, EvaluationPeriod, EvaluationResult, ResultUse
 from app.security.roles import ADMIN
 from app.security.scope import apply_cadre_scope, require_may_run_periods
-from app.services import audit, eval_compute
+from app.services import audit, claims, eval_compute
 from app.services.errors import Conflict, DomainError, Forbidden, NotFound
 from app.services.eval_entry import acting_cadre_id
-from app.services.evaluation import get_period, state_label
+from app.services.evaluation import claim_period, get_period, state_label
 
 DECISIONS = ("采纳", "暂缓", "不采纳")
 NOTE_MAX = 500
@@ -51,14 +51,9 @@ def compute_period(code: str) -> dict:
     """Compute a period's results; results are current as of the moment the inputs were read.
     Periods are city-wide: only city staff and admins may (the CLI runs eval_compute directly)."""
     require_may_run_periods("计算考评期结果")
-    started = dt.datetime.now()
-    counts = eval_compute.compute(code)
-    # eval_compute keeps whole seconds; an input changed earlier in the same second is included
-    # in this computation and must not make the fresh results look stale.
-    period = get_period(code)
-    db.session.execute(update(EvaluationPeriod).where(EvaluationPeriod.id == period.id).values(computed_at=started))
-    db.session.commit()
-    return counts
+    # eval_compute marks the period computed as of this instant: an input changed after it
+    # (even within the same second) makes the results stale, one changed before is included.
+    return eval_compute.compute(code, started=dt.datetime.now())
 
 
 def unlock(code: str, reason: str) -> EvaluationPeriod:
@@ -73,18 +68,22 @@ def unlock(code: str, reason: str) -> EvaluationPeriod:
     if len(reason) > NOTE_MAX:
         raise DomainError(f"解锁原因过长（最多 {NOTE_MAX} 个字符）")
     period = get_period(code)
-    if period.state not in ("locked", "published"):
-        raise Conflict(f"考评期“{period.code}”当前状态为{state_label(period.state)}，只有已锁定或已发布的考评期才能解锁")
+    if period.state not in UNLOCKABLE:
+        raise _not_unlockable(period)
     old = period.state
-    try:
+    with claims.transaction(f"考评期“{period.code}”已被他人解锁或变更状态，请刷新后重试"):
+        claim_period(period, (old,), f"考评期“{period.code}”已被他人解锁或变更状态，请刷新后重试")
         period.state = "scoring"
         audit.record(db.session, "unlock", "evaluation_period", period.id,
                      {"state": old}, {"state": "scoring", "reason": reason})
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return period
+
+
+UNLOCKABLE = ("locked", "published")
+
+
+def _not_unlockable(period: EvaluationPeriod) -> Conflict:
+    return Conflict(f"考评期“{period.code}”当前状态为{state_label(period.state)}，只有已锁定或已发布的考评期才能解锁")
 
 
 # ---------------------------------------------------------------- result use (结果运用)
@@ -97,8 +96,27 @@ def generate_result_uses(code: str) -> dict:
     results are removed; new ones are added.
     """
     period = get_period(code)
-    if period.computed_at is None:
-        raise Conflict(f"考评期“{period.code}”尚未计算结果，请先计算")
+    with claims.transaction(f"考评期“{period.code}”的结果运用建议已被他人同时生成，请刷新后重试"):
+        # Generations of one period take turns, and read the results as of their turn: a
+        # second one finds the first's rows, a compute committed meanwhile is used.
+        claim_period(period, (period.state,))
+        if period.computed_at is None:
+            raise Conflict(f"考评期“{period.code}”尚未计算结果，请先计算")
+        wanted = _wanted_uses(period)
+        existing_stmt = apply_cadre_scope(select(ResultUse).where(ResultUse.period_id == period.id),
+                                          ResultUse.cadre_id)
+        existing = {(u.cadre_id, u.suggestion): u for u in db.session.scalars(existing_stmt)}
+        removed = [u.id for key, u in existing.items() if key not in wanted and u.decision is None]
+        added = [key for key in sorted(wanted) if key not in existing]
+        if removed:
+            # A decision recorded meanwhile keeps its suggestion (the decision does not claim the period).
+            db.session.execute(delete(ResultUse).where(ResultUse.id.in_(removed), ResultUse.decision.is_(None)))
+        db.session.add_all(ResultUse(period_id=period.id, cadre_id=c, suggestion=s) for c, s in added)
+    return {"added": len(added), "removed": len(removed), "total": len(wanted)}
+
+
+def _wanted_uses(period: EvaluationPeriod) -> set[tuple[int, str]]:
+    """(cadre, suggestion) that follow from the period's results in the user's scope."""
     stmt = apply_cadre_scope(
         select(EvaluationResult.cadre_id, EvaluationResult.grade, EvaluationResult.veto).where(
             EvaluationResult.period_id == period.id
@@ -115,24 +133,11 @@ def generate_result_uses(code: str) -> dict:
                 )
             ).all()
         )
-    wanted = {
+    return {
         (cid, s)
         for cid, grade, veto in results
         for s in scoring.result_use_suggestions(grade, previous.get(cid), bool(veto))
     }
-    existing_stmt = apply_cadre_scope(select(ResultUse).where(ResultUse.period_id == period.id), ResultUse.cadre_id)
-    existing = {(u.cadre_id, u.suggestion): u for u in db.session.scalars(existing_stmt)}
-    removed = [u.id for key, u in existing.items() if key not in wanted and u.decision is None]
-    added = [key for key in sorted(wanted) if key not in existing]
-    try:
-        if removed:
-            db.session.execute(delete(ResultUse).where(ResultUse.id.in_(removed)))
-        db.session.add_all(ResultUse(period_id=period.id, cadre_id=c, suggestion=s) for c, s in added)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return {"added": len(added), "removed": len(removed), "total": len(wanted)}
 
 
 def decide_result_use(use_id: int, decision: str, note: str, version) -> ResultUse:
@@ -151,15 +156,15 @@ def decide_result_use(use_id: int, decision: str, note: str, version) -> ResultU
     if len(note) > NOTE_MAX:
         raise DomainError(f"备注过长（最多 {NOTE_MAX} 个字符）")
     if str(version) != str(use.version):
-        raise Conflict("该建议已被他人修改，请刷新后重试")
+        raise Conflict(USE_TAKEN)
     _, username = audit.actor()
-    try:
+    with claims.transaction(USE_TAKEN):
+        claims.claim(use, "version", (use.version,), USE_TAKEN)  # one decision wins
         use.decision = decision
         use.note = note or None
         use.decided_by = username
         use.decided_at = dt.datetime.now().replace(microsecond=0)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return use
+
+
+USE_TAKEN = "该建议已被他人修改，请刷新后重试"

@@ -6,11 +6,9 @@ this module holds what both need (finding a period, turning a scheme into rules)
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 
-from app import scoring
+from app import safe_json, scoring
 from app.extensions import db
 from app.models import (
     PERIOD_KINDS,
@@ -22,7 +20,7 @@ from app.models import (
     RaterGroup,
 )
 from app.security.scope import require_may_run_periods
-from app.services import audit
+from app.services import audit, claims
 from app.services.errors import Conflict, DomainError, ImportRejected, NotFound
 from app.tabular import parse_date
 
@@ -89,7 +87,11 @@ def _scheme_json(scheme: EvaluationScheme) -> dict:
 
 def import_scheme(json_data) -> tuple[EvaluationScheme, bool]:
     """Create or replace (by name) a scheme from the golden JSON layout; returns (scheme, created).
-    Schemes are city-wide, like periods: only city staff and admins (and the CLI) may."""
+    Schemes are city-wide, like periods: only city staff and admins (and the CLI) may.
+
+    A replacement claims the scheme's row before it checks that no period beyond 草稿 uses
+    it: opening a period claims the same row, so of a replacement and an opening at the same
+    instant one waits for the other and a period never runs on a scheme changed under it."""
     require_may_run_periods("新建或修改考评方案")
     rules = _parse_scheme(json_data)
     errors = scoring.validate_scheme(rules)
@@ -99,11 +101,12 @@ def import_scheme(json_data) -> tuple[EvaluationScheme, bool]:
         raise ImportRejected([(None, e) for e in errors])
     scheme = db.session.scalar(select(EvaluationScheme).where(EvaluationScheme.name == rules.name))
     created = scheme is None
-    try:
+    with claims.transaction(f"方案“{rules.name}”已被他人同时创建或修改，您的方案未保存；请刷新后重试"):
         if created:
             scheme = EvaluationScheme(name=rules.name)
             db.session.add(scheme)
         else:
+            claims.claim(scheme, "id", (scheme.id,), SCHEME_TAKEN)
             _check_replaceable(scheme)
             # Children go first so that a name kept in the new version does not collide.
             scheme.dimensions.clear()
@@ -111,24 +114,31 @@ def import_scheme(json_data) -> tuple[EvaluationScheme, bool]:
             scheme.indicators.clear()
             db.session.flush()
         _fill_scheme(scheme, rules)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return scheme, created
+
+
+SCHEME_TAKEN = "该考评方案已被他人修改或删除，请刷新后重试"
 
 
 def _parse_scheme(json_data) -> scoring.SchemeRules:
     try:
-        data = json.loads(json_data) if isinstance(json_data, (bytes, str)) else json_data
+        data = safe_json.loads(json_data) if isinstance(json_data, (bytes, str)) else json_data
+    except safe_json.JsonRefused as exc:
+        raise ImportRejected([(None, f"方案文件不是有效的 JSON：{exc.message}")])
     except (ValueError, UnicodeDecodeError) as exc:
         raise ImportRejected([(None, f"方案文件不是有效的 JSON：{exc}")])
     if not isinstance(data, dict):
         raise ImportRejected([(None, "方案文件应为一个 JSON 对象")])
     try:
-        return scoring.SchemeRules.from_json(data)
-    except ValueError as exc:
-        raise ImportRejected([(None, str(exc))])
+        rules = scoring.SchemeRules.from_json(data)
+    except (ValueError, RecursionError) as exc:
+        raise ImportRejected([(None, str(exc) if isinstance(exc, ValueError) else "方案格式错误：嵌套层数过深")])
+    # float() turns "NaN", "inf" and 1e999 (text in a JSON file, or typed into the form) into
+    # numbers that no weight check catches (NaN compares false with everything).
+    bad = safe_json.non_finite_paths(rules.to_json())
+    if bad:
+        raise ImportRejected([(None, f"方案中的数值必须是有限的数字（不能是 NaN 或 Infinity）：{'、'.join(bad)}")])
+    return rules
 
 
 def _check_replaceable(scheme: EvaluationScheme) -> None:
@@ -218,33 +228,47 @@ def create_period(code, name, kind, scheme_name, start, end, previous_code=None)
         previous=previous,
         state="draft",
     )
-    try:
+    with claims.transaction(f"考评期编码“{code}”已被他人同时创建，未保存；请刷新后重试"):
         db.session.add(period)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return period
 
 
 def transition(period_code: str, action: str) -> EvaluationPeriod:
     """Move a period on by one step (open, lock or publish); anything else is refused.
-    Periods are city-wide: only city staff and admins may (the CLI too)."""
+    Periods are city-wide: only city staff and admins may (the CLI too).
+
+    The period is claimed in the state it was read in: of two people locking (or locking and
+    publishing, or a lock and a score being saved) at the same instant one wins, the other
+    gets a Conflict and nothing of theirs is kept."""
     require_may_run_periods("变更考评期状态")
     period = get_period(period_code)
+    _check_step(period, action)
+    with claims.transaction(f"考评期“{period.code}”{PERIOD_TAKEN}"):
+        claim_period(period, (period.state,))
+        _check_step(period, action)  # computed_at as of the claim
+        if action == "open":  # held against a replacement of the scheme (import_scheme)
+            claims.claim(period.scheme, "id", (period.scheme_id,), SCHEME_TAKEN)
+        period.state = TRANSITIONS[period.state][1]
+    return period
+
+
+PERIOD_TAKEN = "已被他人变更状态或正在计算，请刷新后重试"
+
+
+def claim_period(period: EvaluationPeriod, states, message: str | None = None) -> None:
+    """Claim the period's row while it is in one of `states` (see app/services/claims.py):
+    every command that changes a period or its inputs does this first, so state changes,
+    input changes and computes of one period never interleave."""
+    claims.claim(period, "state", tuple(states), message or f"考评期“{period.code}”{PERIOD_TAKEN}")
+
+
+def _check_step(period: EvaluationPeriod, action: str) -> None:
     step = TRANSITIONS.get(period.state)
     if step is None or step[0] != action:
         allowed = f"当前只能{_VERBS[step[0]]}" if step else "已发布的考评期不能再变更状态"
         raise Conflict(f"考评期“{period.code}”当前状态为{state_label(period.state)}，不能{_VERBS[action]}；{allowed}")
     if action == "publish" and period.computed_at is None:
         raise Conflict(f"考评期“{period.code}”尚未计算结果，不能发布")
-    try:
-        period.state = step[1]
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return period
 
 
 def open_period(code: str) -> EvaluationPeriod:

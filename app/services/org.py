@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import UNIT_KIND_BY_LABEL, UNIT_KINDS, OrgUnit
 from app.security.scope import current_scope_prefix, unit_in_scope
-from app.services.errors import DomainError, ImportRejected
+from app.services.errors import Conflict, DomainError, ImportRejected
 from app.tabular import check_header, read_table
 
 ORG_HEADER = ["单位编码", "单位名称", "类型", "上级编码"]
@@ -15,23 +16,30 @@ ORG_OPTIONAL = ["排序"]
 
 
 def place_unit(unit: OrgUnit) -> None:
-    """Validate a new or edited unit's parent and (re)compute its path and its subtree's paths."""
-    parent = unit.parent
-    if parent is None and unit.parent_id is not None:
-        parent = db.session.get(OrgUnit, unit.parent_id)
-    if parent is None and current_scope_prefix() is not None:
-        raise DomainError("只有市级管理员可以创建没有上级的单位")
-    if parent is not None and (not parent.path or not unit_in_scope(parent)):  # no path: an unknown id
-        raise DomainError("上级单位不存在或不在您的管辖范围内")
-    if unit.kind not in UNIT_KINDS:
-        raise DomainError("单位类型无效")
+    """Validate a new or edited unit's parent and (re)compute its path and its subtree's paths.
+
+    Placements take turns (hold_tree) and read the paths as of their turn: two moves at the
+    same instant cannot make a cycle (A under B while B goes under A), and a unit added under
+    a unit that moves meanwhile gets the moved path, not the old one."""
+    with db.session.no_autoflush:  # the unit's own row is not written before the tree is held
+        parent = unit.parent
+        if parent is None and unit.parent_id is not None:
+            parent = db.session.get(OrgUnit, unit.parent_id)
+        if parent is None and current_scope_prefix() is not None:
+            raise DomainError("只有市级管理员可以创建没有上级的单位")
+        if parent is not None and (not parent.path or not unit_in_scope(parent)):  # no path: an unknown id
+            raise DomainError("上级单位不存在或不在您的管辖范围内")
+        if unit.kind not in UNIT_KINDS:
+            raise DomainError("单位类型无效")
+        hold_tree()
     if unit.id is None:
         db.session.add(unit)
         db.session.flush()
-    old_path = unit.path or ""
-    if parent is not None and (parent.id == unit.id or (old_path and parent.path.startswith(old_path))):
+    old_path = _stored_path(unit) or ""
+    parent_path = _stored_path(parent) if parent is not None else "/"
+    if parent is not None and (parent.id == unit.id or (old_path and parent_path.startswith(old_path))):
         raise DomainError("不能把单位移动到它自己或它的下级单位之下")
-    new_path = (parent.path if parent else "/") + f"{unit.id}/"
+    new_path = parent_path + f"{unit.id}/"
     unit.path = new_path
     if old_path and old_path != new_path:
         db.session.execute(
@@ -40,6 +48,28 @@ def place_unit(unit: OrgUnit) -> None:
             .values(path=new_path + func.substr(OrgUnit.path, len(old_path) + 1))
             .execution_options(synchronize_session=False)
         )
+
+
+def hold_tree() -> None:
+    """Hold the org tree for the running transaction (once per transaction): a conditional
+    UPDATE of the root rows that changes nothing, so that PostgreSQL serializes placements on
+    the root's row lock (SQLite on its write lock). Issued before this transaction writes
+    anything else, so that no two placements wait on each other's rows."""
+    session = db.session()
+    running = session.get_transaction()
+    if running is not None and session.info.get("tree_held") is running:
+        return
+    table = OrgUnit.__table__
+    with session.no_autoflush:
+        session.execute(update(table).where(table.c.parent_id.is_(None)).values(id=table.c.id))
+    session.info["tree_held"] = session.get_transaction()
+
+
+def _stored_path(unit: OrgUnit) -> str | None:
+    """The unit's path as committed (and as this transaction changed it), not as loaded."""
+    if unit.id is None:
+        return None
+    return db.session.scalar(select(OrgUnit.path).where(OrgUnit.id == unit.id))
 
 
 def create_unit(code: str, name: str, kind: str, parent: OrgUnit | None, sort_order: int = 0) -> OrgUnit:
@@ -106,7 +136,7 @@ def import_units(data: bytes, filename: str) -> dict:
 
     created = updated = 0
     try:
-        for line, code, name, kind, parent_code, sort in order:
+        for _line, code, name, kind, parent_code, sort in order:
             parent = existing.get(parent_code) if parent_code else None
             unit = existing.get(code)
             if unit is None:
@@ -123,6 +153,9 @@ def import_units(data: bytes, filename: str) -> dict:
     except DomainError as exc:
         db.session.rollback()
         raise ImportRejected([(None, exc.message)])
+    except IntegrityError:  # another upload created one of these codes between our read and our write
+        db.session.rollback()
+        raise Conflict("部分单位编码已被他人同时导入或新增，本次导入未写入任何数据。请刷新后重新导入。")
     except Exception:
         db.session.rollback()
         raise

@@ -15,16 +15,24 @@ import datetime as dt
 import os
 from contextlib import contextmanager
 
-from sqlalchemy import exists, false, or_, select, update
+from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
-from app.models import TASK_STATES, Attachment, OrgUnit, SupervisionTask, TaskAssignment, task_assist_unit
+from app.models import (
+    TASK_STATES,
+    Attachment,
+    OrgUnit,
+    SupervisionTask,
+    TaskAssignment,
+    TaskReport,
+    task_assist_unit,
+)
 from app.security import roles as R
 from app.security.scope import covers_whole_tree, prefix_of
-from app.services import audit
+from app.services import audit, claims
 from app.services.errors import Conflict, DomainError, Forbidden, NotFound
 
 SYSTEM = "系统"
@@ -128,6 +136,84 @@ def task_visible(stmt, user):
     return stmt.where(false())
 
 
+# ---------------------------------------------------------------- a shared item's per-unit material
+#
+# An item can be addressed to units of several counties. Who reads what of it (README,
+# "督查事项跨县共享的可见范围"): everyone who sees the item (task_visible) sees the item itself
+# (its fields, state, deadline, extension decisions); each addressed unit's own material (its
+# assignment, its reports and their attachments, reminders sent to it) is read by that unit,
+# by the lead unit's side and by the item's supervisors; the lead unit's completion report,
+# which consolidates every unit's work, is read by every unit. Anything else answers 404.
+
+REPORT_NOT_FOUND = "办理反馈或附件不存在或不在您的管辖范围内"
+
+
+def covers_unit(unit: OrgUnit | None, user) -> bool:
+    """Whether the user acts for `unit`: its liaison, or a supervisor, admin or leader whose
+    subtree contains it (None, the CLI or the system: every unit)."""
+    if user is None:
+        return True
+    if unit is None:
+        return False
+    if reads_subtree(user):
+        return in_subtree(unit, user)
+    return is_liaison(user) and unit.id == user.org_unit_id
+
+
+def sees_whole_item(task: SupervisionTask, user) -> bool:
+    """The lead unit's side (its liaison; leaders, supervisors and admins whose subtree holds
+    it, the city's included) and the item's supervisor of record (督查责任人, by default the
+    supervisor who created it) read every addressed unit's material."""
+    if user is None or covers_unit(task.lead_unit, user):
+        return True
+    return is_supervisor(user) and task.supervisor_id is not None and task.supervisor_id == user.id
+
+
+def visible_assignment_ids(task: SupervisionTask, user) -> set[int]:
+    """The assignments of a visible task whose own material the user may read."""
+    whole = sees_whole_item(task, user)
+    return {a.id for a in task.assignments if whole or covers_unit(a.org_unit, user)}
+
+
+def _consolidated(report: TaskReport) -> bool:
+    return report.kind == "completion" and report.assignment.is_lead
+
+
+def task_reports(task: SupervisionTask, user) -> list[TaskReport]:
+    """The reports of a visible task that the user may read, oldest first."""
+    stmt = (
+        select(TaskReport).join(TaskAssignment, TaskAssignment.id == TaskReport.assignment_id)
+        .where(TaskAssignment.task_id == task.id)
+    )
+    if not sees_whole_item(task, user):
+        own = visible_assignment_ids(task, user)
+        stmt = stmt.where(or_(TaskReport.assignment_id.in_(own),
+                              and_(TaskAssignment.is_lead.is_(True), TaskReport.kind == "completion")))
+    return list(db.session.scalars(stmt.order_by(TaskReport.created_at, TaskReport.id)))
+
+
+def get_report(task_id: int, report_id: int, user) -> TaskReport:
+    """A report of the task `task_id` that the user may read, else NotFound (a report of
+    another item, another unit's own report, a missing one alike)."""
+    task = get_task(task_id, user)
+    report = db.session.get(TaskReport, report_id)
+    if report is None or report.assignment.task_id != task.id:
+        raise NotFound(REPORT_NOT_FOUND)
+    if not (_consolidated(report) or report.assignment_id in visible_assignment_ids(task, user)):
+        raise NotFound(REPORT_NOT_FOUND)
+    return report
+
+
+def get_report_attachment(attachment_id: int, user, task_id: int | None = None) -> Attachment:
+    """An attachment of a report the user may read (of the task `task_id` when given)."""
+    row = db.session.get(Attachment, attachment_id)
+    report = db.session.get(TaskReport, row.owner_id) if row is not None and row.owner_table == "task_report" else None
+    if report is None or (task_id is not None and report.assignment.task_id != task_id):
+        raise NotFound(REPORT_NOT_FOUND)
+    get_report(report.assignment.task_id, report.id, user)
+    return row
+
+
 def state_label(state: str) -> str:
     return TASK_STATES.get(state, state)
 
@@ -176,20 +262,11 @@ def claim(obj, column: str, expected, what: str = "该事项") -> None:
     (a tuple of values, or None for "not set yet"); then reload everything the session holds.
 
     Call it inside `command()`, before any change, once per row the transition reads and
-    writes (a task before its assignments or requests, the same order everywhere). It is a
-    conditional UPDATE that sets the column to itself: PostgreSQL locks the row (a racing
-    command waits, then matches nothing), SQLite takes its write lock, so the checks that follow
-    read the latest committed state and nobody can interleave before the commit. No row matched:
-    someone moved it first, and the loser gets a Conflict (409) that changed nothing.
+    writes (a task before its assignments or requests, the same order everywhere); see
+    app/services/claims.py. No row matched: someone moved it first, and the loser gets a
+    Conflict "…已被他人处理，请刷新后重试" (409) that changed nothing.
     """
-    table = type(obj).__table__
-    col = table.c[column]
-    condition = col.is_(None) if expected is None else col.in_(expected)
-    result = db.session.execute(update(table).where(table.c.id == obj.id, condition).values({col: col}))
-    if result.rowcount != 1:
-        raise Conflict(f"{what}{TAKEN}")
-    db.session.expire_all()
-    db.session.refresh(obj)  # loaded now, so that the audit sees its old values
+    claims.claim(obj, column, expected, f"{what}{TAKEN}")
 
 
 def username(user) -> str:

@@ -285,6 +285,9 @@ def set_accountability(
         raise DomainError(f"问责方式“{'、'.join(unknown)}”无效，应为 {'、'.join(ACCOUNTABILITY_MEASURES)} 中的一项或多项")
     check_version(finding, expected_version, FINDING)
     with command(user, FINDING):
+        # Two supervisors recording at the same instant: the one that writes first wins, the
+        # other (who read the same version) gets a Conflict instead of overwriting it.
+        claim(finding, "version", (finding.version,), THIS_FINDING)
         ordered = [m for m in ACCOUNTABILITY_MEASURES if m in measures]
         finding.accountability = "、".join(ordered) or None
         finding.accountability_note = (note or "").strip() or None

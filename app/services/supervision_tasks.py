@@ -352,13 +352,16 @@ def request_extension(
 
 
 def decide_extension(
-    request_id: int, approve: bool, note: str | None = None, user=None, now: dt.datetime | None = None
+    request_id: int, approve: bool, note: str | None = None, user=None, now: dt.datetime | None = None,
+    task_id: int | None = None,
 ) -> ExtensionRequest:
-    """Approve (moves task.complete_due; the request keeps old_due) or reject (note required)."""
+    """Approve (moves task.complete_due; the request keeps old_due) or reject (note required).
+    `task_id`: the item the caller names (a URL's); a request of another item is NotFound,
+    refused before anything is written."""
     now = default_now(now)
     require_supervisor(user)
     request = db.session.get(ExtensionRequest, request_id)
-    if request is None:
+    if request is None or (task_id is not None and request.task_id != task_id):
         raise NotFound("延期申请不存在或不在您的管辖范围内")
     task = supervised_task(request.task_id, user)
     if request.state != "pending":
@@ -439,6 +442,17 @@ def terminate(
             request.state, request.decided_by, request.decided_at = "rejected", username(user), now
             request.decision_note = "事项已终止，延期申请自动作废"
     return task
+
+
+def delete_draft(task_id: int, user=None) -> None:
+    """Delete a draft (an assigned item is terminated instead). Claimed in 草稿 first: a
+    交办 at the same instant either comes first (the deletion is refused) or finds no item."""
+    task = supervised_task(task_id, user)
+    if task.state != "draft":
+        raise DomainError(f"事项“{task.code}”已{state_label(task.state)}，只有草稿可以删除；已交办的事项请使用终止")
+    with command(user, TASK):
+        claim(task, "state", ("draft",))
+        db.session.delete(task)
 
 
 def can_supervise(task: SupervisionTask, user) -> bool:
