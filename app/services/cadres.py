@@ -8,6 +8,7 @@ from app.extensions import db
 from app.models import CADRE_STATUSES, GENDERS, Cadre, OrgUnit
 from app.security.scope import unit_in_scope
 from app.services.errors import Conflict, DomainError, ImportRejected
+from app.services.lookups import rows_by_key
 from app.tabular import check_header, parse_date, read_table
 
 CADRE_HEADER = ["干部编号", "姓名", "性别", "出生日期", "单位编码", "职务", "职级", "岗位类别"]
@@ -46,7 +47,7 @@ def import_cadres(data: bytes, filename: str) -> dict:
     unit_codes = {row.get("单位编码", "") for _, row in rows}
     units = {u.code: u for u in db.session.scalars(select(OrgUnit).where(OrgUnit.code.in_(unit_codes)))}
     codes = [row.get("干部编号", "") for _, row in rows]
-    existing = {c.code: c for c in db.session.scalars(select(Cadre).where(Cadre.code.in_(codes)))}
+    existing = rows_by_key(Cadre.code, codes)
     errors: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
     values = []
