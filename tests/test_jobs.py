@@ -36,6 +36,17 @@ from tests.reliability_support import (
 )
 
 ARTIFACTS = ROOT / "test-artifacts"
+real = pytest.mark.skipif(not golden_available(), reason="golden case not found")
+FAST = {"JOB_POLL_SECONDS": "0.05", "JOB_HEARTBEAT_SECONDS": "0.2"}
+
+
+@pytest.fixture()
+def own_db(request, tmp_path_factory, tmp_path):
+    """A copy of the golden register (units C0, X0T0, …; staff account rel_kpy) of its own."""
+    template = golden_template(request.config, tmp_path_factory.getbasetemp())
+    with clone_database(template, tmp_path) as url:
+        yield url
+
 
 HEADER = "干部编号,姓名,性别,出生日期,单位编码,职务,职级,岗位类别"
 
@@ -207,6 +218,45 @@ def test_progress_moves_on_the_job_while_it_runs(app, client, monkeypatch):
     assert client.get(f"/jobs/{pk}/errors.csv").get_data().decode("utf-8-sig").count("\n") == 20_001
 
 
+# ---------------------------------------------------------------- imports at the stated limits (PostgreSQL)
+
+
+def test_a_cadre_import_of_more_codes_than_postgresql_takes_parameters_is_checked_whole(ctx):
+    """70,000 rows: one IN (...) of every code broke PostgreSQL's 65,535-parameter limit (a 500
+    on the upload, a traceback on the CLI); the lookup goes in chunks and every row is judged."""
+    from app.services.cadres import import_cadres
+    from app.services.errors import ImportRejected
+
+    data = cadre_file(*[f"JL{i:06d},上限,男,1980-01-02,NOPE,副镇长,副科,乡镇党政副职" for i in range(70_000)])
+    with pytest.raises(ImportRejected) as refused:
+        import_cadres(data, "limit.csv")
+    assert len(refused.value.errors) == 70_000
+
+
+@real
+def test_indicator_scores_beyond_postgresql_parameters_are_replaced_whole(own_db):
+    """33,000 (cadre, indicator) pairs: the DELETE of the scores they replace took two
+    parameters a pair in one statement (66,000 > 65,535 on PostgreSQL); it goes in chunks."""
+    from sqlalchemy import insert
+
+    from app.models import OrgUnit
+    from app.services.eval_import import import_indicators
+
+    application = in_process_app(own_db)
+    with application.app_context():
+        unit = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "X0T0"))
+        db.session.execute(insert(Cadre), [
+            {"code": f"JI{i:05d}", "name": "指标", "gender": "男", "org_unit_id": unit, "status": "在职",
+             "post_category": "乡镇党政副职", "version": 1} for i in range(16_500)])
+        db.session.commit()
+        lines = ["干部编号,指标,得分"] + [f"JI{i:05d},{name},{80 + i % 20}" for i in range(16_500)
+                                          for name in ("项目建设实绩", "基层治理实绩")]
+        data = ("\n".join(lines) + "\n").encode()
+        assert import_indicators("2021-Y", data, "i.csv") == {"scores": 33_000, "replaced": 0}
+        assert import_indicators("2021-Y", data, "i.csv") == {"scores": 33_000, "replaced": 33_000}
+        db.session.remove()
+
+
 # ---------------------------------------------------------------- claims, stale workers
 
 
@@ -319,18 +369,6 @@ def test_a_commit_by_a_worker_that_lost_its_claim_writes_nothing(app):
 
 
 # ---------------------------------------------------------------- real worker processes and gunicorn
-
-
-real = pytest.mark.skipif(not golden_available(), reason="golden case not found")
-FAST = {"JOB_POLL_SECONDS": "0.05", "JOB_HEARTBEAT_SECONDS": "0.2"}
-
-
-@pytest.fixture()
-def own_db(request, tmp_path_factory, tmp_path):
-    """A copy of the golden register (units C0, X0T0, …; staff account rel_kpy) of its own."""
-    template = golden_template(request.config, tmp_path_factory.getbasetemp())
-    with clone_database(template, tmp_path) as url:
-        yield url
 
 
 def queue_imports(url: str, files: list[tuple[str, bytes]]) -> list[int]:

@@ -12,12 +12,18 @@ from app.extensions import db
 CHUNK = 10_000
 
 
+def chunked(items: list, size: int = CHUNK):
+    """`items` in consecutive slices of at most `size`."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def rows_by_key(column, keys) -> dict:
     """The rows of `column`'s entity whose `column` is one of `keys`, keyed by that value."""
     entity = column.class_
     keys = list(dict.fromkeys(keys))
     found = {}
-    for start in range(0, len(keys), CHUNK):
-        stmt = select(entity).where(column.in_(keys[start:start + CHUNK]))
+    for part in chunked(keys):
+        stmt = select(entity).where(column.in_(part))
         found.update((getattr(row, column.key), row) for row in db.session.scalars(stmt))
     return found
