@@ -255,7 +255,7 @@ class ScopedModelView(SafeActionsMixin, ModelView):
         if self._export_count() > current_app.config["EXPORT_SYNC_MAX_ROWS"]:
             return queue_job("export", f"导出{self.list_title or ''}（{fmt}）", {
                 "view": type(self).__name__, "fmt": fmt, "path": request.path,
-                "query": request.query_string.decode("latin-1"), "back": url_for(f"{self.endpoint}.list"),
+                "query": request_query(), "back": url_for(f"{self.endpoint}.list"),
             })
         body, mime, name, _count = self.export_file(fmt)
         return attachment(body, mime, name)
@@ -313,6 +313,14 @@ def attachment(body: bytes, mime: str, filename: str):
     response.headers["Content-Type"] = mime
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     return response
+
+
+def request_query() -> str:
+    """The request's arguments as an ASCII query string (percent-encoded UTF-8), for a job
+    that must see the same filters as the request that queued it."""
+    from urllib.parse import urlencode
+
+    return urlencode(list(request.args.items(multi=True)))
 
 
 def queue_job(kind: str, title: str, params: dict, data: bytes | None = None, filename: str | None = None):

@@ -31,7 +31,7 @@ from app.security.scope import UnitScopeFilter, apply_cadre_scope, may_run_perio
 from app.services import eval_compute, eval_results, evaluation, jobs
 from app.services.errors import DomainError, ImportRejected
 from app.tabular import write_csv, write_xlsx
-from app.viewlib import CSV_MIME, XLSX_MIME, EagerSQLAInterface, ScopedModelView, attachment, queue_job
+from app.viewlib import CSV_MIME, XLSX_MIME, EagerSQLAInterface, ScopedModelView, attachment, queue_job, request_query
 from app.views_eval_trace import ResultTraceMixin, trace_link
 
 CATEGORY = "干部考评"
@@ -334,7 +334,7 @@ class ResultView(ResultTraceMixin, ScopedModelView):
         if count > current_app.config["EXPORT_SYNC_MAX_ROWS"]:
             return queue_job("results_export", f"导出考评结果：{period.name}（{fmt}）", {
                 "period": period.code, "fmt": fmt, "path": request.path,
-                "query": request.query_string.decode("latin-1"), "back": url_for("ResultView.list", period=period.code),
+                "query": request_query(), "back": url_for("ResultView.list", period=period.code),
             })
         body, mime, name, _count = results_file(period.code, fmt)
         return attachment(body, mime, name)

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AppUser, AuditLog, Cadre, Job
+from app.models import AppUser, AuditLog, Cadre, EvaluationPeriod, Job
 from tests.conftest import ROOT, login, pg_url
-from tests.jobs_support import follow_job, job_id, run_jobs, start_worker
+from tests.jobs_support import follow_job, job_download, job_id, run_jobs, start_worker
 from tests.reliability_support import (
     STAFF_USER,
     Browser,
@@ -169,6 +169,51 @@ def test_another_users_job_answers_404(app, client):
         assert other.get(path).status_code == 404, path
     assert f'href="/jobs/{pk}"' not in other.get("/jobs/list/").get_data(as_text=True)
     assert "我的后台任务" in other.get("/jobs/list/").get_data(as_text=True)
+
+
+def test_compute_is_a_job_queued_once_per_period(app, client):
+    from tests.test_eval_views import new_period
+
+    p = new_period(app)
+    login(client, "kpy_city")
+    first = client.post(f"/periods/compute/{p['id']}")
+    pk = job_id(first)
+    assert job_id(client.post(f"/periods/compute/{p['id']}")) == pk  # already queued: its page, no second job
+    with app.app_context():
+        assert db.session.get(EvaluationPeriod, p["id"]).computed_at is None  # the request computed nothing
+    assert f"考评期“{p['code']}”已计算" in follow_job(client, app, first)
+    with app.app_context():
+        assert db.session.get(EvaluationPeriod, p["id"]).computed_at is not None
+        jobs_before = db.session.scalar(select(func.count()).select_from(Job))
+    county = login(app.test_client(), "kpy_luoshan")
+    refused = county.post(f"/periods/compute/{p['id']}", follow_redirects=True).get_data(as_text=True)
+    assert "只有市级组织部考评员可以计算考评期结果" in refused
+    published = new_period(app, state="published")
+    refused = client.post(f"/periods/compute/{published['id']}", follow_redirects=True).get_data(as_text=True)
+    assert "只有评分中或已锁定的考评期才能计算" in refused
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Job)) == jobs_before
+
+
+def test_a_big_export_is_a_job_with_the_same_file_filters_and_scope(app, client, monkeypatch):
+    """Over EXPORT_SYNC_MAX_ROWS rows an export is a job; its file is the one the request
+    would have answered: the same search filters and the same row scope (罗山县 only)."""
+    login(client, "kpy_luoshan")
+    everything = client.get("/cadres/export/csv").get_data().decode("utf-8-sig")
+    filtered = client.get("/cadres/export/csv?_flt_0_gender=女")
+    results = client.get("/results/golden/csv?period=2024-Y")
+    assert filtered.status_code == results.status_code == 200
+    monkeypatch.setitem(app.config, "EXPORT_SYNC_MAX_ROWS", 3)
+    from_job = job_download(client, app, client.get("/cadres/export/csv?_flt_0_gender=女"))
+    assert from_job.get_data() == filtered.get_data()
+    assert from_job.headers["Content-Disposition"] == filtered.headers["Content-Disposition"]
+    text = from_job.get_data().decode("utf-8-sig")
+    assert 3 < text.count("\n") < everything.count("\n") and "XY04" not in text and "XY03" in text
+    queued = client.get("/results/golden/csv?period=2024-Y")
+    golden = job_download(client, app, queued)
+    assert golden.get_data() == results.get_data() and golden.get_data().count(b"\n") > 3
+    page = client.get(f"/jobs/{job_id(queued)}").get_data(as_text=True)
+    assert "导出完成：共" in page and "下载 考评结果_2024-Y.csv" in page
 
 
 # ---------------------------------------------------------------- progress
