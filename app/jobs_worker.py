@@ -4,8 +4,13 @@ One job at a time per process, each in an application and request context of its
 user is the job's creator (`acting_as`): the row scope (app/security/scope.py), the
 "city staff only" rules, the "never one's own scores" rule and the audit trail read the user
 from there, exactly as they do for the web request that queued the job. A thread beats the
-job's heartbeat and writes its progress every `beat_seconds`; SIGTERM or SIGINT puts the
-running job back in the queue (nothing of it written) and stops the worker.
+job's heartbeat and writes its progress every `beat_seconds`.
+
+SIGTERM or SIGINT stops the worker: a job still checking its rows stops at its next progress
+report and goes back to the queue, nothing of it written; a job already writing finishes
+first (stopping it inside a database call left SQLite's write lock held). A second SIGINT
+ends the process at once: the database rolls the write back, and the job, left running
+under a dead process, is queued again by the next worker to start.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ INTERNAL_ERROR = "任务执行出错（系统内部错误），未写入任何�
 
 
 class WorkerStopping(BaseException):
-    """Raised in the job's thread on SIGTERM/SIGINT (a BaseException: no service catches it)."""
+    """Raised by the progress callback once the worker is asked to stop (a BaseException: the
+    services' `except Exception` rollbacks do not swallow it; nothing is written yet)."""
 
 
 @contextlib.contextmanager
@@ -53,15 +59,19 @@ def acting_as(app: Flask, user_id: int, path: str = "/", query_string: str = "")
 
 
 class Progress:
-    """The running job's progress, set by the service (any thread) and written by the beat."""
+    """The running job's progress, set by the service and written by the beat thread; also
+    where a job stops before it writes (the worker stopping, or its claim lost)."""
 
-    def __init__(self):
+    def __init__(self, worker: Worker | None = None):
         self.done, self.total, self.message = 0, 0, "正在处理…"
         self.lost = False
+        self.worker = worker
 
     def __call__(self, done: int, total: int, message: str | None = None) -> None:
         if self.lost:  # another worker has the job now: stop before writing anything
             raise store.JobLost()
+        if self.worker is not None and self.worker.stopping:
+            raise WorkerStopping()
         self.done, self.total = done, total
         if message:
             self.message = message
@@ -79,7 +89,6 @@ class Worker:
         self.host = socket.gethostname()
         self.name = name or f"{self.host}:{os.getpid()}"
         self.stopping = False
-        self.interruptible = False
         self.ran = 0
 
     # ---------------------------------------------------------------- the loop
@@ -141,64 +150,70 @@ class Worker:
     # ---------------------------------------------------------------- one job
 
     def run_job(self, job_id: int, claim: str) -> str:
-        """Run one claimed job to its end; returns its final state (or 'lost'/'released')."""
-        from app.job_kinds import run_kind
+        """Run one claimed job to its end; its final state, or 'released'/'lost'."""
         from app.models import Job
 
         self.ran += 1
-        progress = Progress()
-        beating = threading.Event()
-        beat = threading.Thread(target=self._beat, args=(job_id, claim, progress, beating), daemon=True)
         with self.app.app_context():
             job = db.session.get(Job, job_id)
             kind, user_id, params, name = job.kind, job.user_id, dict(job.params or {}), job.input_name
             db.session.rollback()
-        data = store.load_input(job_id)
+        progress, beating = Progress(self), threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job_id, claim, progress, beating), daemon=True)
         beat.start()
-        outcome: tuple = ("failed", INTERNAL_ERROR, None, None, None)
+        try:
+            outcome = self._execute(job_id, claim, kind, user_id, params, name, progress)
+        except WorkerStopping:
+            outcome = "released"
+        except store.JobLost:
+            outcome = "lost"
+        finally:
+            beating.set()
+            beat.join(timeout=5)
+        return self._end(job_id, claim, outcome)
+
+    def _execute(self, job_id, claim, kind, user_id, params, name, progress) -> tuple:
+        """The job's service call as its creator, fenced by the claim: (state, message, result,
+        errors, output). A refusal is a failed job with its Chinese message and every bad row."""
+        from app.job_kinds import run_kind
+
+        data = store.load_input(job_id)
         try:
             with acting_as(self.app, user_id, params.get("path") or "/", params.get("query") or "") as user:
-                session = db.session()
-                unfence = store.fence(session, job_id, claim, on_commit=self._no_interrupt)
+                unfence = store.fence(db.session(), job_id, claim)
                 try:
-                    self.interruptible = True
-                    if self.stopping:
-                        raise WorkerStopping()
+                    progress(0, 0)  # a stop asked while the job was being loaded
                     done = run_kind(kind, user, params, data, name, progress)
-                    outcome = ("succeeded", done.message, done.result, None, done.output)
+                    return ("succeeded", done.message, done.result, None, done.output)
                 except ImportRejected as exc:
-                    outcome = ("failed", f"导入被拒绝，未写入任何数据。共 {len(exc.errors)} 处错误。", None,
-                               [[row, msg] for row, msg in exc.errors], None)
+                    return ("failed", f"导入被拒绝，未写入任何数据。共 {len(exc.errors)} 处错误。", None,
+                            [[row, msg] for row, msg in exc.errors], None)
                 except DomainError as exc:
-                    outcome = ("failed", exc.message, None, [[None, exc.message]], None)
+                    return ("failed", exc.message, None, [[None, exc.message]], None)
                 finally:
-                    self.interruptible = False
                     unfence()
                     db.session.rollback()
-        except WorkerStopping:
-            beating.set()
-            store.release(job_id, claim)
-            log.warning("jobs: job %s put back in the queue (worker stopping)", job_id)
-            return "released"
-        except store.JobLost:
-            beating.set()
-            log.warning("jobs: job %s was taken over by another worker; nothing written here", job_id)
-            return "lost"
+        except (WorkerStopping, store.JobLost):
+            raise
         except Exception:  # a bug or a lost database: the user gets a Chinese message, the log the trace
             log.error("jobs: job %s failed\n%s", job_id, traceback.format_exc())
-        beating.set()
-        beat.join(timeout=5)
-        state, message, result, errors, output = outcome
+            return ("failed", INTERNAL_ERROR, None, None, None)
+
+    def _end(self, job_id: int, claim: str, outcome) -> str:
+        """Record how the job ended (or put it back in the queue); a database that went away
+        leaves the job running without a heartbeat, for requeue_stale to deal with."""
         try:
             with self.app.app_context():
-                store.finish(job_id, claim, state, message, result, errors, output)
-        except Exception:  # the database went away: the job goes stale and requeue_stale ends it
+                if outcome == "released":
+                    store.release(job_id, claim)
+                    log.warning("jobs: job %s put back in the queue (worker stopping)", job_id)
+                elif outcome == "lost":
+                    log.warning("jobs: job %s was taken over by another worker; nothing written here", job_id)
+                else:
+                    store.finish(job_id, claim, *outcome)
+        except Exception:
             log.error("jobs: the end of job %s was not recorded\n%s", job_id, traceback.format_exc())
-        return state
-
-    def _no_interrupt(self) -> None:
-        """Called just before a job's data commit: from here on a stop waits for the job."""
-        self.interruptible = False
+        return outcome if isinstance(outcome, str) else outcome[0]
 
     def _beat(self, job_id: int, claim: str, progress: Progress, stop: threading.Event) -> None:
         with self.app.app_context():
@@ -224,10 +239,11 @@ class Worker:
         return previous
 
     def _on_signal(self, signum, _frame) -> None:
+        if self.stopping and signum == signal.SIGINT:  # Ctrl-C twice: now (the database rolls back)
+            log.warning("jobs: stopping at once; the running job is queued again by the next worker")
+            os._exit(130)
         self.stopping = True
-        if self.interruptible:
-            self.interruptible = False
-            raise WorkerStopping()
+        log.info("jobs: stopping after the current job's write (if any); Ctrl-C again to stop at once")
 
 
 def _alive(pid: int) -> bool:

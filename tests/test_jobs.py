@@ -31,13 +31,12 @@ from tests.reliability_support import (
     golden_available,
     golden_template,
     in_process_app,
-    rows,
     scalar,
 )
 
 ARTIFACTS = ROOT / "test-artifacts"
 real = pytest.mark.skipif(not golden_available(), reason="golden case not found")
-FAST = {"JOB_POLL_SECONDS": "0.05", "JOB_HEARTBEAT_SECONDS": "0.2"}
+FAST = {"JOB_POLL_SECONDS": "0.05", "JOB_HEARTBEAT_SECONDS": "0.1"}
 
 
 @pytest.fixture()
@@ -429,10 +428,21 @@ def queue_imports(url: str, files: list[tuple[str, bytes]]) -> list[int]:
     return ids
 
 
+_ENGINES: dict = {}
+
+
 def job_rows(url: str, ids) -> dict[int, dict]:
-    found = rows(url, f"SELECT id, state, attempts, claim, result, done, total, message FROM job "
-                      f"WHERE id IN ({','.join(map(str, ids))})")
+    """The jobs' rows read straight from the database (one engine per database: tests poll)."""
+    from sqlalchemy import create_engine, text
+
+    engine = _ENGINES.get(url) or _ENGINES.setdefault(url, create_engine(url))
     keys = ("id", "state", "attempts", "claim", "result", "done", "total", "message")
+    with engine.connect() as conn:
+        found = conn.execute(text(f"SELECT {', '.join(keys)} FROM job WHERE id IN ({','.join(map(str, ids))})"))
+        found = [tuple(r) for r in found]
+    if url.startswith("postgresql"):
+        engine.dispose()  # the test drops the database at its end
+        _ENGINES.pop(url, None)
     out = {}
     for row in found:
         item = dict(zip(keys, row))
@@ -494,35 +504,43 @@ def test_two_worker_processes_run_each_job_exactly_once(own_db, tmp_path):
 
 @real
 def test_a_stopped_or_killed_worker_loses_no_job(own_db, tmp_path):
-    """SIGTERM puts the running job back in the queue (nothing written); SIGKILL leaves it
-    running without a heartbeat; the next worker queues it again at start (the dead process
-    was of this host) and runs it to the end, exactly once."""
-    count = 20_000
+    """SIGTERM while the job checks its rows puts it back in the queue (nothing written);
+    SIGKILL leaves it running without a heartbeat; the next worker queues it again at start
+    (the dead process was of this host) and runs it to the end, exactly once."""
+    count = 40_000
     path = big_cadre_file(tmp_path / "big.csv", count, "X0T0", prefix="R")
     before = scalar(own_db, "SELECT count(*) FROM cadre")
     (pk,) = queue_imports(own_db, [("big.csv", path.read_bytes())])
     log = tmp_path / "worker.log"
 
-    def running_with_progress():
+    def running_with_progress():  # still checking its rows (a stop then comes before any write)
         job = job_rows(own_db, [pk])[pk]
-        return job["state"] == "running" and job["done"] > 0 and job
+        return job["state"] == "running" and 0 < job["done"] < count / 2 and job
 
-    first = start_worker(own_db, log, env=FAST)
-    wait_until(running_with_progress, 120, "the first worker's progress")
-    assert stop(first, signal.SIGTERM) == 0
+    workers = [start_worker(own_db, log, env=FAST)]
+    try:
+        wait_until(running_with_progress, 120, "the first worker's progress", every=0.02)
+        assert stop(workers[0], signal.SIGTERM) == 0
+        _second_and_third_workers(own_db, pk, count, before, log, workers, running_with_progress)
+    finally:
+        for worker in workers:
+            stop(worker, signal.SIGKILL)
+
+
+def _second_and_third_workers(own_db, pk, count, before, log, workers, running_with_progress):
     released = job_rows(own_db, [pk])[pk]
     assert (released["state"], released["attempts"], released["claim"]) == ("queued", 0, None), released
     assert "重新排队" in released["message"]
     assert scalar(own_db, "SELECT count(*) FROM cadre") == before
 
-    second = start_worker(own_db, log, env=FAST)
-    taken = wait_until(running_with_progress, 120, "the second worker's progress")
-    stop(second, signal.SIGKILL)
+    workers.append(start_worker(own_db, log, env=FAST))
+    taken = wait_until(running_with_progress, 120, "the second worker's progress", every=0.02)
+    stop(workers[-1], signal.SIGKILL)
     assert job_rows(own_db, [pk])[pk]["state"] == "running"  # nobody left to say otherwise
     assert scalar(own_db, "SELECT count(*) FROM cadre") == before
 
-    third = start_worker(own_db, log, "--until-idle", env=FAST)
-    assert third.wait(timeout=600) == 0, log.read_text(errors="replace")[-3000:]
+    workers.append(start_worker(own_db, log, "--until-idle", env=FAST))
+    assert workers[-1].wait(timeout=600) == 0, log.read_text(errors="replace")[-3000:]
     ended = job_rows(own_db, [pk])[pk]
     assert (ended["state"], ended["attempts"], ended["result"]) == \
         ("succeeded", 2, {"created": count, "updated": 0}), ended

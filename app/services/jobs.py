@@ -172,15 +172,13 @@ def requeue_stale(stale_seconds: float, dead_claims=()) -> int:
     return (ended or 0) + (failed or 0) + (queued or 0)
 
 
-def fence(session, job_id: int, claim: str, on_commit=None):
+def fence(session, job_id: int, claim: str):
     """Make every commit of `session` also prove the job is still this worker's (and move its
     heartbeat, in the same transaction as the data); a lost claim turns the commit into a
     JobLost and the service's own rollback. Returns the function that removes the fence."""
 
     def before_commit(sess):
         sess.flush()  # the data first: the heartbeat written below is then as fresh as the commit
-        if on_commit is not None:
-            on_commit()
         stmt = (update(T).where(T.c.id == job_id, T.c.claim == claim, T.c.state == "running")
                 .values(heartbeat_at=_now(), committed_at=_now()))
         if sess.execute(stmt).rowcount != 1:
