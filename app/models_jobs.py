@@ -65,6 +65,22 @@ class Job(db.Model):
         return self.state in ("succeeded", "failed")
 
     @property
+    def writing(self) -> bool:
+        """Every row checked, the write under way (it shows no count: one transaction)."""
+        return self.state == "running" and self.total > 0 and self.done >= self.total
+
+    @property
+    def bar_text(self) -> str:
+        if self.state == "failed":
+            return self.state_label
+        return "写入中…" if self.writing else f"{self.percent}%"
+
+    @property
+    def bar_width(self) -> int:
+        """The bar's width: full while writing, a sliver before anything is counted."""
+        return 100 if self.writing or self.finished else max(3, self.percent)
+
+    @property
     def percent(self) -> int:
         """Rows checked out of all; 100 only once the job has succeeded (writing comes last)."""
         if self.state == "succeeded":

@@ -6,6 +6,8 @@ started: another user's job answers 404, like a job that does not exist.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import abort, g, jsonify, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
@@ -56,9 +58,11 @@ class JobView(BaseView):
     @has_access
     def status(self, pk):
         job = self._mine(pk)
+        started = job.started_at if job.state == "running" else None
         return jsonify(id=job.id, state=job.state, state_label=job.state_label, done=job.done, total=job.total,
-                       percent=job.percent, message=job.message or "", finished=job.finished,
-                       error_count=job.error_count)
+                       percent=job.percent, writing=job.writing, bar_text=job.bar_text, bar_width=job.bar_width,
+                       message=job.message or "", finished=job.finished, error_count=job.error_count,
+                       seconds=int((dt.datetime.now() - started).total_seconds()) if started else None)
 
     @expose("/<int:pk>/download")
     @has_access

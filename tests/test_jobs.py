@@ -576,7 +576,8 @@ def test_a_big_cadre_upload_through_gunicorn_outlives_the_web_worker_timeout(own
             def finished():
                 code, status = browser.json("GET", f"/jobs/{pk}/status")
                 assert code == 200, (code, status)
-                samples.append((round(time.monotonic() - started, 1), status["state"], status["percent"]))
+                samples.append((round(time.monotonic() - started, 1), status["state"], status["percent"],
+                                status["writing"]))
                 return status["finished"] and status
 
             final = wait_until(finished, 1800, "the upload's job", every=0.5)
@@ -590,9 +591,12 @@ def test_a_big_cadre_upload_through_gunicorn_outlives_the_web_worker_timeout(own
     assert answered < timeout, answered
     assert "WORKER TIMEOUT" not in log and "Traceback" not in log, log[-3000:]
     assert scalar(own_db, "SELECT count(*) FROM cadre") == before + count
-    running = sorted({p for _, state, p in samples if state == "running"})
+    running = sorted({p for _, state, p, _w in samples if state == "running"})
+    writing = [t for t, state, _p, w in samples if w]
+    assert len(running) >= 2 and writing, samples  # the bar moved, then showed the write
     record(f"jobs-upload-{count}", {
         "rows": count, "file_mb": round(path.stat().st_size / 2**20, 1), "gunicorn_timeout_s": timeout,
         "upload_answered_s": round(answered, 2), "job_done_after_s": round(elapsed, 1),
         "percents_seen_while_running": running, "polls": len(samples),
+        "writing_from_s_to_s": [writing[0], writing[-1]] if writing else None,
     })

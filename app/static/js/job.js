@@ -8,13 +8,14 @@
   var bar = document.getElementById("job-bar");
   var message = document.getElementById("job-message");
   var state = document.getElementById("job-state");
+  var seconds = document.getElementById("job-seconds");
 
   function show(s) {
-    var width = s.percent > 0 ? s.percent : 3;
-    bar.style.width = width + "%";
+    bar.style.width = s.bar_width + "%";
     bar.setAttribute("aria-valuenow", String(s.percent));
-    bar.textContent = s.percent + "%";
+    bar.textContent = s.bar_text;
     message.textContent = s.message || "";
+    seconds.textContent = s.seconds === null ? "" : "（已运行 " + s.seconds + " 秒）";
     state.textContent = s.state_label;
     state.className = "label job-state job-" + s.state;
   }
