@@ -76,6 +76,7 @@ class Config:
     JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "2"))
     JOB_STALE_SECONDS = float(os.environ.get("JOB_STALE_SECONDS", "60"))
     JOB_KEEP_DAYS = int(os.environ.get("JOB_KEEP_DAYS", "30"))
+    JOB_MAX_PENDING_PER_USER = int(os.environ.get("JOB_MAX_PENDING_PER_USER", "10"))
     UPLOAD_FOLDER = str(BASE_DIR / "instance" / "uploads")
 
 

@@ -324,10 +324,16 @@ def request_query() -> str:
 
 
 def queue_job(kind: str, title: str, params: dict, data: bytes | None = None, filename: str | None = None):
-    """Queue a background job for the request's user; the answer opens its page."""
+    """Queue a background job for the request's user; the answer opens its page. Refused (the
+    user has JOB_MAX_PENDING_PER_USER jobs waiting): the reason is flashed on params["back"]."""
     from app.services import jobs
 
-    job = jobs.submit(kind, title, g.user, params, data, filename)
+    try:
+        job = jobs.submit(kind, title, g.user, params, data, filename,
+                          max_pending=current_app.config["JOB_MAX_PENDING_PER_USER"])
+    except DomainError as exc:
+        flash(exc.message, "danger")
+        return redirect(params.get("back") or url_for("JobView.list"))
     return redirect(url_for("JobView.show", pk=job.id))
 
 

@@ -104,6 +104,23 @@ def test_basic_checks_answer_on_the_upload_page_and_queue_nothing(app, client):
         assert db.session.scalar(select(func.count()).select_from(Job)) == before
 
 
+def test_a_user_with_too_many_waiting_jobs_is_refused_in_chinese(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "JOB_MAX_PENDING_PER_USER", 2)
+    login(client, "kpy_city")
+    data = cadre_file("JB0050,排队,男,1980-01-02,XY03T01,副镇长,副科,乡镇党政副职")
+    first, second = job_id(upload(client, data)), job_id(upload(client, data))
+    refused = upload(client, data)
+    assert refused.status_code == 302 and refused.headers["Location"].endswith("/cadres/list/")
+    page = client.get("/cadres/list/").get_data(as_text=True)
+    assert "您已有 2 个后台任务在排队或运行中" in page
+    other = login(app.test_client(), "kpy_luoshan")  # a limit per user: others still submit
+    assert job_id(other.post("/cadres/upload/", data={"file": (io.BytesIO(data), "c.csv")},
+                             content_type="multipart/form-data")) > second > first
+    run_jobs(app)
+    assert job_id(upload(client, data))  # once they have run, the user submits again
+    run_jobs(app)
+
+
 def test_bad_rows_fail_the_job_with_every_row_listed_and_nothing_written(app, client):
     login(client, "kpy_city")
     with app.app_context():
@@ -458,7 +475,7 @@ def wait_until(check, timeout: float, what: str, every: float = 0.1):
         value = check()
         if value:
             return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what() if callable(what) else what}"
         time.sleep(every)
 
 
@@ -513,13 +530,17 @@ def test_a_stopped_or_killed_worker_loses_no_job(own_db, tmp_path):
     (pk,) = queue_imports(own_db, [("big.csv", path.read_bytes())])
     log = tmp_path / "worker.log"
 
-    def running_with_progress():  # still checking its rows (a stop then comes before any write)
+    seen = []
+
+    def running_with_progress():  # claimed, still checking (a stop then comes before any write)
         job = job_rows(own_db, [pk])[pk]
-        return job["state"] == "running" and 0 < job["done"] < count / 2 and job
+        if not seen or seen[-1] != (job["state"], job["done"]):
+            seen.append((job["state"], job["done"]))
+        return job["state"] == "running" and job["done"] < count and job
 
     workers = [start_worker(own_db, log, env=FAST)]
     try:
-        wait_until(running_with_progress, 120, "the first worker's progress", every=0.02)
+        wait_until(running_with_progress, 120, lambda: f"the first worker's progress (seen: {seen})", every=0.02)
         assert stop(workers[0], signal.SIGTERM) == 0
         _second_and_third_workers(own_db, pk, count, before, log, workers, running_with_progress)
     finally:

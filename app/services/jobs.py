@@ -51,8 +51,15 @@ def check_upload(data: bytes, filename: str) -> None:
 
 
 def submit(kind: str, title: str, user, params: dict | None = None, data: bytes | None = None,
-           filename: str | None = None) -> Job:
-    """Queue a job for `user` (its creator, whose unit is recorded with it) and commit."""
+           filename: str | None = None, max_pending: int | None = None) -> Job:
+    """Queue a job for `user` (its creator, whose unit is recorded with it) and commit; refused
+    (DomainError) while the user already has `max_pending` jobs queued or running: each holds
+    its file (up to 20 MB) in the database, and one user must not fill the queue."""
+    if max_pending is not None:
+        waiting = db.session.scalar(select(func.count()).select_from(Job).where(
+            Job.user_id == user.id, Job.state.in_(("queued", "running"))))
+        if waiting >= max_pending:
+            raise DomainError(f"您已有 {waiting} 个后台任务在排队或运行中，请等它们完成后再提交（见“我的后台任务”）")
     job = Job(kind=kind, title=title[:200], params=params or {}, input_name=filename, input_data=data,
               state="queued", done=0, total=0, message=QUEUED_MESSAGE, error_count=0, attempts=0,
               user_id=user.id, org_unit_id=getattr(user, "org_unit_id", None), created_at=_now())
