@@ -173,6 +173,23 @@ def test_a_county_staff_import_job_keeps_its_subtree(app, client):
         assert creator.org_unit.code == "XY03"
 
 
+def test_the_unit_upload_is_a_job_in_the_uploaders_scope(app, client):
+    """组织机构 → 导入: a county admin's job may add units under its county, not elsewhere."""
+    from app.models import OrgUnit
+
+    login(client, "admin_luoshan")
+    header = "单位编码,单位名称,类型,上级编码"
+    outside = f"{header}\nJBU001,外县新村,村社区,XY04T01\n".encode()
+    page = follow_job(client, app, upload(client, outside, "u.csv", "/orgunits/upload/"))
+    assert "上级编码 XY04T01 不存在或不在您的管辖范围内" in page
+    inside = f"{header}\nJBU002,本县新村,村社区,XY03T01\n".encode()
+    assert "导入成功：新增 1 条" in follow_job(client, app, upload(client, inside, "u.csv", "/orgunits/upload/"))
+    with app.app_context():
+        units = {u.code: u for u in db.session.scalars(select(OrgUnit).where(OrgUnit.code.in_(
+            ["JBU001", "JBU002", "XY03T01"])))}
+        assert "JBU001" not in units and units["JBU002"].path.startswith(units["XY03T01"].path)
+
+
 def test_another_users_job_answers_404(app, client):
     login(client, "kpy_city")
     pk = job_id(upload(client, cadre_file("JB0300,他人,男,1980-01-02,XY03T01,副镇长,副科,乡镇党政副职")))
