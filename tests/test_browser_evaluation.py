@@ -69,7 +69,7 @@ def _computed_at(app, period_id):
         return db.session.get(EvaluationPeriod, period_id).computed_at
 
 
-def test_score_entry_compute_and_results(app, live_server, open_page):
+def test_score_entry_compute_and_results(app, live_server, open_page):  # noqa: F811  (fixtures)
     s = _scoring_setup(app)
     sheets_before = {sid for sid, _ in _sheets_of(app, s)}
     w = open_page()

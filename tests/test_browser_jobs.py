@@ -19,7 +19,8 @@ from tests.test_browser import (  # noqa: F401  (fixtures are used by name)
 HEADER = "干部编号,姓名,性别,出生日期,单位编码,职务,职级,岗位类别"
 
 
-def test_an_upload_opens_its_job_page_which_follows_the_job_to_its_bad_rows(app, live_server, open_page, tmp_path):
+def test_an_upload_opens_its_job_page_which_follows_the_job_to_its_bad_rows(  # noqa: F811  (fixtures)
+        app, live_server, open_page, tmp_path):  # noqa: F811
     rows = [f"JBR{i:05d},浏览器,男,1980-01-02,XY03T01,副镇长,副科,乡镇党政副职" for i in range(3000)]
     rows[10] = "JBR99990,越权,男,1980-01-02,XY04T01,副镇长,副科,乡镇党政副职"
     rows[20] = "JBR99991,坏日期,男,1980-13-01,XY03T01,副镇长,副科,乡镇党政副职"
