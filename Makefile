@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app run
 export APP_CONFIG ?= config.ProductionConfig
+BIND   ?= 127.0.0.1:8080
 
 .PHONY: run setup test test-sqlite test-pg lint bench clean
 
@@ -24,10 +25,15 @@ app/translations/zh/LC_MESSAGES/messages.mo: app/translations/zh/LC_MESSAGES/mes
 setup: $(BIN)/.installed instance/secret_key app/translations/zh/LC_MESSAGES/messages.mo
 	$(FLASK) setup
 
+# The job worker (uploads, computes and big exports run there: docs/DEPLOY.md) runs in the
+# background next to gunicorn and is stopped with it (Ctrl-C, or SIGTERM to make): a job it
+# was running goes back to the queue and resumes at the next start.
 run: setup
 	$(FLASK) seed-demo
-	@echo "服务地址：http://127.0.0.1:8080"
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:8080 --access-logfile - run:app
+	@echo "服务地址：http://$(BIND)"
+	@$(FLASK) jobs worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker; trap - EXIT; exit 0' EXIT INT TERM; \
+	$(BIN)/gunicorn --workers 2 --bind $(BIND) --access-logfile - run:app
 
 # The whole suite on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set.
 test: $(BIN)/.installed app/translations/zh/LC_MESSAGES/messages.mo

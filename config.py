@@ -72,6 +72,15 @@ class Config:
     FAB_API_MAX_PAGE_SIZE = 200
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     IMPORT_MAX_ROWS = 200_000
+    # Background jobs (app/services/jobs.py, `flask jobs worker`): an export of more rows than
+    # this is made by a job; a worker beats every JOB_HEARTBEAT_SECONDS, and a running job
+    # without a beat for JOB_STALE_SECONDS is taken to have lost its worker and queued again.
+    EXPORT_SYNC_MAX_ROWS = int(os.environ.get("EXPORT_SYNC_MAX_ROWS", "5000"))
+    JOB_POLL_SECONDS = float(os.environ.get("JOB_POLL_SECONDS", "1"))
+    JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "2"))
+    JOB_STALE_SECONDS = float(os.environ.get("JOB_STALE_SECONDS", "60"))
+    JOB_KEEP_DAYS = int(os.environ.get("JOB_KEEP_DAYS", "30"))
+    JOB_MAX_PENDING_PER_USER = int(os.environ.get("JOB_MAX_PENDING_PER_USER", "10"))
     UPLOAD_FOLDER = str(BASE_DIR / "instance" / "uploads")
 
 

@@ -6,11 +6,8 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 
-from app.extensions import db
 from app.services.errors import DomainError, ImportRejected
 
 
@@ -128,9 +125,10 @@ def seed_demo_command():
 def register_cli(app) -> None:
     from app.cli_bench import bench_command
     from app.cli_eval import eval_cli
+    from app.cli_jobs import jobs_cli
     from app.cli_ops import backup_command, restore_command
     from app.cli_supervision import supervision_cli
 
     for command in (setup_command, seed_demo_command, roles_cli, users_cli, org_cli, cadres_cli, eval_cli, supervision_cli,
-                    backup_command, restore_command, bench_command):
+                    backup_command, restore_command, bench_command, jobs_cli):
         app.cli.add_command(command)

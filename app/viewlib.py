@@ -3,7 +3,7 @@ search-as-you-type relation fields. views.py only declares."""
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action as fab_action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import Cadre, OrgUnit
 from app.security.roles import MODELVIEW_METHODS
 from app.security.scope import apply_cadre_scope, current_scope_prefix
-from app.services.errors import DomainError, ImportRejected
+from app.services.errors import DomainError
 from app.tabular import write_csv, write_xlsx
 
 EXPORT_LIMIT = 100_000
@@ -239,26 +239,39 @@ class ScopedModelView(SafeActionsMixin, ModelView):
         )
         return items
 
+    def _export_count(self) -> int:
+        """How many rows the export would hold (the list's filters and scope)."""
+        from flask_appbuilder.urltools import get_filter_args
+
+        get_filter_args(self._filters)
+        joined = self._filters.get_joined_filters(self._base_filters)
+        return self.datamodel.query_count(self.datamodel.session.query(self.datamodel.obj), joined)
+
     @expose("/export/<fmt>")
     @has_access
     def export(self, fmt):
+        """The list as a file; a big one (over EXPORT_SYNC_MAX_ROWS rows) is made by a
+        background job with the same filters, and downloaded from the job's page."""
         if fmt not in ("csv", "xlsx") or not self.export_columns:
             abort(404)
+        if self._export_count() > current_app.config["EXPORT_SYNC_MAX_ROWS"]:
+            return queue_job("export", f"导出{self.list_title or ''}（{fmt}）", {
+                "view": type(self).__name__, "fmt": fmt, "path": request.path,
+                "query": request_query(), "back": url_for(f"{self.endpoint}.list"),
+            })
+        body, mime, name, _count = self.export_file(fmt)
+        return attachment(body, mime, name)
+
+    def export_file(self, fmt: str) -> tuple[bytes, str, str, int]:
+        """(bytes, MIME type, file name, row count) of the list's export in the request's filters."""
         header = [self.label_columns.get(c, c) for c in self.export_columns]
-        rows = ([self._export_value(item, c) for c in self.export_columns] for item in self._filtered_query())
+        rows = [[self._export_value(item, c) for c in self.export_columns] for item in self._filtered_query()]
         name = self.list_title or "export"
         if fmt == "csv":
-            body, mime = write_csv(header, rows), "text/csv; charset=utf-8"
+            body, mime = write_csv(header, rows), CSV_MIME
         else:
-            body, mime = write_xlsx(header, rows, name), (
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            )
-        response = make_response(body)
-        response.headers["Content-Type"] = mime
-        from urllib.parse import quote
-
-        response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}.{fmt}"
-        return response
+            body, mime = write_xlsx(header, rows, name), XLSX_MIME
+        return body, mime, f"{name}.{fmt}", len(rows)
 
     def _export_value(self, item, column):
         value = item
@@ -273,20 +286,14 @@ class ScopedModelView(SafeActionsMixin, ModelView):
     def upload(self):
         if self.import_service is None:
             abort(404)
-        errors, result = [], None
-        if request.method == "POST":
-            file = request.files.get("file")
-            if file is None or not file.filename:
-                errors = [(None, "请选择要导入的文件")]
-            else:
-                try:
-                    result = type(self).import_service(file.read(), file.filename)
-                    flash(f"导入成功：新增 {result['created']} 条，更新 {result['updated']} 条", "success")
-                    return redirect(url_for(f"{self.endpoint}.list"))
-                except ImportRejected as exc:
-                    errors = exc.errors
-                except DomainError as exc:
-                    errors = [(None, exc.message)]
+        errors = []
+        if request.method == "POST":  # the import itself runs as a background job (app/job_kinds.py)
+            try:
+                return queue_upload("import", f"导入{self.list_title}", {
+                    "view": type(self).__name__, "back": url_for(f"{self.endpoint}.list"),
+                })
+            except DomainError as exc:
+                errors = [(None, exc.message)]
         return self.render_template(
             "import.html", title=f"导入{self.list_title}", errors=errors, help=self.import_help,
             back=url_for(f"{self.endpoint}.list"),
@@ -294,6 +301,55 @@ class ScopedModelView(SafeActionsMixin, ModelView):
 
     def scope_prefix(self):
         return current_scope_prefix()
+
+
+CSV_MIME = "text/csv; charset=utf-8"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def attachment(body: bytes, mime: str, filename: str):
+    """A download response named `filename` (UTF-8, any script)."""
+    from urllib.parse import quote
+
+    response = make_response(body)
+    response.headers["Content-Type"] = mime
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+def request_query() -> str:
+    """The request's arguments as an ASCII query string (percent-encoded UTF-8), for a job
+    that must see the same filters as the request that queued it."""
+    from urllib.parse import urlencode
+
+    return urlencode(list(request.args.items(multi=True)))
+
+
+def queue_job(kind: str, title: str, params: dict, data: bytes | None = None, filename: str | None = None):
+    """Queue a background job for the request's user; the answer opens its page. Refused (the
+    user has JOB_MAX_PENDING_PER_USER jobs waiting): the reason is flashed on params["back"]."""
+    from app.services import jobs
+
+    try:
+        job = jobs.submit(kind, title, g.user, params, data, filename,
+                          max_pending=current_app.config["JOB_MAX_PENDING_PER_USER"])
+    except DomainError as exc:
+        flash(exc.message, "danger")
+        return redirect(params.get("back") or url_for("JobView.list"))
+    return redirect(url_for("JobView.show", pk=job.id))
+
+
+def queue_upload(kind: str, title: str, params: dict):
+    """Queue the request's uploaded file as an import job, once it passes the basic checks
+    (DomainError otherwise): a file was chosen, a .csv or .xlsx, not empty."""
+    from app.services import jobs
+
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        raise DomainError("请选择要导入的文件")
+    data = file.read()
+    jobs.check_upload(data, file.filename)
+    return queue_job(kind, f"{title}：{file.filename}", params, data, file.filename)
 
 
 def list_cells(row: dict, columns, formatters: dict, yes: str, no: str) -> Markup:

@@ -278,6 +278,7 @@ def register_views(appbuilder) -> None:
     """Register every screen and API, grouped by menu."""
     from app.api import register_apis
     from app.views_eval import register_eval_views
+    from app.views_jobs import register_job_views
     from app.views_profile import register_profile_views
     from app.views_supervision import register_supervision_views
 
@@ -288,3 +289,4 @@ def register_views(appbuilder) -> None:
     register_eval_views(appbuilder)
     register_supervision_views(appbuilder)
     register_profile_views(appbuilder)
+    register_job_views(appbuilder)

@@ -6,9 +6,7 @@ live in app/services (evaluation, eval_entry, eval_results, eval_compute).
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import abort, current_app, flash, g, make_response, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import has_access
@@ -30,10 +28,10 @@ from app.models import (
 )
 from app.security.roles import MODELVIEW_METHODS
 from app.security.scope import UnitScopeFilter, apply_cadre_scope, may_run_periods
-from app.services import eval_compute, eval_results, evaluation
+from app.services import eval_compute, eval_results, evaluation, jobs
 from app.services.errors import DomainError, ImportRejected
 from app.tabular import write_csv, write_xlsx
-from app.viewlib import EagerSQLAInterface, ScopedModelView
+from app.viewlib import CSV_MIME, XLSX_MIME, EagerSQLAInterface, ScopedModelView, attachment, queue_job, request_query
 from app.views_eval_trace import ResultTraceMixin, trace_link
 
 CATEGORY = "干部考评"
@@ -66,16 +64,6 @@ def period_by_code(code: str | None) -> EvaluationPeriod | None:
     if not code:
         return None
     return db.session.scalar(select(EvaluationPeriod).where(EvaluationPeriod.code == code))
-
-
-def download(body: bytes, name: str, fmt: str):
-    response = make_response(body)
-    response.headers["Content-Type"] = (
-        "text/csv; charset=utf-8" if fmt == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}.{fmt}"
-    return response
 
 
 class EvalBaseView(BaseView):
@@ -148,12 +136,20 @@ class PeriodView(EvalBaseView):
     @expose("/compute/<int:pk>", methods=["POST"])
     @has_access
     def compute(self, pk):
+        """Queue the computation as a background job (a city takes minutes); refused at once
+        when the user may not compute, or the period is not computable."""
         period = db.session.get(EvaluationPeriod, pk) or abort(404)
-        try:
-            counts = eval_results.compute_period(period.code)
-            flash(f"考评期“{period.code}”已计算，共 {counts['results']} 名干部的结果", "success")
-        except DomainError as exc:
-            flash_error(exc)
+        if not may_run_periods():
+            flash("只有市级组织部考评员可以计算考评期结果", "danger")
+        elif period.state not in eval_compute.COMPUTABLE_STATES:
+            flash(f"考评期“{period.code}”当前状态为{period.state_label}，只有评分中或已锁定的考评期才能计算", "danger")
+        else:
+            running = jobs.pending("compute", "period", period.code)
+            if running is not None:
+                flash(f"考评期“{period.code}”已有计算任务在排队或运行中", "info")
+                return redirect(url_for("JobView.show", pk=running.id))
+            return queue_job("compute", f"计算考评期结果：{period.name}（{period.code}）",
+                             {"period": period.code, "back": url_for("PeriodView.list")})
         return redirect(url_for("PeriodView.list"))
 
     @expose("/unlock/<int:pk>", methods=["POST"])
@@ -324,7 +320,8 @@ class ResultView(ResultTraceMixin, ScopedModelView):
     @expose("/golden/<fmt>")
     @has_access
     def golden(self, fmt):
-        """The results export of DESIGN.md section 7, limited to the rows this user may see."""
+        """The results export of DESIGN.md section 7, limited to the rows this user may see;
+        a big one (over EXPORT_SYNC_MAX_ROWS rows) is made by a background job."""
         if fmt not in ("csv", "xlsx"):
             abort(404)
         period = period_by_code(request.args.get("period"))
@@ -333,17 +330,39 @@ class ResultView(ResultTraceMixin, ScopedModelView):
         if period.computed_at is None:
             flash(f"考评期“{period.code}”尚未计算结果，请先计算", "warning")
             return redirect(url_for("ResultView.list", period=period.code))
-        codes_stmt = select(Cadre.code).join(EvaluationResult, EvaluationResult.cadre_id == Cadre.id).where(
-            EvaluationResult.period_id == period.id
-        )
-        codes_stmt = apply_result_filters(apply_cadre_scope(codes_stmt, Cadre.id), request.args,
-                                          EvaluationResult.cadre_id, EvaluationResult.period_id)
-        codes = set(db.session.scalars(codes_stmt))
-        header, rows = eval_compute.export_rows(period)
-        rows = [r for r in rows if r[0] in codes]
-        name = f"考评结果_{period.code}"
-        body = write_csv(header, rows) if fmt == "csv" else write_xlsx(header, rows, title=period.code)
-        return download(body, name, fmt)
+        count = db.session.scalar(select(func.count()).select_from(_visible_codes(period).subquery()))
+        if count > current_app.config["EXPORT_SYNC_MAX_ROWS"]:
+            return queue_job("results_export", f"导出考评结果：{period.name}（{fmt}）", {
+                "period": period.code, "fmt": fmt, "path": request.path,
+                "query": request_query(), "back": url_for("ResultView.list", period=period.code),
+            })
+        body, mime, name, _count = results_file(period.code, fmt)
+        return attachment(body, mime, name)
+
+
+def _visible_codes(period: EvaluationPeriod):
+    """The codes of the cadres with a result in `period` that the request's user may see,
+    in the results screen's filters (?unit=, ?category=, ?grade=)."""
+    stmt = select(Cadre.code).join(EvaluationResult, EvaluationResult.cadre_id == Cadre.id).where(
+        EvaluationResult.period_id == period.id
+    )
+    return apply_result_filters(apply_cadre_scope(stmt, Cadre.id), request.args,
+                                EvaluationResult.cadre_id, EvaluationResult.period_id)
+
+
+def results_file(period_code: str, fmt: str) -> tuple[bytes, str, str, int]:
+    """(bytes, MIME type, file name, row count) of the results export for the request's user;
+    DomainError when the period is gone, unreadable or not computed (a job checks again)."""
+    period = period_by_code(period_code)
+    if period is None or not may_read_results(period):
+        raise DomainError(f"考评期“{period_code}”不存在或您无权查看其结果")
+    if period.computed_at is None:
+        raise DomainError(f"考评期“{period.code}”尚未计算结果，请先计算")
+    codes = set(db.session.scalars(_visible_codes(period)))
+    header, rows = eval_compute.export_rows(period)
+    rows = [r for r in rows if r[0] in codes]
+    body = write_csv(header, rows) if fmt == "csv" else write_xlsx(header, rows, title=period.code)
+    return body, CSV_MIME if fmt == "csv" else XLSX_MIME, f"考评结果_{period.code}.{fmt}", len(rows)
 
 
 # ---------------------------------------------------------------- 结果运用

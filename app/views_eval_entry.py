@@ -22,7 +22,8 @@ from app.models import (
 )
 from app.security.scope import apply_cadre_scope
 from app.services import eval_entry, eval_import
-from app.services.errors import DomainError, ImportRejected
+from app.services.errors import DomainError
+from app.viewlib import queue_upload
 from app.views_eval import PAGE, EvalBaseView, flash_error, period_by_code
 
 UPLOADS = {
@@ -220,27 +221,20 @@ class EntryView(EvalBaseView):
         period = self._period(period_id)
         if kind not in UPLOADS:
             abort(404)
-        title, service, help_text = UPLOADS[kind]
+        title, _service, help_text = UPLOADS[kind]
         errors = []
-        if request.method == "POST":
-            file = request.files.get("file")
-            if file is None or not file.filename:
-                errors = [(None, "请选择要导入的文件")]
-            else:
-                try:
-                    counts = service(period.code, file.read(), file.filename)
-                    eval_entry.inputs_changed(period.code)
-                    flash(f"导入成功：{_describe(counts)}", "success")
-                    return redirect(url_for("EntryView.list"))
-                except ImportRejected as exc:
-                    errors = exc.errors
-                except DomainError as exc:
-                    errors = [(None, exc.message)]
+        if request.method == "POST":  # the import itself runs as a background job (app/job_kinds.py)
+            try:
+                return queue_upload("eval_import", f"{title}（{period.name}）", {
+                    "period": period.code, "upload": kind, "back": url_for("EntryView.list"),
+                })
+            except DomainError as exc:
+                errors = [(None, exc.message)]
         return self.render_template("import.html", title=f"{title}：{period.name}", errors=errors, help=help_text,
                                     back=url_for("EntryView.list"))
 
 
-def _describe(counts: dict) -> str:
+def describe_counts(counts: dict) -> str:
     labels = {"sheets": "评分表", "ballots": "票数", "replaced": "替换", "scores": "指标得分", "adjustments": "调整"}
     return "，".join(f"{labels[k]} {v} 条" for k, v in counts.items() if k in labels)
 

@@ -211,13 +211,13 @@ def free_port() -> int:
 class Gunicorn:
     """A real gunicorn (2 workers) on a free loopback port, against one database."""
 
-    def __init__(self, url: str, log: Path, workers: int = 2):
+    def __init__(self, url: str, log: Path, workers: int = 2, timeout: int = 60):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self._log = log.open("wb")
         self.proc = subprocess.Popen(
-            [str(gunicorn), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "--timeout", "60",
+            [str(gunicorn), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "--timeout", str(timeout),
              "--graceful-timeout", "5", "run:app"],
             cwd=ROOT, env=cli_env(url), stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -275,14 +275,17 @@ class Browser:
         self.jar = jar if jar is not None else http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
         self.requests = 0
+        self.headers = {}  # of the last answer (a redirect's Location)
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
         req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
         self.requests += 1
         try:
             with self.opener.open(req, timeout=self.timeout) as resp:
+                self.headers = resp.headers
                 return resp.status, resp.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as err:
+            self.headers = err.headers
             return err.code, err.read().decode("utf-8", "replace")
 
     def get(self, path: str):

@@ -22,6 +22,7 @@ from app.models import (
     ScoreSheet,
 )
 from tests.conftest import PASSWORD, api_token, login
+from tests.jobs_support import follow_job
 
 SCREENS = ["/schemes/list/", "/periods/list/", "/entry/list/", "/adjustments/list/", "/results/list/",
            "/resultuses/list/"]
@@ -187,7 +188,7 @@ def test_only_city_staff_and_admins_run_periods(app, client):
     login(client, "kpy_city")
     page = client.get("/periods/list/").get_data(as_text=True)
     assert period_buttons(page) == {"transition", "compute"} and "由市级组织部考评员操作" not in page
-    assert "已计算" in client.post(f"/periods/compute/{p['id']}", follow_redirects=True).get_data(as_text=True)
+    assert "已计算" in follow_job(client, app, client.post(f"/periods/compute/{p['id']}"))  # a background job
     client.post(f"/periods/transition/{p['id']}/lock")
     assert period_state(app, p["id"]) == "locked"
     login(client, "admin_luoshan")  # an admin may, whatever the unit
@@ -399,8 +400,8 @@ def test_nobody_scores_or_adjusts_themself(app, client):
                          json={"cadre_id": me.id, "values": {"excellent": 5}})
     assert ballot.status_code == 403
     csv = f"干部编号,评价组,德,能,勤,绩,廉\n{me.code},组织评价,90,90,90,90,90\n".encode()
-    page = client.post(f"/entry/upload/{p['id']}/sheets", data={"file": (__import__("io").BytesIO(csv), "s.csv")},
-                       content_type="multipart/form-data").get_data(as_text=True)
+    page = follow_job(client, app, client.post(f"/entry/upload/{p['id']}/sheets", content_type="multipart/form-data",
+                                               data={"file": (__import__("io").BytesIO(csv), "s.csv")}))
     assert "导入被拒绝" in page and "本人" in page
     client.post(f"/adjustments/propose/{p['id']}", data={"cadre": me.id, "kind": "加分", "value": "3", "reason": "自评"})
     with app.app_context():
@@ -434,15 +435,15 @@ def test_upload_is_all_or_nothing_with_every_bad_row(app, client):
     csv = (f"干部编号,评价组,德,能,勤,绩,廉\n{good.code},组织评价,90,90,90,90,90\n"
            f"{outside.code},组织评价,90,90,90,90,90\n{good.code},组织评价,90,900,90,90,90\n").encode()
     login(client, "kpy_luoshan")
-    page = client.post(f"/entry/upload/{p['id']}/sheets", data={"file": (io.BytesIO(csv), "s.csv")},
-                       content_type="multipart/form-data").get_data(as_text=True)
+    page = follow_job(client, app, client.post(f"/entry/upload/{p['id']}/sheets", data={"file": (io.BytesIO(csv), "s.csv")},
+                                               content_type="multipart/form-data"))  # a background job
     assert "共 2 处错误" in page and "第 3 行" not in page  # rows are listed in the table, by number
     with app.app_context():
         assert not db.session.scalar(select(func.count()).select_from(ScoreSheet).where(ScoreSheet.period_id == p["id"]))
     ok = client.post(f"/entry/upload/{p['id']}/sheets",
                      data={"file": (io.BytesIO(csv.split(b"\n", 2)[0] + b"\n" + csv.split(b"\n")[1] + b"\n"), "s.csv")},
                      content_type="multipart/form-data")
-    assert ok.status_code == 302
+    assert "导入成功：评分表 1 条" in follow_job(client, app, ok)
     with app.app_context():
         period = db.session.get(EvaluationPeriod, p["id"])
         assert period.inputs_changed_at is not None
@@ -481,13 +482,13 @@ def test_stale_marker_after_a_new_sheet(app, client):
     login(client, "kpy_luoshan")
     city = login(app.test_client(), "kpy_city")  # periods are computed by city staff
     assert client.post(sheet_url(p), json=sheet_body(p, cadre.id, 85)).status_code == 200
-    city.post(f"/periods/compute/{p['id']}")
+    follow_job(city, app, city.post(f"/periods/compute/{p['id']}"))  # a background job
     fresh = client.get(f"/results/list/?period={p['code']}").get_data(as_text=True)
     assert "结果已过期" not in fresh and cadre.code in fresh
     assert client.post(sheet_url(p), json=sheet_body(p, cadre.id, 60)).status_code == 200
     stale = client.get(f"/results/list/?period={p['code']}").get_data(as_text=True)
     assert "结果已过期" in stale
-    city.post(f"/periods/compute/{p['id']}")
+    follow_job(city, app, city.post(f"/periods/compute/{p['id']}"))  # a background job
     assert "结果已过期" not in client.get(f"/results/list/?period={p['code']}").get_data(as_text=True)
 
 

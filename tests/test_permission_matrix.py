@@ -76,6 +76,9 @@ ENDPOINTS: dict[str, str] = {
     "/api/v1/tasks/": "page", "/api/v1/tasks/<int:pk>": "row:SupervisionTask", "/api/v1/tasks/<pk>": "write:SupervisionTask",
     "/api/v1/tasks/_info": "page",
     "/api/v1/findings/": "page", "/api/v1/findings/<int:pk>": "row:Finding", "/api/v1/findings/_info": "page",
+    # 我的后台任务: every user, their own jobs only (another user's job is 404: tests/test_jobs.py)
+    "/jobs/list/": "page", "/jobs/<int:pk>": "skip", "/jobs/<int:pk>/status": "skip",
+    "/jobs/<int:pk>/download": "skip", "/jobs/<int:pk>/errors.csv": "skip",
 }
 
 

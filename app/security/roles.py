@@ -109,6 +109,8 @@ SELF_SERVICE = (
     ("can_this_form_get", "ResetMyPasswordView"),
     ("can_this_form_post", "ResetMyPasswordView"),
     ("can_read", "Lookup"),
+    ("can_read", "Job"),  # 我的后台任务: one's own background jobs only (app/views_jobs.py)
+    ("menu_access", "我的后台任务"),
 )
 
 # Chinese names for FAB's permission and resource names, for the admin's security screens.
@@ -127,7 +129,7 @@ RESOURCE_LABELS = {
     "Scheme": "考评方案", "Period": "考评周期", "Score": "评分数据", "Adjustment": "加减分调整",
     "Result": "考评结果", "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Task": "督查事项",
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览", "Todo": "我的待办",
-    "Profile": "干部特写",
+    "Profile": "干部特写", "Job": "后台任务",
     "AppUserView": "用户", "AppRoleView": "角色", "AppGroupView": "用户组", "AppPermissionViewView": "权限分配",
     "AppPermissionView": "权限", "AppViewMenuView": "视图菜单", "PermissionModelView": "权限",
     "ViewMenuModelView": "视图菜单", "PermissionViewModelView": "权限分配", "ResetMyPasswordView": "修改密码",

@@ -10,6 +10,8 @@ from app.extensions import db
 from app.models import CADRE_STATUSES, GENDERS, Cadre, OrgUnit
 from app.security.scope import unit_in_scope
 from app.services.errors import Conflict, DomainError, ImportRejected
+from app.services.lookups import rows_by_key
+from app.services.progress import checking, writing
 from app.tabular import check_header, parse_date, read_table
 
 CADRE_HEADER = ["干部编号", "姓名", "性别", "出生日期", "单位编码", "职务", "职级", "岗位类别"]
@@ -41,23 +43,25 @@ def check_cadre(cadre: Cadre, expected_version: int | None = None) -> None:
         raise DomainError("状态应为 在职/调离/退休 之一")
 
 
-def import_cadres(data: bytes, filename: str) -> dict:
-    """Create or update cadres from a file, all or nothing; returns counts."""
+def import_cadres(data: bytes, filename: str, progress=None) -> dict:
+    """Create or update cadres from a file, all or nothing; returns counts (progress: see
+    app/services/progress.py)."""
     header, rows = read_table(data, filename)
     check_header(header, CADRE_HEADER, CADRE_OPTIONAL)
     unit_codes = {row.get("单位编码", "") for _, row in rows}
     units = {u.code: u for u in db.session.scalars(select(OrgUnit).where(OrgUnit.code.in_(unit_codes)))}
     codes = [row.get("干部编号", "") for _, row in rows]
-    existing = {c.code: c for c in db.session.scalars(select(Cadre).where(Cadre.code.in_(codes)))}
+    existing = rows_by_key(Cadre.code, codes)
     errors: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
     values = []
-    for line, row in rows:
+    for line, row in checking(rows, progress):
         row_errors, item = _parse_cadre_row(row, units, existing, seen, line)
         errors += [(line, e) for e in row_errors]
         values.append(item)
     if errors:
         raise ImportRejected(errors)
+    writing(rows, progress)
     try:
         created, updated = _write_cadres(values, existing)
         db.session.commit()

@@ -14,7 +14,7 @@ import math
 from contextlib import contextmanager
 
 from flask import g, has_request_context
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import delete, insert
 
 from app.extensions import db
 from app.models import (
@@ -32,6 +32,8 @@ from app.services import claims
 from app.services.audit import actor as current_actor
 from app.services.errors import ImportRejected
 from app.services.evaluation import claim_period, get_period, record_bulk, state_label
+from app.services.lookups import chunked, rows_by_key
+from app.services.progress import checking, writing
 from app.tabular import check_header, read_table
 
 KEYS = ["干部编号", "评价组"]
@@ -40,13 +42,14 @@ INDICATOR_HEADER = ["干部编号", "指标", "得分"]
 ADJUSTMENT_HEADER = ["干部编号", "类型", "分值", "事由"]
 
 
-def import_sheets(period_code: str, data: bytes, filename: str) -> dict:
-    """Import score sheets or ballots (the header tells which); returns counts."""
+def import_sheets(period_code: str, data: bytes, filename: str, progress=None) -> dict:
+    """Import score sheets or ballots (the header tells which); returns counts (progress: see
+    app/services/progress.py)."""
     period = _scoring_period(period_code)
     header, rows = read_table(data, filename)
     if any(h in VOTE_COLUMNS for h in header):
-        return _import_ballots(period, header, rows)
-    return _import_score_sheets(period, header, rows)
+        return _import_ballots(period, header, rows, progress)
+    return _import_score_sheets(period, header, rows, progress)
 
 
 def _scoring_period(code: str) -> EvaluationPeriod:
@@ -79,7 +82,7 @@ def _acting_cadre_id() -> int | None:
 
 def _cadres(rows) -> dict[str, Cadre]:
     codes = {row.get("干部编号", "") for _, row in rows}
-    return {c.code: c for c in db.session.scalars(select(Cadre).where(Cadre.code.in_(codes)))}
+    return rows_by_key(Cadre.code, codes)
 
 
 def _check_cadre(row, cadres, self_id) -> tuple[list[str], Cadre | None]:
@@ -109,14 +112,14 @@ def _number(text: str, column: str, low: float = 0, high: float = 100) -> tuple[
 # ---------------------------------------------------------------- sheets and ballots
 
 
-def _import_score_sheets(period, header, rows) -> dict:
+def _import_score_sheets(period, header, rows, progress=None) -> dict:
     scheme = period.scheme
     dims = {d.name: d for d in scheme.dimensions}
     check_header(header, KEYS + list(dims))
     groups = {grp.name: grp for grp in scheme.rater_groups}
     cadres, self_id = _cadres(rows), _acting_cadre_id()
     errors, sheets = [], []
-    for line, row in rows:
+    for line, row in checking(rows, progress):
         row_errors, cadre = _check_cadre(row, cadres, self_id)
         group = _group(row, groups, "scores", row_errors)
         values = {}
@@ -134,6 +137,7 @@ def _import_score_sheets(period, header, rows) -> dict:
         raise ImportRejected(errors)
     if not sheets:
         raise ImportRejected([(None, "文件中没有评分表数据")])
+    writing(rows, progress)
     with _writing(period):
         _insert_sheets(period, sheets)
         period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
@@ -166,12 +170,12 @@ def _insert_sheets(period, sheets) -> None:
     db.session.execute(insert(SheetScore), values)
 
 
-def _import_ballots(period, header, rows) -> dict:
+def _import_ballots(period, header, rows, progress=None) -> dict:
     check_header(header, KEYS + list(VOTE_COLUMNS))
     groups = {grp.name: grp for grp in period.scheme.rater_groups}
     cadres, self_id = _cadres(rows), _acting_cadre_id()
     errors, ballots, seen = [], {}, {}
-    for line, row in rows:
+    for line, row in checking(rows, progress):
         row_errors, cadre = _check_cadre(row, cadres, self_id)
         group = _group(row, groups, "votes", row_errors)
         counts = {}
@@ -191,6 +195,7 @@ def _import_ballots(period, header, rows) -> dict:
         raise ImportRejected(errors)
     if not ballots:
         raise ImportRejected([(None, "文件中没有票数数据")])
+    writing(rows, progress)
     with _writing(period):
         replaced = _replace_ballots(period, ballots)
         period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
@@ -214,18 +219,33 @@ def _count(text: str, column: str, row_errors: list[str]) -> int:
 
 
 def _replace_ballots(period, ballots) -> int:
-    keys = list(ballots)
-    stmt = delete(Ballot).where(Ballot.period_id == period.id, tuple_(Ballot.cadre_id, Ballot.group_id).in_(keys))
-    replaced = db.session.execute(stmt).rowcount or 0
+    replaced = _delete_pairs(Ballot, period, Ballot.cadre_id, Ballot.group_id, list(ballots))
     rows = [{"period_id": period.id, "cadre_id": c, "group_id": grp, **counts} for (c, grp), counts in ballots.items()]
     db.session.execute(insert(Ballot), rows)
     return replaced
 
 
+def _delete_pairs(model, period, first, second, keys: list[tuple]) -> int:
+    """Delete the period's rows of `model` whose (first, second) is one of `keys` (a cadre and
+    an indicator or rater group); the count. By the second key (a scheme has a handful), the
+    first in chunks of plain IN lists: PostgreSQL refused one IN of 33,000 (cadre, indicator)
+    pairs (66,000 parameters > 65,535; and a row-value IN of 10,000 pairs exceeded its stack
+    depth), so a city's indicator import failed there."""
+    by_second: dict = {}
+    for one, two in keys:
+        by_second.setdefault(two, []).append(one)
+    deleted = 0
+    for two, ones in by_second.items():
+        for part in chunked(ones):
+            stmt = delete(model).where(model.period_id == period.id, second == two, first.in_(part))
+            deleted += db.session.execute(stmt).rowcount or 0
+    return deleted
+
+
 # ---------------------------------------------------------------- indicators and adjustments
 
 
-def import_indicators(period_code: str, data: bytes, filename: str) -> dict:
+def import_indicators(period_code: str, data: bytes, filename: str, progress=None) -> dict:
     """Import entered indicator scores (干部编号, 指标, 得分); a re-imported score replaces."""
     period = _scoring_period(period_code)
     header, rows = read_table(data, filename)
@@ -233,7 +253,7 @@ def import_indicators(period_code: str, data: bytes, filename: str) -> dict:
     indicators = {i.name: i for i in period.scheme.indicators}
     cadres, self_id = _cadres(rows), _acting_cadre_id()
     errors, scores, seen = [], {}, {}
-    for line, row in rows:
+    for line, row in checking(rows, progress):
         row_errors, cadre = _check_cadre(row, cadres, self_id)
         name = row.get("指标", "")
         indicator = indicators.get(name)
@@ -259,11 +279,10 @@ def import_indicators(period_code: str, data: bytes, filename: str) -> dict:
         raise ImportRejected(errors)
     if not scores:
         raise ImportRejected([(None, "文件中没有指标得分数据")])
+    writing(rows, progress)
     with _writing(period):
-        keys = list(scores)
-        pair = tuple_(IndicatorScore.cadre_id, IndicatorScore.indicator_id)
-        stmt = delete(IndicatorScore).where(IndicatorScore.period_id == period.id, pair.in_(keys))
-        replaced = db.session.execute(stmt).rowcount or 0
+        replaced = _delete_pairs(IndicatorScore, period, IndicatorScore.cadre_id, IndicatorScore.indicator_id,
+                                 list(scores))
         values = [
             {"period_id": period.id, "cadre_id": c, "indicator_id": i, "score": v} for (c, i), v in scores.items()
         ]
@@ -273,7 +292,7 @@ def import_indicators(period_code: str, data: bytes, filename: str) -> dict:
     return {"scores": len(scores), "replaced": replaced}
 
 
-def import_adjustments(period_code: str, data: bytes, filename: str) -> dict:
+def import_adjustments(period_code: str, data: bytes, filename: str, progress=None) -> dict:
     """Import adjustments (干部编号, 类型, 分值, 事由); imported ones count as approved."""
     period = _scoring_period(period_code)
     header, rows = read_table(data, filename)
@@ -281,7 +300,7 @@ def import_adjustments(period_code: str, data: bytes, filename: str) -> dict:
     cadres, self_id = _cadres(rows), _acting_cadre_id()
     _, actor = current_actor()
     errors, values = [], []
-    for line, row in rows:
+    for line, row in checking(rows, progress):
         row_errors, cadre = _check_cadre(row, cadres, self_id)
         kind = row.get("类型", "")
         if kind not in ADJUSTMENT_KINDS:
@@ -316,6 +335,7 @@ def import_adjustments(period_code: str, data: bytes, filename: str) -> dict:
         raise ImportRejected(errors)
     if not values:
         raise ImportRejected([(None, "文件中没有调整数据")])
+    writing(rows, progress)
     with _writing(period):
         db.session.execute(insert(Adjustment), values)
         period.inputs_changed_at = dt.datetime.now()  # results computed before are stale

@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import UNIT_KIND_BY_LABEL, UNIT_KINDS, OrgUnit
 from app.security.scope import current_scope_prefix, unit_in_scope
 from app.services.errors import Conflict, DomainError, ImportRejected
+from app.services.progress import checking, writing
 from app.tabular import check_header, read_table
 
 ORG_HEADER = ["单位编码", "单位名称", "类型", "上级编码"]
@@ -80,14 +81,15 @@ def create_unit(code: str, name: str, kind: str, parent: OrgUnit | None, sort_or
     return unit
 
 
-def import_units(data: bytes, filename: str) -> dict:
-    """Create or update units from a file, all or nothing; returns counts."""
+def import_units(data: bytes, filename: str, progress=None) -> dict:
+    """Create or update units from a file, all or nothing; returns counts (progress: see
+    app/services/progress.py)."""
     header, rows = read_table(data, filename)
     check_header(header, ORG_HEADER, ORG_OPTIONAL)
     errors: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
     parsed = []
-    for line, row in rows:
+    for line, row in checking(rows, progress):
         code, name = row.get("单位编码", ""), row.get("单位名称", "")
         kind_label, parent_code = row.get("类型", ""), row.get("上级编码", "")
         row_errors = []
@@ -134,6 +136,7 @@ def import_units(data: bytes, filename: str) -> dict:
     if errors:
         raise ImportRejected(sorted(errors))
 
+    writing(rows, progress)
     created = updated = 0
     try:
         for _line, code, name, kind, parent_code, sort in order:
