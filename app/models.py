@@ -65,6 +65,9 @@ class OrgUnit(db.Model):
     path: Mapped[str] = mapped_column(String(255), default="", index=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # a stale edit form cannot overwrite a newer save
 
     parent: Mapped[Optional[OrgUnit]] = relationship(remote_side=[id], lazy="joined", innerjoin=False, join_depth=1)
 
@@ -135,6 +138,9 @@ class CareerRecord(db.Model):
     end_date: Mapped[Optional[dt.date]] = mapped_column(Date)
     unit_name: Mapped[str] = mapped_column(String(100))
     position: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # a stale edit form cannot overwrite a newer save
 
     cadre: Mapped[Cadre] = relationship(back_populates="career_records", lazy="joined", innerjoin=True)
 
@@ -154,6 +160,9 @@ class RewardPenalty(db.Model):
     date: Mapped[Optional[dt.date]] = mapped_column(Date)
     title: Mapped[str] = mapped_column(String(200))
     issuer: Mapped[Optional[str]] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # a stale edit form cannot overwrite a newer save
 
     cadre: Mapped[Cadre] = relationship(back_populates="rewards_penalties", lazy="joined", innerjoin=True)
 
@@ -583,6 +592,9 @@ class TimeLimitRule(db.Model):
     working_days: Mapped[bool] = mapped_column(Boolean, default=False)
     long_term: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # a stale edit form cannot overwrite a newer save
 
     def __repr__(self) -> str:
         return self.name
@@ -599,6 +611,9 @@ class WorkCalendarDay(db.Model):
     kind: Mapped[str] = mapped_column(String(8))  # holiday / workday
     year: Mapped[int] = mapped_column(Integer, index=True)
     note: Mapped[Optional[str]] = mapped_column(String(50))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # a stale edit form cannot overwrite a newer save
 
 
 task_assist_unit = db.Table(
@@ -770,8 +785,11 @@ class Inspection(db.Model):
     mode: Mapped[str] = mapped_column(String(4))  # 明察 / 暗访
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)  # the inspected unit
     created_by: Mapped[Optional[str]] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     org_unit: Mapped[OrgUnit] = relationship(lazy="joined", innerjoin=True)
+
+    __mapper_args__ = {"version_id_col": version}  # a stale edit form cannot overwrite a newer save
 
     def __repr__(self) -> str:
         return f"{self.code} {self.place}"

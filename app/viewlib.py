@@ -11,7 +11,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.widgets import RenderTemplateWidget, SearchWidget
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from wtforms import Field
+from wtforms import Field, HiddenField
 from wtforms.validators import DataRequired, Optional, StopValidation
 
 from app.extensions import db
@@ -117,6 +117,49 @@ class SafeActionsMixin:
         return act.func(items)
 
 
+STALE_EDIT = "该记录已被他人修改，您的修改未保存。请刷新后重新编辑。"
+
+
+class OptimisticEditMixin:
+    """Edit forms that refuse a save made from a stale copy (FAB re-reads the row at POST time
+    and would silently overwrite a concurrent change: FAB-NOTES.md, Concurrency).
+
+    The form carries the row's `version_column` as it was when the form opened (a hidden
+    `expected_version`); a save whose value no longer matches is refused with a Chinese
+    message and changes nothing. Rows with a SQLAlchemy version column are also guarded at the
+    database: of two saves at the same instant, the second's UPDATE matches no row."""
+
+    version_column = "version"
+    database_error_message = "保存失败：该记录已被他人修改或与已有记录冲突，您的修改未保存。请刷新后重试。"
+
+    def __init__(self, **kwargs):
+        if self._versioned():
+            self.edit_form_extra_fields = {**(self.edit_form_extra_fields or {}), "expected_version": HiddenField()}
+            if self.edit_columns and "expected_version" not in self.edit_columns:
+                self.edit_columns = [*self.edit_columns, "expected_version"]
+        super().__init__(**kwargs)
+
+    def _versioned(self) -> bool:
+        return hasattr(self.datamodel.obj, self.version_column)
+
+    def _version_of(self, item) -> str:
+        return "" if item is None else str(getattr(item, self.version_column) or "")
+
+    def prefill_form(self, form, pk):
+        super().prefill_form(form, pk)
+        if self._versioned():
+            form.expected_version.data = self._version_of(self.datamodel.get(pk, self._base_filters))
+
+    def _edit(self, pk):
+        if request.method == "POST" and self._versioned():
+            expected = request.form.get("expected_version")
+            item = self.datamodel.get(pk, self._base_filters)
+            if item is not None and expected is not None and expected != self._version_of(item):
+                flash(STALE_EDIT, "danger")
+                return None
+        return super()._edit(pk)
+
+
 class CachedSearchWidget(SearchWidget):
     """FAB's search widget (the 搜索 panel), whose fixed parts are worked out once per search
     form and language: the column labels, each column's empty input and its filter names.
@@ -147,7 +190,7 @@ class CachedSearchWidget(SearchWidget):
         return RenderTemplateWidget.__call__(self, **kwargs)
 
 
-class ScopedModelView(SafeActionsMixin, ModelView):
+class ScopedModelView(SafeActionsMixin, OptimisticEditMixin, ModelView):
     """A ModelView whose every path, list actions and exports included, goes through
     the base filters (the row scope), and whose permissions collapse to read/write."""
 

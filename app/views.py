@@ -8,7 +8,7 @@ from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import or_, select
-from wtforms import HiddenField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app import audit_labels
@@ -199,7 +199,7 @@ class CadreView(ScopedModelView):
                     "education", "org_unit", "position", "rank", "post_category", "position_start", "status",
                     "phone"]
     add_columns = _form_fields
-    edit_columns = _form_fields + ["expected_version"]
+    edit_columns = _form_fields
     search_columns = ["code", "name", "gender", "post_category", "position", "rank", "status"]
     order_columns = ["code", "name", "post_category", "rank"]
     base_order = ("code", "asc")
@@ -212,7 +212,7 @@ class CadreView(ScopedModelView):
         "post_category": StringField("岗位类别", validators=[DataRequired(message="请填写岗位类别"), Length(max=30)],
                                      widget=BS3TextFieldWidget()),
     }
-    edit_form_extra_fields = {**add_form_extra_fields, "expected_version": HiddenField()}
+    edit_form_extra_fields = add_form_extra_fields
     validators_columns = {"code": [DataRequired(), Length(max=32)], "name": [DataRequired(), Length(max=50)]}
     export_columns = ["code", "name", "gender", "birth_date", "org_unit.code", "org_unit.name", "position",
                       "rank", "post_category", "status"]
@@ -220,16 +220,12 @@ class CadreView(ScopedModelView):
     import_help = ("列：干部编号、姓名、性别、出生日期、单位编码、职务、职级、岗位类别；"
                    "可选列：民族、籍贯、入党时间、学历、任现职时间、状态、联系电话")
 
-    def prefill_form(self, form, pk):
-        item = self.datamodel.get(pk, self._base_filters)
-        form.expected_version.data = item.version if item else ""
-
     def pre_add(self, item):
         cadre_service.check_cadre(item)
 
     def pre_update(self, item):
         try:
-            cadre_service.check_cadre(item, request.form.get("expected_version") or None)
+            cadre_service.check_cadre(item)
         except DomainError:
             db.session.rollback()
             raise

@@ -24,7 +24,7 @@ from app.security.roles import ADMIN, describe_permissions
 from app.security.scope import UnitScopeFilter
 from app.services import users as user_rules
 from app.services.errors import DomainError
-from app.viewlib import SafeActionsMixin, cadre_field, unit_field
+from app.viewlib import OptimisticEditMixin, SafeActionsMixin, cadre_field, unit_field
 
 USER_LABELS = {
     "first_name": "姓",
@@ -67,9 +67,10 @@ class GrantableRoleFilter(BaseFilter):
 GRANTABLE_ROLES = {"roles": [["name", GrantableRoleFilter, None]]}
 
 
-class AppUserView(SafeActionsMixin, UserDBModelView):
+class AppUserView(SafeActionsMixin, OptimisticEditMixin, UserDBModelView):
     """Users with their unit (scope) and linked cadre, scoped to the admin's subtree."""
 
+    version_column = "changed_on"  # FAB's user has no version column; every save sets changed_on
     list_title = "用户列表"
     show_title = "用户详情"
     add_title = "新增用户"
