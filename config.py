@@ -42,7 +42,7 @@ class Config:
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.SecurityManager"
     FAB_ADD_SECURITY_API = False
     FAB_API_SWAGGER_UI = True
-    FAB_INDEX_VIEW = "app.views.HomeView"
+    FAB_INDEX_VIEW = "app.web.home.HomeView"
     FAB_BASE_TEMPLATE = "app_base.html"
     AUTH_TYPE = 1  # AUTH_DB
     AUTH_ROLE_ADMIN = "系统管理员"

@@ -26,7 +26,7 @@ def create_app(config: str | type = "config.Config") -> Flask:
     _sqlite_pragmas(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(__import__("pathlib").Path(__file__).parent.parent / "migrations"))
-    from app.services import audit  # noqa: F401  (registers the audit listener)
+    from app.core import audit  # noqa: F401  (registers the audit listener)
 
     with app.app_context():
         appbuilder = AppBuilder(update_perms=False)
@@ -117,7 +117,7 @@ def _guard_request_values(app: Flask) -> None:
     import prison
     from flask import abort
 
-    from app import safe_json
+    from app.core import safe_json
 
     @app.before_request
     def _guard():
@@ -191,10 +191,10 @@ def _security_headers(app: Flask) -> None:
 
     # A Jinja global (not a context variable) so that FAB's imported macros see it too.
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
-    from app.menu_cache import menu_html
+    from app.web.menu_cache import menu_html
 
     app.jinja_env.globals["menu_html"] = menu_html
-    from app.viewlib import list_cells
+    from app.web.modelview import list_cells
 
     app.jinja_env.globals["list_cells"] = list_cells
 

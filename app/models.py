@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models_jobs import JOB_STATES, Job  # noqa: F401  (the background job table, gathered here)
+from app.jobs.models import JOB_STATES, Job  # noqa: F401  (the background job table, gathered here)
 
 UNIT_KINDS = {
     "city": "市",

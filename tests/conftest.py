@@ -1,10 +1,18 @@
-"""Fixtures: one app per test session on a fresh database (SQLite, or PostgreSQL when
-TEST_DATABASE_URL is set), built by the migrations, with roles synced and the demo city."""
+"""Fixtures: one app for the whole run, and a fresh database for every test module.
+
+The app is built once (Flask-AppBuilder cannot be initialised twice in one process) on one
+database, SQLite or PostgreSQL (TEST_DATABASE_URL), made by the migrations with the roles
+synced. Two snapshots of that database are taken: "empty" (schema, roles, 13710 rules and
+work calendar) and "demo" (plus the demo city). Each test module starts from a copy of one
+of them (demo unless marked `pytest.mark.empty_database`), so no module sees another's
+writes and modules pass in any order.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -25,6 +33,79 @@ def pg_url() -> str | None:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
+def _pg_admin(url: str):
+    return create_engine(re.sub(r"/[^/]*$", "/postgres", url), isolation_level="AUTOCOMMIT")
+
+
+def _pg_name(url: str) -> str:
+    return url.rsplit("/", 1)[1].split("?")[0]
+
+
+class Snapshots:
+    """Copies of the test database taken once and restored before each test module."""
+
+    def __init__(self, url: str, tmp: Path):
+        self.url, self.tmp = url, tmp
+        self.names: list[str] = []
+
+    def _sqlite_path(self) -> str:
+        return self.url.split("sqlite:///", 1)[1]
+
+    def _dispose(self) -> None:
+        from app.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+    def take(self, name: str) -> None:
+        self._dispose()
+        if self.url.startswith("sqlite"):
+            with sqlite3.connect(self._sqlite_path()) as src, sqlite3.connect(self.tmp / f"{name}.db") as dst:
+                src.backup(dst)
+        else:
+            work, copy = _pg_name(self.url), f"{_pg_name(self.url)}_{name}"
+            engine = _pg_admin(self.url)
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+                conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{work}'"
+                                  " AND pid <> pg_backend_pid()"))
+                conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{work}"'))
+            engine.dispose()
+        self.names.append(name)
+
+    def restore(self, name: str) -> None:
+        self._dispose()
+        if self.url.startswith("sqlite"):
+            with sqlite3.connect(self.tmp / f"{name}.db") as src, sqlite3.connect(self._sqlite_path()) as dst:
+                src.backup(dst)
+        else:
+            work = _pg_name(self.url)
+            engine = _pg_admin(self.url)
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{work}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{work}" TEMPLATE "{work}_{name}"'))
+            engine.dispose()
+        _clear_process_caches()
+
+    def drop_all(self) -> None:
+        if self.url.startswith("sqlite"):
+            return
+        engine = _pg_admin(self.url)
+        with engine.connect() as conn:
+            for name in self.names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{_pg_name(self.url)}_{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def _clear_process_caches() -> None:
+    """Caches kept in the process for the data of the database being replaced."""
+    from app.profile import dashboard
+    from app.web import menu_cache
+
+    dashboard._cache.clear()
+    menu_cache._cache.clear()
+
+
 def _reset_pg(url: str) -> None:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -43,28 +124,45 @@ def database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def snapshots(database_url, tmp_path_factory):
+    """The session's app on its database, with the "empty" and "demo" snapshots taken."""
     from flask_migrate import upgrade
 
     from app import create_app
     from app.demo import seed_demo
     from app.security.sync import sync_roles
-    from app.services.supervision_setup import seed_defaults
+    from app.supervision.setup import seed_defaults
     from config import TestConfig
 
     class Cfg(TestConfig):
         SQLALCHEMY_DATABASE_URI = database_url
 
     application = create_app(Cfg)
+    saved = Snapshots(database_url, tmp_path_factory.mktemp("snapshots"))
     with application.app_context():
         upgrade()
         sync_roles()
         seed_defaults()
+        saved.take("empty")
         # The demo accounts must change their password at their first login (app/demo.py); the
         # suite logs in as them everywhere, so it seeds them without that obligation.
         # tests/test_accounts.py checks the obligation on a freshly seeded account.
         seed_demo(first_login_change=False)
-    return application
+        saved.take("demo")
+    saved.app = application
+    yield saved
+    with application.app_context():
+        saved.drop_all()
+
+
+@pytest.fixture(scope="module")
+def app(snapshots, request):
+    """The app, on a fresh copy of the demo city (or of the empty database for a module marked
+    `pytest.mark.empty_database`) that no other module sees."""
+    marker = request.node.get_closest_marker("empty_database")
+    with snapshots.app.app_context():
+        snapshots.restore("empty" if marker else "demo")
+    return snapshots.app
 
 
 @pytest.fixture()

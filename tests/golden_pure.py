@@ -14,8 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app import scoring
-from app.scoring import DimensionAggregate, SchemeRules, Standing
+from app.evaluation import scoring
+from app.evaluation.scoring import DimensionAggregate, SchemeRules, Standing
 
 FIXED_HEAD = ["干部编号", "姓名", "岗位类别", "三评得分"]
 FIXED_TAIL = ["调整分", "综合得分", "排名", "同类人数", "较上期", "等次"]

@@ -15,7 +15,7 @@ JOB_URL = re.compile(r"/jobs/(\d+)$")
 
 def run_jobs(app) -> int:
     """Run every queued job with the real worker (claim, acting user, fence) in this process."""
-    from app.jobs_worker import Worker
+    from app.jobs.worker import Worker
 
     return Worker(app, poll_seconds=0).run(until_idle=True)
 

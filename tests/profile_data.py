@@ -23,6 +23,7 @@ import uuid
 
 from sqlalchemy import select
 
+from app.evaluation.compute import peer_stats
 from app.extensions import db
 from app.models import (
     Adjustment,
@@ -40,7 +41,6 @@ from app.models import (
     SupervisionTask,
     TimeLimitRule,
 )
-from app.services.eval_compute import peer_stats
 
 DIMS = ("德", "能", "勤", "绩", "廉")
 GROUPS = ("组织评价", "领导和同事评价", "群众评价")

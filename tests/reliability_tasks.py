@@ -16,12 +16,12 @@ def template(case: str, password: str, staff: str, admin: str) -> dict:
     """`setup` + golden units, cadres, scheme; period 2021-Y opened; a staff and an admin account."""
     from flask_migrate import upgrade
 
+    from app.evaluation.periods import create_period, import_scheme, transition
+    from app.org.cadres import import_cadres
+    from app.org.units import import_units
+    from app.org.users import create_user
     from app.security.sync import sync_roles
-    from app.services.cadres import import_cadres
-    from app.services.evaluation import create_period, import_scheme, transition
-    from app.services.org import import_units
-    from app.services.supervision_setup import seed_defaults
-    from app.services.users import create_user
+    from app.supervision.setup import seed_defaults
 
     case_dir = Path(case)
     upgrade()
@@ -40,9 +40,9 @@ def template(case: str, password: str, staff: str, admin: str) -> dict:
 def big_period(cadres_file: str, count: int) -> dict:
     """Import `count` cadres, two score sheets each in 2021-Y, compute, then add a +1
     adjustment for every one of them (so that the next compute gives other results)."""
-    from app.services.cadres import import_cadres
-    from app.services.eval_compute import compute
-    from app.services.eval_import import import_adjustments, import_sheets
+    from app.evaluation.compute import compute
+    from app.evaluation.imports import import_adjustments, import_sheets
+    from app.org.cadres import import_cadres
 
     path = Path(cadres_file)
     import_cadres(path.read_bytes(), path.name)

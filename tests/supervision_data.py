@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AppUser, Cadre, OrgUnit, SupervisionTask
-from app.services import supervision_findings as F
-from app.services import supervision_tasks as S
+from app.supervision import findings as F
+from app.supervision import tasks as S
 
 
 def now() -> datetime:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AppUser, AuditLog
-from app.services.users import create_user
+from app.org.users import create_user
 from tests.conftest import api_token, login
 
 GOOD = "Str0ng!Passw0rd"
@@ -78,8 +78,8 @@ def test_a_freshly_seeded_demo_account_must_change_its_password_first(tmp_path, 
     from tests.reliability_support import in_process_app, new_database
 
     # Only the units, cadres and accounts matter here: skip the slow demo periods and items.
-    monkeypatch.setattr("app.demo_eval.seed_demo_evaluation", lambda: None)
-    monkeypatch.setattr("app.demo_supervision.seed_demo_supervision", lambda: None)
+    monkeypatch.setattr("app.evaluation.demo.seed_demo_evaluation", lambda: None)
+    monkeypatch.setattr("app.supervision.demo.seed_demo_supervision", lambda: None)
     with new_database(tmp_path) as url:
         application = in_process_app(url)
         try:

@@ -30,7 +30,7 @@ TITLE = "浏览器闭环测试事项"
 def _make_draft(app) -> int:
     from app.extensions import db
     from app.models import OrgUnit
-    from app.services.supervision_tasks import create_task
+    from app.supervision.tasks import create_task
 
     with app.app_context():
         unit_id = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "XY03T01"))

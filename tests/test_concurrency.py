@@ -22,10 +22,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.core.errors import Conflict
 from app.extensions import db
 from app.models import Cadre, OrgUnit
-from app.services.cadres import check_cadre, import_cadres
-from app.services.errors import Conflict
+from app.org.cadres import check_cadre, import_cadres
 from tests.conftest import ROOT, login, pg_url
 from tests.jobs_support import start_worker
 from tests.reliability_support import (

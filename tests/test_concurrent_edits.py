@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AppUser, Cadre, CareerRecord, OrgUnit, RewardPenalty, TimeLimitRule, WorkCalendarDay
-from app.viewlib import STALE_EDIT
+from app.web.modelview import STALE_EDIT
 from tests.conftest import login
 
 

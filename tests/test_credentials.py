@@ -19,8 +19,8 @@ from werkzeug.security import check_password_hash
 
 from app.extensions import db
 from app.models import AppUser, AuditLog
+from app.org.users import create_user
 from app.security import accounts
-from app.services.users import create_user
 from tests.conftest import PASSWORD, login
 
 GOOD = "Str0ng!Passw0rd"

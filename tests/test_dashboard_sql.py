@@ -10,11 +10,11 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from app import dashboard as D
-from app import deadlines
 from app.extensions import db
 from app.models import Cadre, EvaluationResult, OrgUnit, SupervisionTask
-from app.services import supervision_lights as L
+from app.profile import dashboard as D
+from app.supervision import deadlines
+from app.supervision import lights as L
 
 MOMENTS = [dt.datetime(2023, 6, 1, 9), dt.datetime(2024, 11, 20, 23, 59), dt.datetime(2025, 3, 3), dt.datetime.now()]
 UNITS = ["XY", "XY03", "XY03T01"]

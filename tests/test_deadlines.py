@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.deadlines import (
+from app.supervision.calendar_seed import national_calendar
+from app.supervision.deadlines import (
     LIGHT_LABELS,
     LONG_TERM,
     MAJOR,
@@ -30,7 +31,6 @@ from app.deadlines import (
     milestones,
     next_report_due,
 )
-from app.services.calendar_seed import national_calendar
 
 D = date.fromisoformat
 WORKING = Rule(working_days=True)

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import Finding, SupervisionTask
-from app.services.supervision_findings import rectification_overdue
-from app.services.supervision_tasks import task_light
+from app.supervision.findings import rectification_overdue
+from app.supervision.tasks import task_light
 app = create_app()
 with app.app_context():
     now = dt.datetime.now()
@@ -68,6 +68,6 @@ def test_seed_demo_makes_a_living_supervision_system(fresh_db_url):
 
 
 def test_seed_demo_supervision_is_idempotent(ctx):
-    from app.demo_supervision import seed_demo_supervision
+    from app.supervision.demo import seed_demo_supervision
 
     assert seed_demo_supervision() is False

@@ -9,12 +9,12 @@ import pytest
 from flask import g
 from sqlalchemy import event, func, select
 
+from app.core.errors import Conflict, ImportRejected
+from app.evaluation.compute import compute
+from app.evaluation.imports import import_adjustments, import_indicators, import_sheets
+from app.evaluation.periods import create_period, import_scheme, transition
 from app.extensions import db
 from app.models import Ballot, Cadre, EvaluationPeriod, EvaluationResult, ScoreSheet
-from app.services.errors import Conflict, ImportRejected
-from app.services.eval_compute import compute
-from app.services.eval_import import import_adjustments, import_indicators, import_sheets
-from app.services.evaluation import create_period, import_scheme, transition
 
 DIMS = ["德", "能", "勤", "绩", "廉"]
 
@@ -215,15 +215,15 @@ def _results(period) -> list[tuple]:
 
 def test_cli_style_import_after_compute_marks_results_stale(app):
     """Any import after computing (CLI or upload) marks the period's results stale."""
+    from app.evaluation.results import is_stale
     from app.models import EvaluationPeriod
-    from app.services.eval_results import is_stale
 
     with app.app_context():
         period = db.session.scalar(select(EvaluationPeriod).where(EvaluationPeriod.state == "scoring"))
         if period is None:
             pytest.skip("no period open for scoring in the demo data")
-        from app.services.eval_compute import compute
-        from app.services.eval_import import import_indicators
+        from app.evaluation.compute import compute
+        from app.evaluation.imports import import_indicators
 
         compute(period.code)
         db.session.refresh(period)

@@ -44,7 +44,7 @@ def traced(app):
 
 
 def test_a_fresh_result_matches_its_inputs(app, traced):
-    from app.services.eval_trace import trace
+    from app.evaluation.trace import trace
 
     with app.app_context():
         t = trace(traced["result"])
@@ -73,7 +73,7 @@ def test_the_page_and_the_api_show_the_trace(traced):
 
 
 def test_a_changed_input_shows_the_mismatch_and_the_audit_entry(app, traced):
-    from app.services.eval_trace import trace
+    from app.evaluation.trace import trace
 
     p, cadre, staff, rid = traced["period"], traced["cadre"], traced["staff"], traced["result"]
     assert staff.post(sheet_url(p), json=sheet_body(p, cadre.id, 60)).status_code == 200
@@ -96,7 +96,7 @@ def test_a_changed_input_shows_the_mismatch_and_the_audit_entry(app, traced):
 
 
 def test_out_of_scope_or_unpublished_is_not_found(app, traced):
-    from app.services.users import create_user
+    from app.org.users import create_user
 
     with app.app_context():
         create_user("trace_kpy_gs", PASSWORD, "组织部考评员", "XY04")

@@ -40,9 +40,9 @@ ALLOWED = {
 
 def new_period(app, state: str = "scoring", compute: bool = False) -> dict:
     """A period on a scheme of its own (the demo scheme's layout), moved on to `state`."""
-    from app.demo_eval import demo_scheme
-    from app.services import eval_results
-    from app.services.evaluation import create_period, import_scheme, transition
+    from app.evaluation import results as eval_results
+    from app.evaluation.demo import demo_scheme
+    from app.evaluation.periods import create_period, import_scheme, transition
 
     tag = uuid.uuid4().hex[:8]
     with app.app_context():
@@ -163,7 +163,7 @@ def period_buttons(page: str) -> set[str]:
 def test_only_city_staff_and_admins_run_periods(app, client):
     """Periods are city-wide: county staff see no 开始评分/计算/锁定/发布 buttons, a forced POST
     is refused in Chinese and changes nothing, and they still enter scores for their cadres."""
-    from app.services.evaluation import create_period
+    from app.evaluation.periods import create_period
 
     p = new_period(app)
     with app.app_context():
@@ -201,8 +201,9 @@ def test_the_period_commands_refuse_county_staff_on_any_path(app):
     them would be too); outside a request (the CLI, the system) they run."""
     from flask import g
 
-    from app.services import eval_results, evaluation
-    from app.services.errors import Forbidden
+    from app.core.errors import Forbidden
+    from app.evaluation import periods as evaluation
+    from app.evaluation import results as eval_results
 
     p = new_period(app)
     with app.app_context():
@@ -226,7 +227,7 @@ def test_county_staff_create_no_period_and_change_no_scheme(app, client):
     import io
     import json
 
-    from app.demo_eval import demo_scheme
+    from app.evaluation.demo import demo_scheme
 
     with app.app_context():
         scheme_name = db.session.scalar(select(EvaluationScheme.name).order_by(EvaluationScheme.id))
@@ -386,8 +387,8 @@ def test_locked_period_refuses_every_input(app, client):
 
 
 def test_nobody_scores_or_adjusts_themself(app, client):
+    from app.org.users import create_user
     from app.security.roles import STAFF
-    from app.services.users import create_user
 
     p = new_period(app)
     me = cadre_in(app, "XY03T", offset=3)
@@ -561,7 +562,7 @@ def test_scheme_json_upload_uses_the_golden_layout(app, client):
     import io
     import json
 
-    from app.demo_eval import demo_scheme
+    from app.evaluation.demo import demo_scheme
 
     login(client, "kpy_city")
     data = {**demo_scheme(), "name": "上传方案" + uuid.uuid4().hex[:6]}
@@ -620,8 +621,8 @@ def test_a_result_carries_its_cadres_unit_and_follows_a_move(app, client):
     joined does."""
     import datetime as dt
 
-    from app.services.cadres import import_cadres
-    from app.services.eval_results import compute_period
+    from app.evaluation.results import compute_period
+    from app.org.cadres import import_cadres
 
     p = new_period(app, "scoring")
     cadre = cadre_in(app, "XY03T", 3)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy.exc import OperationalError
 
 from tests.conftest import login

@@ -115,8 +115,9 @@ def test_no_page_loads_assets_from_the_internet(client):
 
 
 def test_password_complexity_rule():
-    from app.security.manager import password_complexity
     from flask_appbuilder.exceptions import PasswordComplexityValidationError
+
+    from app.security.manager import password_complexity
 
     password_complexity("Str0ng!Passw0rd")
     for weak in ("short1!A", "alllowercase1!", "NOLOWER123!!", "NoDigits!!!!", "NoSymbol1234a"):

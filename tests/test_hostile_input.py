@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import delete, func, select
 
-from app import scoring
+from app.core.errors import ImportRejected
+from app.core.tabular import FORMULA_PREFIXES, MAX_BYTES, check_header, parse_date, read_table
+from app.evaluation import scoring
 from app.extensions import db
 from app.models import AuditLog, Cadre, CareerRecord, EvaluationPeriod, EvaluationResult, OrgUnit, RewardPenalty
-from app.services.cadres import CADRE_HEADER, import_cadres
-from app.services.errors import ImportRejected
-from app.services.org import ORG_HEADER, import_units
-from app.tabular import FORMULA_PREFIXES, MAX_BYTES, check_header, parse_date, read_table
+from app.org.cadres import CADRE_HEADER, import_cadres
+from app.org.units import ORG_HEADER, import_units
 from tests.conftest import login
 from tests.jobs_support import follow_job, job_download
 
@@ -542,7 +542,7 @@ def formula_rows(app):
         town = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY03T01"))
         unit = OrgUnit(code=f"HF{token}", name=FORMULAS["unit"], kind="village", parent_id=town.id,
                        path="", sort_order=0)
-        from app.services.org import place_unit
+        from app.org.units import place_unit
 
         place_unit(unit)
         cadre = Cadre(code=f"HF{token}", name=FORMULAS["name"], gender="男", org_unit_id=unit.id,

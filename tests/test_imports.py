@@ -8,12 +8,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from app.core.errors import ImportRejected
+from app.core.tabular import write_csv, write_xlsx
 from app.extensions import db
 from app.models import Cadre, OrgUnit
-from app.services.cadres import import_cadres
-from app.services.errors import ImportRejected
-from app.services.org import import_units
-from app.tabular import write_csv, write_xlsx
+from app.org.cadres import import_cadres
+from app.org.units import import_units
 from tests.conftest import login, run_cli
 from tests.jobs_support import follow_job
 

@@ -253,8 +253,8 @@ def test_a_big_export_is_a_job_with_the_same_file_filters_and_scope(app, client,
 
 
 def test_the_import_services_report_progress_and_stay_the_same_without_a_callback(ctx):
-    from app.services.cadres import import_cadres
-    from app.services.errors import ImportRejected
+    from app.core.errors import ImportRejected
+    from app.org.cadres import import_cadres
 
     seen = []
     bad = cadre_file(*[f"JP{i:05d},进度,男,1980-01-02,NOPE,副镇长,副科,乡镇党政副职" for i in range(2500)])
@@ -272,7 +272,7 @@ def test_progress_moves_on_the_job_while_it_runs(app, client, monkeypatch):
     """A real worker thread beats the job's row while the service checks 20,000 rows: a reader
     (the job page's JSON) sees the count of checked rows move forward from 0 through the rows
     being checked; at the end every bad row is kept."""
-    from app.jobs_worker import Worker
+    from app.jobs.worker import Worker
 
     login(client, "kpy_city")
     rows = [f"JQ{i:05d},进度,男,1980-01-02,NOPE{i % 7},副镇长,副科,乡镇党政副职" for i in range(20_000)]
@@ -304,8 +304,8 @@ def test_progress_moves_on_the_job_while_it_runs(app, client, monkeypatch):
 def test_a_cadre_import_of_more_codes_than_postgresql_takes_parameters_is_checked_whole(ctx):
     """70,000 rows: one IN (...) of every code broke PostgreSQL's 65,535-parameter limit (a 500
     on the upload, a traceback on the CLI); the lookup goes in chunks and every row is judged."""
-    from app.services.cadres import import_cadres
-    from app.services.errors import ImportRejected
+    from app.core.errors import ImportRejected
+    from app.org.cadres import import_cadres
 
     data = cadre_file(*[f"JL{i:06d},上限,男,1980-01-02,NOPE,副镇长,副科,乡镇党政副职" for i in range(70_000)])
     with pytest.raises(ImportRejected) as refused:
@@ -319,8 +319,8 @@ def test_indicator_scores_beyond_postgresql_parameters_are_replaced_whole(own_db
     parameters a pair in one statement (66,000 > 65,535 on PostgreSQL); it goes in chunks."""
     from sqlalchemy import insert
 
+    from app.evaluation.imports import import_indicators
     from app.models import OrgUnit
-    from app.services.eval_import import import_indicators
 
     application = in_process_app(own_db)
     with application.app_context():
@@ -341,7 +341,7 @@ def test_indicator_scores_beyond_postgresql_parameters_are_replaced_whole(own_db
 
 
 def _queue(app, count: int, kind: str = "noop-test") -> list[int]:
-    from app.services import jobs
+    from app.jobs import services as jobs
 
     with app.app_context():
         user = db.session.scalar(select(AppUser).where(AppUser.username == "kpy_city"))
@@ -355,7 +355,7 @@ def _drop(app, ids) -> None:
 
 def test_racing_claims_take_each_job_exactly_once(app):
     """Eight threads claim at once (SQLite: one writer; PostgreSQL: FOR UPDATE SKIP LOCKED)."""
-    from app.services import jobs
+    from app.jobs import services as jobs
 
     ids = _queue(app, 40)
     taken: dict[int, list[str]] = {i: [] for i in ids}
@@ -393,7 +393,7 @@ def test_racing_claims_take_each_job_exactly_once(app):
 def test_stale_and_dead_workers_jobs_are_queued_again(app):
     """No heartbeat for JOB_STALE_SECONDS, or a known-dead claim: queued again; a job whose data
     was committed is only marked ended; a job whose worker died three times fails."""
-    from app.services import jobs
+    from app.jobs import services as jobs
 
     ids = _queue(app, 5)
     old = dt.datetime.now() - dt.timedelta(minutes=5)
@@ -425,8 +425,8 @@ def test_stale_and_dead_workers_jobs_are_queued_again(app):
 def test_a_commit_by_a_worker_that_lost_its_claim_writes_nothing(app):
     """The fence: the job was queued again behind a slow worker's back (another worker may run
     it); the slow worker's import then refuses to commit, and nothing of it is written."""
-    from app.services import jobs
-    from app.services.cadres import import_cadres
+    from app.jobs import services as jobs
+    from app.org.cadres import import_cadres
 
     (pk,) = _queue(app, 1)
     try:
@@ -453,7 +453,7 @@ def test_a_commit_by_a_worker_that_lost_its_claim_writes_nothing(app):
 
 def queue_imports(url: str, files: list[tuple[str, bytes]]) -> list[int]:
     """Cadre imports queued by rel_kpy on database `url`, as the upload queues them."""
-    from app.services import jobs
+    from app.jobs import services as jobs
 
     application = in_process_app(url)
     with application.app_context():

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OrgUnit
-from app.services.org import create_unit
+from app.org.units import create_unit
 from tests.conftest import api_token, login
 
 
@@ -60,7 +60,7 @@ def test_moving_through_the_api_moves_the_subtree(client, app):
 
 def test_county_admin_cannot_move_a_unit_out_of_its_county(client, app):
     town_id, _ = _tree(app, "MVS")
-    from app.services.users import create_user
+    from app.org.users import create_user
 
     with app.app_context():
         create_user("admin_xinxian", "Str0ng!Passw0rd", "系统管理员", "XY05")

@@ -13,8 +13,8 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.models import SupervisionTask
-from app.services.supervision_setup import seed_defaults
-from app.views_supervision import TaskView
+from app.supervision.setup import seed_defaults
+from app.supervision.views import TaskView
 from tests.conftest import login
 from tests.supervision_data import make_task
 

@@ -111,9 +111,9 @@ def kind_of(rule: str) -> str | None:
 @pytest.fixture(scope="module")
 def matrix(app):
     """Users of each role in 罗山县 (XY03), rows inside and outside it, and each role's permissions."""
-    from app.services import supervision_findings as sf
-    from app.services import supervision_tasks as st
-    from app.services.users import create_user
+    from app.org.users import create_user
+    from app.supervision import findings as sf
+    from app.supervision import tasks as st
 
     with app.app_context():
         for role, (username, unit) in USERS.items():

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from app.extensions import db
-from app.models import AuditLog, CadreConclusion, Cadre, OrgUnit
-from app.profile import build_profile, narrative
+from app.models import AuditLog, Cadre, CadreConclusion, OrgUnit
+from app.profile.assemble import build_profile, narrative
 from tests import profile_data
 from tests.conftest import login
 
@@ -376,8 +376,8 @@ def test_dashboard_is_kept_a_minute_unless_the_data_changes(app, client, data):
     makes the next look recompute; so does the minute passing."""
     import time
 
-    from app import dashboard
-    from app.services import audit
+    from app.core import audit
+    from app.profile import dashboard
 
     def as_of() -> str:
         html = client.get(f"/dashboard/?unit=XY03T02&period={data['periods'][2023]}").get_data(as_text=True)

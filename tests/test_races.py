@@ -24,6 +24,12 @@ import pytest
 from flask import g
 from sqlalchemy import delete, event, func, select, update
 
+from app.core.errors import Conflict, DomainError
+from app.evaluation import compute as eval_compute
+from app.evaluation import entry as eval_entry
+from app.evaluation import imports as eval_import
+from app.evaluation import periods as evaluation
+from app.evaluation import results as eval_results
 from app.extensions import db
 from app.models import (
     Adjustment,
@@ -39,12 +45,10 @@ from app.models import (
     ScoreSheet,
     SupervisionTask,
 )
-from app.services import eval_compute, eval_entry, eval_import, eval_results, evaluation
-from app.services import supervision_findings as F
-from app.services import supervision_tasks as S
-from app.services.cadres import import_cadres
-from app.services.errors import Conflict, DomainError
-from app.services.org import create_unit, import_units, place_unit
+from app.org.cadres import import_cadres
+from app.org.units import create_unit, import_units, place_unit
+from app.supervision import findings as F
+from app.supervision import tasks as S
 from tests.conftest import api_token, login
 from tests.supervision_data import flashes, make_finding, make_task, now, page_text, user
 from tests.test_eval_services import cadres, fill, new_period, scheme_json, sheets_csv

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditLog, EvaluationScheme, ExtensionRequest, SupervisionTask
-from app.services import supervision_tasks as S
+from app.supervision import tasks as S
 from tests.conftest import api_token, login, run_cli
 from tests.supervision_data import make_task, now, user
 from tests.test_eval_services import scheme_json

@@ -238,7 +238,7 @@ def test_bad_paging_argument_is_a_400_not_a_500(client):
 
 
 def test_user_screens_are_scoped_for_a_county_admin(client, app):
-    from app.services.users import create_user
+    from app.org.users import create_user
 
     with app.app_context():
         create_user("admin_luoshan", "Str0ng!Passw0rd", "系统管理员", "XY03")  # resets the demo password

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import scoring
-from app.scoring import (
+from app.evaluation import scoring
+from app.evaluation.scoring import (
     GroupRule,
     IndicatorRule,
     SchemeRules,

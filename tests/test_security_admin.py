@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AppUser, AuditLog, Cadre, OrgUnit
+from app.org.users import create_user
 from app.security import roles as R
-from app.services.users import create_user
 from tests.conftest import login
 
 PASSWORD = "Str0ng!Passw0rd"

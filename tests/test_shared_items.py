@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Attachment
-from app.services import supervision_tasks as S
-from app.services.users import create_user
+from app.org.users import create_user
+from app.supervision import tasks as S
 from tests.conftest import PASSWORD, api_token, login
 from tests.supervision_data import make_task, now, page_text, unit
 

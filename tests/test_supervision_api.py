@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Finding, SupervisionTask
-from app.services.supervision_setup import seed_defaults
+from app.supervision.setup import seed_defaults
 from tests.conftest import api_token
 from tests.supervision_data import make_finding, make_task, now, tag, task_state
 

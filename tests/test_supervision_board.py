@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import event
 
 from app.extensions import db
-from app.services import supervision_findings as F
-from app.services import supervision_tasks as S
-from app.services.org import create_unit
-from app.services.supervision_setup import seed_defaults
-from app.supervision_board import build_board
+from app.org.units import create_unit
+from app.supervision import findings as F
+from app.supervision import tasks as S
+from app.supervision.board import build_board
+from app.supervision.setup import seed_defaults
 from tests.conftest import login
 from tests.supervision_data import list_count, now, tag, unit, user
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.core.errors import Conflict, DomainError
 from app.extensions import db
 from app.models import (
     AuditLog,
@@ -22,11 +23,10 @@ from app.models import (
     TaskAssignment,
     TaskReport,
 )
-from app.services import supervision_findings as F
-from app.services import supervision_tasks as S
-from app.services.errors import Conflict, DomainError
-from app.services.supervision_setup import seed_defaults
-from app.services.users import create_user
+from app.org.users import create_user
+from app.supervision import findings as F
+from app.supervision import tasks as S
+from app.supervision.setup import seed_defaults
 from tests.conftest import PASSWORD, api_token, login
 from tests.supervision_data import flashes, make_finding, make_task, now, page_text, user
 

@@ -16,7 +16,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import event, func, select
 
-from app import deadlines
+from app.core.errors import Conflict, DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.models import (
     AppUser,
@@ -33,10 +33,10 @@ from app.models import (
     WorkCalendarDay,
 )
 from app.security import roles as R
-from app.services import supervision_findings as F
-from app.services import supervision_tasks as S
-from app.services.errors import Conflict, DomainError, Forbidden, NotFound
-from app.services.supervision_setup import seed_defaults, work_calendar
+from app.supervision import deadlines
+from app.supervision import findings as F
+from app.supervision import tasks as S
+from app.supervision.setup import seed_defaults, work_calendar
 from tests.conftest import run_cli
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -293,7 +293,7 @@ def test_stale_version_is_a_conflict(ctx):
 
 @pytest.fixture()
 def guangshan_supervisor(ctx):
-    from app.services.users import create_user
+    from app.org.users import create_user
 
     return create_user("dcy_test_gs", "Demo@2026xy", R.SUPERVISOR, "XY04")
 

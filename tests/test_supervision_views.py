@@ -20,9 +20,9 @@ from app.models import (
     SupervisionTask,
     TaskReminder,
 )
-from app.services import supervision_findings as F
-from app.services import supervision_tasks as S
-from app.services.supervision_setup import seed_defaults
+from app.supervision import findings as F
+from app.supervision import tasks as S
+from app.supervision.setup import seed_defaults
 from tests.conftest import login
 from tests.supervision_data import (
     cadre_in,
@@ -508,10 +508,10 @@ def test_work_calendar_year_filter_and_duplicate_day(client):
 
 
 def test_supervision_indicator_flows_into_the_computed_result(app):
-    from app.demo_eval import demo_scheme
-    from app.services import eval_results
-    from app.services.eval_import import import_indicators
-    from app.services.evaluation import create_period, import_scheme, transition
+    from app.evaluation import results as eval_results
+    from app.evaluation.demo import demo_scheme
+    from app.evaluation.imports import import_indicators
+    from app.evaluation.periods import create_period, import_scheme, transition
 
     with app.app_context():
         today = now().date()

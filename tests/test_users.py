@@ -1,8 +1,9 @@
-import re
-from tests.conftest import login
+from sqlalchemy import select
+
 from app.extensions import db
 from app.models import AppUser
-from sqlalchemy import select
+from tests.conftest import login
+
 
 def test_admin_adds_a_user_through_the_form(client, app):
     login(client, "admin")

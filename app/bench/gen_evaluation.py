@@ -7,7 +7,7 @@ import random
 import time
 
 from app.bench.bulk import BulkWriter
-from app.bench.generate import SHEETS_PER_CADRE, City
+from app.bench.city import SHEETS_PER_CADRE, City
 
 CADRES_PER_CHUNK = 2_500  # 50,000 sheets and 250,000 values per write
 VOTERS = 30

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.bench import PERIODS
 from app.bench.bulk import BulkWriter
-from app.bench.generate import City
+from app.bench.city import City
 from app.extensions import db
 from app.models import FINDING_STATES, SEVERITIES, TASK_CATEGORIES, TimeLimitRule
 
@@ -59,7 +59,7 @@ def supervision(writer: BulkWriter, rng: random.Random, city: City, scale: float
 def _rules() -> dict[str, int]:
     """The three default 13710 rules (added when missing): name -> id."""
     try:
-        from app.services.supervision_setup import DEFAULT_RULES
+        from app.supervision.setup import DEFAULT_RULES
     except ImportError:  # the supervision module not there yet: the same three 13710 rules
         DEFAULT_RULES = {
             "普通事项": dict(acknowledge_days=1, first_report_days=3, complete_days=7, complete_months=0),

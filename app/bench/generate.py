@@ -13,17 +13,18 @@ import datetime as dt
 import os
 import random
 import time
-from dataclasses import dataclass, field
 
 import click
 
 from app.bench import BENCH_PASSWORD, CITY_CODE, PERIODS, bench_accounts
 from app.bench.bulk import BulkWriter, analyze, drop_everything, fast_load_pragmas, is_empty
-from app.demo import COUNTIES, EDUCATIONS, GIVEN, SURNAMES, TOWN_SUFFIX, TOWN_WORDS, VILLAGE_WORDS
-from app.services.errors import DomainError
+from app.bench.city import City
+from app.bench.gen_evaluation import evaluation_inputs
+from app.bench.gen_supervision import supervision
+from app.core.errors import DomainError
+from app.org.demo import COUNTIES, EDUCATIONS, GIVEN, SURNAMES, TOWN_SUFFIX, TOWN_WORDS, VILLAGE_WORDS
 
 REFERENCE_CADRES = 50_000  # the city the issue describes; unit counts scale from it
-SHEETS_PER_CADRE = 20  # per period, half per score group
 DEPARTMENT_NAMES = (
     "组织部", "宣传部", "统战部", "政法委", "发展和改革委员会", "教育局", "公安局", "民政局", "财政局",
     "人力资源和社会保障局", "自然资源局", "生态环境局", "住房和城乡建设局", "交通运输局", "水利局",
@@ -51,22 +52,6 @@ SCHEME = {
 }
 
 
-@dataclass
-class City:
-    """What later steps need to know about the generated tree and register."""
-
-    units: list[tuple] = field(default_factory=list)  # (id, code, name, kind, parent_id, path, sort)
-    by_kind: dict[str, list[int]] = field(default_factory=dict)
-    county_of: dict[int, int] = field(default_factory=dict)  # unit id -> its county's id
-    cadres_of: dict[int, list[int]] = field(default_factory=dict)  # unit id -> cadre ids
-    quality: list[float] = field(default_factory=list)  # cadre id -> underlying level (index 0 unused)
-    unit_name: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def cadre_count(self) -> int:
-        return len(self.quality) - 1
-
-
 def generate(n_cadres: int, force: bool, echo=click.echo, seed: int = 2026) -> dict:
     """Fill the configured (empty, or wiped with force) database with a city of n_cadres cadres."""
     if n_cadres < 100:
@@ -80,11 +65,7 @@ def generate(n_cadres: int, force: bool, echo=click.echo, seed: int = 2026) -> d
         city = _org_tree(writer, rng, n_cadres)
         _cadres(writer, rng, city, n_cadres)
         periods = _scheme_and_periods(echo)
-        from app.bench.gen_evaluation import evaluation_inputs
-
         evaluation_inputs(writer, rng, city, periods)
-        from app.bench.gen_supervision import supervision
-
         supervision(writer, rng, city, n_cadres / REFERENCE_CADRES)
         writer.fix_sequences(("org_unit", "cadre", "score_sheet", "supervision_task", "task_assignment",
                               "inspection", "finding"))
@@ -229,7 +210,7 @@ def _cadres(writer: BulkWriter, rng: random.Random, city: City, n: int) -> None:
 
 def _scheme_and_periods(echo) -> list[dict]:
     """The scheme and the three yearly periods, through the evaluation services; opened for scoring."""
-    from app.services import evaluation
+    from app.evaluation import periods as evaluation
 
     scheme, _ = evaluation.import_scheme(SCHEME)
     out, previous = [], None
@@ -252,7 +233,7 @@ def _scheme_and_periods(echo) -> list[dict]:
 
 
 def _accounts(echo) -> None:
-    from app.services.users import create_user
+    from app.org.users import create_user
 
     for username, role, unit_code, display in bench_accounts():
         create_user(username, BENCH_PASSWORD, role, unit_code, None, display)
@@ -261,8 +242,8 @@ def _accounts(echo) -> None:
 
 def _compute_and_close(periods: list[dict], echo) -> None:
     """Compute every period in order (so that deltas exist); publish all but the last, lock the last."""
-    from app.services import evaluation
-    from app.services.eval_compute import compute
+    from app.evaluation import periods as evaluation
+    from app.evaluation.compute import compute
 
     for i, p in enumerate(periods):
         step = time.perf_counter()

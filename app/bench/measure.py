@@ -21,10 +21,10 @@ from sqlalchemy import event, func, select, text
 
 from app.bench import BENCH_PASSWORD, COMPUTED_PERIOD, COUNTY_CODE, PERIODS, account
 from app.bench.targets import evaluate, render_table  # noqa: F401  (render_table: for the CLI)
+from app.core.errors import DomainError
 from app.extensions import db
 from app.models import Cadre, EvaluationPeriod, EvaluationResult, OrgUnit, ScoreSheet, SheetScore
 from app.security import roles as R
-from app.services.errors import DomainError
 
 FLOOR_SQL = (
     "SELECT s.cadre_id, s.group_id, v.dimension_id, COUNT(v.value), SUM(v.value), MAX(v.value), MIN(v.value) "
@@ -128,7 +128,7 @@ def machine() -> dict:
 
 def measure_compute(period_id: int, runs: int = 2) -> dict:
     """Best of `runs` for compute() and for the bare GROUP BY (run alternately, warm cache)."""
-    from app.services.eval_compute import compute
+    from app.evaluation.compute import compute
 
     floors, computes, statements = [], [], 0
     for _ in range(runs):

@@ -9,10 +9,11 @@ from flask import flash, g, redirect, request, session, url_for
 from flask_login import logout_user
 from sqlalchemy import case, func, update
 
+from app.core.audit import record
 from app.extensions import db
 from app.models import AppUser
 from app.security import revocation, throttle
-from app.services.audit import record
+from app.security.revocation import is_locked, now  # noqa: F401  (the manager asks accounts)
 
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
@@ -24,12 +25,6 @@ PASSWORD_CHANGE_ENDPOINTS = {"ResetMyPasswordView.this_form_get", "ResetMyPasswo
                              "AuthDBView.logout", "static", "appbuilder.static", "favicon"}
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now()
-
-
-def is_locked(user) -> bool:
-    return bool(user is not None and user.locked_until and user.locked_until > now())
 
 
 def login_failed(user) -> int:

@@ -19,12 +19,13 @@ from flask_appbuilder.security.views import RoleModelView, UserDBModelView
 from flask_appbuilder.widgets import ListWidget, ShowWidget
 from wtforms.validators import DataRequired
 
+from app.core.errors import DomainError
 from app.extensions import db
+from app.org import users as user_rules
 from app.security.roles import ADMIN, describe_permissions
 from app.security.scope import UnitScopeFilter
-from app.services import users as user_rules
-from app.services.errors import DomainError
-from app.viewlib import OptimisticEditMixin, SafeActionsMixin, cadre_field, unit_field
+from app.web.lookup import cadre_field, unit_field
+from app.web.modelview import OptimisticEditMixin, SafeActionsMixin
 
 USER_LABELS = {
     "first_name": "姓",

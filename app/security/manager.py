@@ -11,7 +11,7 @@ from app.security.admin_screens import AppRoleView, AppUserView, ResetPasswordVi
 from app.security.api import SecurityApi
 from app.security.password_views import ResetMyPasswordView
 from app.security.passwords import password_complexity  # noqa: F401  (config names it here)
-from app.viewlib import EagerSQLAInterface
+from app.web.modelview import EagerSQLAInterface
 
 
 class SecurityManager(FabSecurityManager):

@@ -13,6 +13,8 @@ from werkzeug.security import check_password_hash
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, ValidationError
 
+from app.security.passwords import PUBLISHED_PASSWORDS
+
 
 class OwnPasswordForm(DynamicForm):
     current_password = PasswordField(
@@ -39,9 +41,8 @@ class OwnPasswordForm(DynamicForm):
             raise ValidationError("当前密码不正确，密码未修改")
 
     def validate_password(self, field) -> None:
-        from app.demo import DEMO_PASSWORD
 
-        if field.data == DEMO_PASSWORD:
+        if field.data in PUBLISHED_PASSWORDS:
             raise ValidationError("不能使用公开的演示密码，请另设一个新密码")
         if check_password_hash(g.user.password, field.data or ""):
             raise ValidationError("新密码不能与当前密码相同")

@@ -6,6 +6,10 @@ import re
 
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
 
+# Passwords printed in the README and by `seed-demo`: never accepted as a chosen password.
+DEMO_PASSWORD = "Demo@2026xy"
+PUBLISHED_PASSWORDS = frozenset({DEMO_PASSWORD})
+
 
 def password_complexity(password: str) -> None:
     """At least 10 characters with upper case, lower case, a digit and a symbol."""

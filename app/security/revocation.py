@@ -9,6 +9,8 @@ server cannot delete it: the epoch in the database is what refuses a replayed on
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app, g, session
 from flask_login import user_logged_in
 from sqlalchemy import event, inspect, update
@@ -18,6 +20,15 @@ from app.models import AppUser
 CLAIM = "auth_epoch"  # the JWT claim
 SESSION_KEY = "auth_epoch"
 REVOKED_MESSAGE = "登录凭证已失效（密码已修改、账号已停用或锁定、或已退出登录），请重新登录"
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now()
+
+
+def is_locked(user) -> bool:
+    """Locked out after repeated failed logins (app/security/accounts.py counts them)."""
+    return bool(user is not None and user.locked_until and user.locked_until > now())
 
 
 def revoke(db_session, user_id: int) -> None:
@@ -88,10 +99,8 @@ def _claims(identity) -> dict:
 def _load_token_user(_header, data):
     """FAB's load_user_jwt plus the checks: active, not locked, the token's epoch current.
     Runs for every JWT request, the refresh endpoint included (one query, as FAB's did)."""
-    from app.security import accounts
-
     user = current_app.appbuilder.sm.get_user_by_id(int(data["sub"]))
-    if user is None or not user.is_active or accounts.is_locked(user):
+    if user is None or not user.is_active or is_locked(user):
         return None
     if data.get(CLAIM) != user.auth_epoch:
         return None

@@ -108,7 +108,7 @@ def may_run_periods() -> bool:
 def require_may_run_periods(what: str = "变更考评期状态") -> None:
     """Refuse (Forbidden, in Chinese) a period command by anyone but city staff or an admin."""
     if not may_run_periods():
-        from app.services.errors import Forbidden
+        from app.core.errors import Forbidden
 
         raise Forbidden(f"只有市级组织部考评员可以{what}")
 

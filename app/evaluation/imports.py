@@ -1,0 +1,343 @@
+"""Imports of a period's inputs: score sheets, ballots, indicator scores, adjustments.
+
+Every import is all-or-nothing: all rows are checked first and every bad row is listed.
+Rows are written with Core bulk inserts (thousands of sheets stay fast) and one summary
+audit row per import. Re-importing ballots for the same cadre and group replaces them,
+and so does re-importing an indicator score; score sheets and adjustments are appended
+(each row is one more sheet or one more adjustment).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from contextlib import contextmanager
+
+from flask import g, has_request_context
+from sqlalchemy import delete, insert
+
+from app.core import claims
+from app.core.audit import actor as current_actor
+from app.core.errors import ImportRejected
+from app.core.lookups import chunked, rows_by_key
+from app.core.progress import checking, writing
+from app.core.tabular import check_header, read_table
+from app.evaluation.periods import claim_period, get_period, record_bulk, state_label
+from app.extensions import db
+from app.models import (
+    ADJUSTMENT_KINDS,
+    Adjustment,
+    Ballot,
+    Cadre,
+    EvaluationPeriod,
+    IndicatorScore,
+    ScoreSheet,
+    SheetScore,
+)
+from app.security.scope import unit_in_scope
+
+KEYS = ["干部编号", "评价组"]
+VOTE_COLUMNS = {"优秀": "excellent", "称职": "competent", "基本称职": "basic", "不称职": "incompetent", "不了解": "unknown"}
+INDICATOR_HEADER = ["干部编号", "指标", "得分"]
+ADJUSTMENT_HEADER = ["干部编号", "类型", "分值", "事由"]
+
+
+def import_sheets(period_code: str, data: bytes, filename: str, progress=None) -> dict:
+    """Import score sheets or ballots (the header tells which); returns counts (progress: see
+    app/services/progress.py)."""
+    period = _scoring_period(period_code)
+    header, rows = read_table(data, filename)
+    if any(h in VOTE_COLUMNS for h in header):
+        return _import_ballots(period, header, rows, progress)
+    return _import_score_sheets(period, header, rows, progress)
+
+
+def _scoring_period(code: str) -> EvaluationPeriod:
+    period = get_period(code)
+    if period.state != "scoring":
+        raise ImportRejected(
+            [(None, f"考评期“{period.code}”当前状态为{state_label(period.state)}，只有评分中的考评期才能导入")]
+        )
+    return period
+
+
+@contextmanager
+def _writing(period: EvaluationPeriod):
+    """Claim the period in 评分中 before the import writes (app/services/claims.py), commit,
+    or roll back everything: an import racing a lock of its period is written before the lock
+    or refused whole, never into a locked period."""
+    refused = f"考评期“{period.code}”已被他人锁定或变更状态，只有评分中的考评期才能导入；未写入任何数据"
+    with claims.transaction(refused):
+        claim_period(period, ("scoring",), refused)
+        yield
+
+
+def _acting_cadre_id() -> int | None:
+    """The cadre the request user is (never allowed to score itself); None on the CLI."""
+    if not has_request_context():
+        return None
+    user = getattr(g, "user", None)
+    return getattr(user, "cadre_id", None) if user is not None else None
+
+
+def _cadres(rows) -> dict[str, Cadre]:
+    codes = {row.get("干部编号", "") for _, row in rows}
+    return rows_by_key(Cadre.code, codes)
+
+
+def _check_cadre(row, cadres, self_id) -> tuple[list[str], Cadre | None]:
+    code = row.get("干部编号", "")
+    cadre = cadres.get(code)
+    if not code:
+        return ["干部编号不能为空"], None
+    if cadre is None or not unit_in_scope(cadre.org_unit):
+        return [f"干部编号“{code}”不存在或不在您的管辖范围内"], None
+    if self_id is not None and cadre.id == self_id:
+        return ["不能为本人评分或录入本人的考评数据"], None
+    return [], cadre
+
+
+def _number(text: str, column: str, low: float = 0, high: float = 100) -> tuple[float | None, str | None]:
+    if text == "":
+        return None, f"{column}不能为空"
+    try:
+        value = float(text)
+    except ValueError:
+        return None, f"{column}“{text}”不是数字"
+    if not math.isfinite(value) or not low <= value <= high:
+        return None, f"{column}“{text}”超出范围（{low:g}–{high:g}）"
+    return value, None
+
+
+# ---------------------------------------------------------------- sheets and ballots
+
+
+def _import_score_sheets(period, header, rows, progress=None) -> dict:
+    scheme = period.scheme
+    dims = {d.name: d for d in scheme.dimensions}
+    check_header(header, KEYS + list(dims))
+    groups = {grp.name: grp for grp in scheme.rater_groups}
+    cadres, self_id = _cadres(rows), _acting_cadre_id()
+    errors, sheets = [], []
+    for line, row in checking(rows, progress):
+        row_errors, cadre = _check_cadre(row, cadres, self_id)
+        group = _group(row, groups, "scores", row_errors)
+        values = {}
+        for name, dim in dims.items():
+            value, err = _number(row.get(name, ""), name)
+            if err:
+                row_errors.append(err)
+            values[dim.id] = value
+        if "__extra__" in row:
+            row_errors.append(row["__extra__"])
+        errors += [(line, e) for e in row_errors]
+        if not row_errors:
+            sheets.append((cadre.id, group.id, values))
+    if errors:
+        raise ImportRejected(errors)
+    if not sheets:
+        raise ImportRejected([(None, "文件中没有评分表数据")])
+    writing(rows, progress)
+    with _writing(period):
+        _insert_sheets(period, sheets)
+        period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
+        record_bulk("import", "score_sheet", period, {"评分表": len(sheets), "维度": len(dims)})
+    return {"kind": "sheets", "sheets": len(sheets)}
+
+
+def _group(row, groups, kind, row_errors):
+    name = row.get("评价组", "")
+    group = groups.get(name)
+    if group is None:
+        row_errors.append(f"评价组“{name}”不在考评方案中" if name else "评价组不能为空")
+    elif group.kind != kind:
+        wanted = "评分表（按维度打分）" if group.kind == "scores" else "票数（优秀/称职/基本称职/不称职/不了解）"
+        row_errors.append(f"评价组“{name}”应导入{wanted}")
+        return None
+    return group
+
+
+def _insert_sheets(period, sheets) -> None:
+    rows = [{"period_id": period.id, "cadre_id": c, "group_id": grp, "version": 1} for c, grp, _ in sheets]
+    ids = db.session.scalars(
+        insert(ScoreSheet).returning(ScoreSheet.id, sort_by_parameter_order=True), rows
+    ).all()
+    values = [
+        {"sheet_id": sheet_id, "dimension_id": dim_id, "value": value}
+        for sheet_id, (_, _, dims) in zip(ids, sheets)
+        for dim_id, value in dims.items()
+    ]
+    db.session.execute(insert(SheetScore), values)
+
+
+def _import_ballots(period, header, rows, progress=None) -> dict:
+    check_header(header, KEYS + list(VOTE_COLUMNS))
+    groups = {grp.name: grp for grp in period.scheme.rater_groups}
+    cadres, self_id = _cadres(rows), _acting_cadre_id()
+    errors, ballots, seen = [], {}, {}
+    for line, row in checking(rows, progress):
+        row_errors, cadre = _check_cadre(row, cadres, self_id)
+        group = _group(row, groups, "votes", row_errors)
+        counts = {}
+        for column, attr in VOTE_COLUMNS.items():
+            counts[attr] = _count(row.get(column, ""), column, row_errors)
+        if "__extra__" in row:
+            row_errors.append(row["__extra__"])
+        if cadre is not None and group is not None:
+            key = (cadre.id, group.id)
+            if key in seen:
+                row_errors.append(f"干部“{cadre.code}”的“{group.name}”票数与第 {seen[key]} 行重复")
+            seen.setdefault(key, line)
+        errors += [(line, e) for e in row_errors]
+        if not row_errors:
+            ballots[(cadre.id, group.id)] = counts
+    if errors:
+        raise ImportRejected(errors)
+    if not ballots:
+        raise ImportRejected([(None, "文件中没有票数数据")])
+    writing(rows, progress)
+    with _writing(period):
+        replaced = _replace_ballots(period, ballots)
+        period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
+        record_bulk("import", "ballot", period, {"票数": len(ballots), "替换": replaced})
+    return {"kind": "ballots", "ballots": len(ballots), "replaced": replaced}
+
+
+def _count(text: str, column: str, row_errors: list[str]) -> int:
+    if text == "":
+        row_errors.append(f"{column}票数不能为空")
+        return 0
+    try:
+        value = float(text)
+    except ValueError:
+        row_errors.append(f"{column}票数“{text}”不是数字")
+        return 0
+    if not value.is_integer() or value < 0:
+        row_errors.append(f"{column}票数“{text}”应为非负整数")
+        return 0
+    return int(value)
+
+
+def _replace_ballots(period, ballots) -> int:
+    replaced = _delete_pairs(Ballot, period, Ballot.cadre_id, Ballot.group_id, list(ballots))
+    rows = [{"period_id": period.id, "cadre_id": c, "group_id": grp, **counts} for (c, grp), counts in ballots.items()]
+    db.session.execute(insert(Ballot), rows)
+    return replaced
+
+
+def _delete_pairs(model, period, first, second, keys: list[tuple]) -> int:
+    """Delete the period's rows of `model` whose (first, second) is one of `keys` (a cadre and
+    an indicator or rater group); the count. By the second key (a scheme has a handful), the
+    first in chunks of plain IN lists: PostgreSQL refused one IN of 33,000 (cadre, indicator)
+    pairs (66,000 parameters > 65,535; and a row-value IN of 10,000 pairs exceeded its stack
+    depth), so a city's indicator import failed there."""
+    by_second: dict = {}
+    for one, two in keys:
+        by_second.setdefault(two, []).append(one)
+    deleted = 0
+    for two, ones in by_second.items():
+        for part in chunked(ones):
+            stmt = delete(model).where(model.period_id == period.id, second == two, first.in_(part))
+            deleted += db.session.execute(stmt).rowcount or 0
+    return deleted
+
+
+# ---------------------------------------------------------------- indicators and adjustments
+
+
+def import_indicators(period_code: str, data: bytes, filename: str, progress=None) -> dict:
+    """Import entered indicator scores (干部编号, 指标, 得分); a re-imported score replaces."""
+    period = _scoring_period(period_code)
+    header, rows = read_table(data, filename)
+    check_header(header, INDICATOR_HEADER)
+    indicators = {i.name: i for i in period.scheme.indicators}
+    cadres, self_id = _cadres(rows), _acting_cadre_id()
+    errors, scores, seen = [], {}, {}
+    for line, row in checking(rows, progress):
+        row_errors, cadre = _check_cadre(row, cadres, self_id)
+        name = row.get("指标", "")
+        indicator = indicators.get(name)
+        if indicator is None:
+            row_errors.append(f"指标“{name}”不在考评方案中" if name else "指标不能为空")
+        elif indicator.source != "entered":
+            row_errors.append(f"指标“{name}”由督查数据自动计算，不能导入")
+            indicator = None
+        value, err = _number(row.get("得分", ""), "得分")
+        if err:
+            row_errors.append(err)
+        if "__extra__" in row:
+            row_errors.append(row["__extra__"])
+        if cadre is not None and indicator is not None:
+            key = (cadre.id, indicator.id)
+            if key in seen:
+                row_errors.append(f"干部“{cadre.code}”的指标“{name}”与第 {seen[key]} 行重复")
+            seen.setdefault(key, line)
+        errors += [(line, e) for e in row_errors]
+        if not row_errors:
+            scores[(cadre.id, indicator.id)] = value
+    if errors:
+        raise ImportRejected(errors)
+    if not scores:
+        raise ImportRejected([(None, "文件中没有指标得分数据")])
+    writing(rows, progress)
+    with _writing(period):
+        replaced = _delete_pairs(IndicatorScore, period, IndicatorScore.cadre_id, IndicatorScore.indicator_id,
+                                 list(scores))
+        values = [
+            {"period_id": period.id, "cadre_id": c, "indicator_id": i, "score": v} for (c, i), v in scores.items()
+        ]
+        db.session.execute(insert(IndicatorScore), values)
+        period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
+        record_bulk("import", "indicator_score", period, {"指标得分": len(scores), "替换": replaced})
+    return {"scores": len(scores), "replaced": replaced}
+
+
+def import_adjustments(period_code: str, data: bytes, filename: str, progress=None) -> dict:
+    """Import adjustments (干部编号, 类型, 分值, 事由); imported ones count as approved."""
+    period = _scoring_period(period_code)
+    header, rows = read_table(data, filename)
+    check_header(header, ADJUSTMENT_HEADER)
+    cadres, self_id = _cadres(rows), _acting_cadre_id()
+    _, actor = current_actor()
+    errors, values = [], []
+    for line, row in checking(rows, progress):
+        row_errors, cadre = _check_cadre(row, cadres, self_id)
+        kind = row.get("类型", "")
+        if kind not in ADJUSTMENT_KINDS:
+            row_errors.append(f"类型“{kind}”无效，应为 {'/'.join(ADJUSTMENT_KINDS)} 之一")
+        value = 0.0
+        if kind in ("加分", "减分") or row.get("分值", ""):
+            value, err = _number(row.get("分值", ""), "分值")
+            if err:
+                row_errors.append(err)
+        reason = row.get("事由", "")
+        if not reason:
+            row_errors.append("事由不能为空")
+        elif len(reason) > 500:
+            row_errors.append("事由过长（最多 500 个字符）")
+        if "__extra__" in row:
+            row_errors.append(row["__extra__"])
+        errors += [(line, e) for e in row_errors]
+        if not row_errors:
+            values.append(
+                {
+                    "period_id": period.id,
+                    "cadre_id": cadre.id,
+                    "kind": kind,
+                    "value": value or 0.0,
+                    "reason": reason,
+                    "status": "approved",
+                    "proposed_by": actor,
+                    "approved_by": actor,
+                }
+            )
+    if errors:
+        raise ImportRejected(errors)
+    if not values:
+        raise ImportRejected([(None, "文件中没有调整数据")])
+    writing(rows, progress)
+    with _writing(period):
+        db.session.execute(insert(Adjustment), values)
+        period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
+        record_bulk("import", "adjustment", period, {"调整": len(values)})
+    return {"adjustments": len(values)}

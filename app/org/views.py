@@ -1,0 +1,216 @@
+"""The org domain's screens, declared: units, cadres, career records, rewards, the audit log."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from app.core import audit_labels
+from app.core.errors import DomainError
+from app.extensions import db
+from app.models import CADRE_STATUSES, GENDERS, UNIT_KINDS, AuditLog, Cadre, CareerRecord, OrgUnit, RewardPenalty
+from app.org import cadres as cadre_service
+from app.org import units as org_service
+from app.security.scope import (
+    AuditScopeFilter,
+    CadreScopeFilter,
+    RequestUnitFilter,
+    UnitPathScopeFilter,
+    UnitScopeChoiceFilter,
+)
+from app.web.lookup import cadre_field, unit_field
+from app.web.modelview import ScopedModelView
+
+UNIT_LABELS = {
+    "code": "单位编码",
+    "name": "单位名称",
+    "kind": "类型",
+    "kind_label": "类型",
+    "parent": "上级单位",
+    "parent.name": "上级单位",
+    "parent.code": "上级编码",
+    "path": "层级路径",
+    "sort_order": "排序",
+    "active": "启用",
+}
+
+
+class OrgUnitView(ScopedModelView):
+    """The 王-shaped org tree: city, counties, townships, villages, departments."""
+
+    route_base = "/orgunits"
+    datamodel = SQLAInterface(OrgUnit)
+    class_permission_name = "OrgUnit"
+    list_title = "组织机构"
+    show_title = "单位详情"
+    add_title = "新增单位"
+    edit_title = "编辑单位"
+    label_columns = UNIT_LABELS
+    list_columns = ["code", "name", "kind_label", "parent.name", "sort_order", "active"]
+    show_columns = ["code", "name", "kind_label", "parent", "path", "sort_order", "active"]
+    add_columns = ["code", "name", "kind", "parent", "sort_order", "active"]
+    edit_columns = add_columns
+    search_columns = ["code", "name", "kind", "active"]
+    order_columns = ["code", "name", "sort_order"]
+    base_order = ("path", "asc")
+    base_filters = [["path", UnitPathScopeFilter, lambda: None], ["id", RequestUnitFilter, lambda: None]]
+    add_form_extra_fields = edit_form_extra_fields = {
+        "kind": SelectField("类型", choices=list(UNIT_KINDS.items()), validators=[DataRequired()], widget=Select2Widget()),
+        "parent": unit_field("上级单位", required=False),
+    }
+    validators_columns = {"code": [Length(max=32)], "name": [Length(max=100)]}
+    export_columns = ["code", "name", "kind_label", "parent.code", "sort_order"]
+    import_service = staticmethod(org_service.import_units)
+    import_help = "列：单位编码、单位名称、类型（市/县区/乡镇街道/村社区/部门）、上级编码；可选列：排序"
+
+    def pre_add(self, item):
+        org_service.place_unit(item)
+
+    def pre_update(self, item):
+        org_service.place_unit(item)
+
+
+CADRE_LABELS = {
+    "code": "干部编号",
+    "name": "姓名",
+    "gender": "性别",
+    "ethnicity": "民族",
+    "birth_date": "出生日期",
+    "native_place": "籍贯",
+    "party_join_date": "入党时间",
+    "education": "学历",
+    "org_unit": "所属单位",
+    "org_unit.name": "所属单位",
+    "org_unit.code": "单位编码",
+    "position": "职务",
+    "rank": "职级",
+    "post_category": "岗位类别",
+    "position_start": "任现职时间",
+    "status": "状态",
+    "phone": "联系电话",
+    "expected_version": "",
+    "career_records": "任职经历",
+    "rewards_penalties": "奖惩情况",
+}
+
+
+class CareerRecordView(ScopedModelView):
+    """任职经历 of cadres in scope."""
+
+    route_base = "/careerrecords"
+    datamodel = SQLAInterface(CareerRecord)
+    class_permission_name = "Cadre"
+    list_title = "任职经历"
+    show_title = add_title = edit_title = "任职经历"
+    label_columns = {"cadre": "干部", "start_date": "起始日期", "end_date": "终止日期", "unit_name": "单位", "position": "职务"}
+    list_columns = ["cadre", "start_date", "end_date", "unit_name", "position"]
+    add_columns = edit_columns = ["cadre", "start_date", "end_date", "unit_name", "position"]
+    search_columns = ["unit_name", "position", "start_date"]
+    base_filters = [["cadre_id", CadreScopeFilter, lambda: None]]
+    add_form_extra_fields = edit_form_extra_fields = {"cadre": cadre_field("干部")}
+    unit_filter = False
+
+
+class RewardPenaltyView(ScopedModelView):
+    """奖惩 of cadres in scope."""
+
+    route_base = "/rewardspenalties"
+    datamodel = SQLAInterface(RewardPenalty)
+    class_permission_name = "Cadre"
+    list_title = "奖惩情况"
+    show_title = add_title = edit_title = "奖惩情况"
+    label_columns = {"cadre": "干部", "kind": "类别", "date": "日期", "title": "事项", "issuer": "决定机关"}
+    list_columns = ["cadre", "kind", "date", "title", "issuer"]
+    add_columns = edit_columns = ["cadre", "kind", "date", "title", "issuer"]
+    search_columns = ["kind", "title", "date"]
+    base_filters = [["cadre_id", CadreScopeFilter, lambda: None]]
+    unit_filter = False
+    add_form_extra_fields = edit_form_extra_fields = {
+        "cadre": cadre_field("干部"),
+        "kind": SelectField("类别", choices=[("奖励", "奖励"), ("惩戒", "惩戒")], widget=Select2Widget()),
+    }
+
+
+class CadreView(ScopedModelView):
+    """The cadre register (干部名册)."""
+
+    route_base = "/cadres"
+    datamodel = SQLAInterface(Cadre)
+    class_permission_name = "Cadre"
+    list_title = "干部名册"
+    show_title = "干部信息"
+    add_title = "新增干部"
+    edit_title = "编辑干部"
+    label_columns = CADRE_LABELS
+    list_columns = ["code", "name", "gender", "org_unit.name", "position", "rank", "post_category", "status"]
+    show_fieldsets = [
+        ("基本信息", {"fields": ["code", "name", "gender", "ethnicity", "birth_date", "native_place",
+                               "party_join_date", "education", "phone"]}),
+        ("任职信息", {"fields": ["org_unit", "position", "rank", "post_category", "position_start", "status"]}),
+    ]
+    _form_fields = ["code", "name", "gender", "ethnicity", "birth_date", "native_place", "party_join_date",
+                    "education", "org_unit", "position", "rank", "post_category", "position_start", "status",
+                    "phone"]
+    add_columns = _form_fields
+    edit_columns = _form_fields
+    search_columns = ["code", "name", "gender", "post_category", "position", "rank", "status"]
+    order_columns = ["code", "name", "post_category", "rank"]
+    base_order = ("code", "asc")
+    base_filters = [["org_unit_id", UnitScopeChoiceFilter, lambda: None]]
+    related_views = [CareerRecordView, RewardPenaltyView]
+    add_form_extra_fields = {
+        "org_unit": unit_field("所属单位"),
+        "gender": SelectField("性别", choices=[(g, g) for g in GENDERS], widget=Select2Widget()),
+        "status": SelectField("状态", choices=[(s, s) for s in CADRE_STATUSES], widget=Select2Widget()),
+        "post_category": StringField("岗位类别", validators=[DataRequired(message="请填写岗位类别"), Length(max=30)],
+                                     widget=BS3TextFieldWidget()),
+    }
+    edit_form_extra_fields = add_form_extra_fields
+    validators_columns = {"code": [DataRequired(), Length(max=32)], "name": [DataRequired(), Length(max=50)]}
+    export_columns = ["code", "name", "gender", "birth_date", "org_unit.code", "org_unit.name", "position",
+                      "rank", "post_category", "status"]
+    import_service = staticmethod(cadre_service.import_cadres)
+    import_help = ("列：干部编号、姓名、性别、出生日期、单位编码、职务、职级、岗位类别；"
+                   "可选列：民族、籍贯、入党时间、学历、任现职时间、状态、联系电话")
+
+    def pre_add(self, item):
+        cadre_service.check_cadre(item)
+
+    def pre_update(self, item):
+        try:
+            cadre_service.check_cadre(item)
+        except DomainError:
+            db.session.rollback()
+            raise
+
+
+class AuditLogView(ScopedModelView):
+    """The audit trail, read-only."""
+
+    route_base = "/auditlog"
+    datamodel = SQLAInterface(AuditLog)
+    class_permission_name = "AuditLog"
+    base_filters = [["org_unit_id", AuditScopeFilter, lambda: None]]  # entries about the admin's subtree
+    list_title = show_title = "审计日志"
+    can_add = can_edit = can_delete = False
+    label_columns = {"at": "时间", "username": "操作人", "action": "操作", "table_name": "数据表", "row_id": "记录",
+                     "old_values": "修改前", "new_values": "修改后", "user_id": "用户ID"}
+    list_columns = ["at", "username", "action", "table_name", "row_id", "old_values", "new_values"]
+    show_columns = list_columns
+    search_columns = ["username", "action", "table_name", "row_id", "at"]
+    base_order = ("id", "desc")
+    formatters_columns = {
+        "at": lambda v: v.strftime("%Y-%m-%d %H:%M:%S") if v else "",
+        "action": audit_labels.action_label,
+        "table_name": audit_labels.table_label,
+        "old_values": audit_labels.values_label,
+        "new_values": audit_labels.values_label,
+    }
+    unit_filter = False
+    export_columns = ["at", "username", "action", "table_name", "row_id", "old_values", "new_values"]
+
+    def muldelete(self, items):  # the audit trail is append-only
+        abort(404)

@@ -1,1 +1,0 @@
-"""Use cases that change data: each validates, owns its transaction and is audited."""
