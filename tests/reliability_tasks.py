@@ -27,11 +27,11 @@ def template(case: str, password: str, staff: str, admin: str) -> dict:
     upgrade()
     seed_defaults()
     sync_roles()
-    import_units((case_dir / "units.csv").read_bytes(), "units.csv")
-    import_cadres((case_dir / "cadres.csv").read_bytes(), "cadres.csv")
-    scheme, _ = import_scheme((case_dir / "scheme.json").read_bytes())
-    create_period("2021-Y", "2021年度考核", "年度", scheme.name, "2021-01-01", "2021-12-31")
-    transition("2021-Y", "open")
+    import_units((case_dir / "units.csv").read_bytes(), "units.csv", user=None)
+    import_cadres((case_dir / "cadres.csv").read_bytes(), "cadres.csv", user=None)
+    scheme, _ = import_scheme((case_dir / "scheme.json").read_bytes(), user=None)
+    create_period("2021-Y", "2021年度考核", "年度", scheme.name, "2021-01-01", "2021-12-31", user=None)
+    transition("2021-Y", "open", user=None)
     create_user(staff, password, "组织部考评员", "C0")
     create_user(admin, password, "系统管理员", "C0")
     return {"ok": True}
@@ -45,16 +45,16 @@ def big_period(cadres_file: str, count: int) -> dict:
     from app.org.cadres import import_cadres
 
     path = Path(cadres_file)
-    import_cadres(path.read_bytes(), path.name)
+    import_cadres(path.read_bytes(), path.name, user=None)
     codes = [line.split(",", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()[1:]][:count]
     sheets = ["干部编号,评价组,德,能,勤,绩,廉"]
     for i, code in enumerate(codes):
         for group in ("组织评价", "领导和同事评价"):
             sheets.append(f"{code},{group},{80 + i % 20},85,90,{70 + i % 30},88")
-    import_sheets("2021-Y", ("\n".join(sheets) + "\n").encode(), "sheets.csv")
+    import_sheets("2021-Y", ("\n".join(sheets) + "\n").encode(), "sheets.csv", user=None)
     first = compute("2021-Y")
     adjustments = ["干部编号,类型,分值,事由"] + [f"{code},加分,1,表彰" for code in codes]
-    import_adjustments("2021-Y", ("\n".join(adjustments) + "\n").encode(), "adj.csv")
+    import_adjustments("2021-Y", ("\n".join(adjustments) + "\n").encode(), "adj.csv", user=None)
     return {"results": first["results"]}
 
 

@@ -37,6 +37,9 @@ VIEW_NAMES = ("views",)
 NOT_SERVICES = ("views", "api", "cli", "demo", "web", "menu")
 # The job machinery every domain's screens may queue work on: it knows no domain.
 PLATFORM = ("app.jobs.services", "app.jobs.models")
+# The scope module's doors for screens: they read the request's user.
+REQUEST_SCOPE = {"current_scope_prefix", "request_user", "require_unit_in_scope", "selected_cadre",
+                 "requested_unit_path", "unit_path_by_code"}
 
 
 def _modules() -> dict[str, Path]:
@@ -138,6 +141,8 @@ def test_services_take_the_user_instead_of_reading_the_request():
                 bad.append((name, "flask." + "/".join(sorted({"g", "request", "session"} & set(names)))))
             if module == "flask_login":
                 bad.append((name, module))
+            if module == "app.security.scope" and REQUEST_SCOPE & set(names):
+                bad.append((name, "scope." + "/".join(sorted(REQUEST_SCOPE & set(names)))))
         bad += [(name, d) for d in GRAPH[name] if _is_view(d) or d.startswith("app.web")]
     assert not bad, f"services read the request or import screens: {bad}"
 

@@ -6,7 +6,6 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from flask import g
 from sqlalchemy import event, func, select
 
 from app.core.errors import Conflict, ImportRejected
@@ -14,7 +13,7 @@ from app.evaluation.compute import compute
 from app.evaluation.imports import import_adjustments, import_indicators, import_sheets
 from app.evaluation.periods import create_period, import_scheme, transition
 from app.extensions import db
-from app.models import Ballot, Cadre, EvaluationPeriod, EvaluationResult, ScoreSheet
+from app.models import Ballot, Cadre, EvaluationPeriod, EvaluationResult, OrgUnit, ScoreSheet
 
 DIMS = ["德", "能", "勤", "绩", "廉"]
 
@@ -41,12 +40,12 @@ def scheme_json(name: str) -> dict:
 def new_period(state: str = "scoring") -> EvaluationPeriod:
     """A period on a scheme of its own, moved on to the given state."""
     tag = uuid.uuid4().hex[:8]
-    scheme, _ = import_scheme(scheme_json(f"测试方案{tag}"))
-    period = create_period(f"T-{tag}", f"测试期{tag}", "专项", scheme.name, "2024-01-01", "2024-12-31")
+    scheme, _ = import_scheme(scheme_json(f"测试方案{tag}"), user=None)
+    period = create_period(f"T-{tag}", f"测试期{tag}", "专项", scheme.name, "2024-01-01", "2024-12-31", user=None)
     for action, reached in (("open", "scoring"), ("lock", "locked"), ("publish", "published")):
         if period.state == state:
             break
-        transition(period.code, action)
+        transition(period.code, action, user=None)
         assert period.state == reached
     return period
 
@@ -66,11 +65,11 @@ def fill(period: EvaluationPeriod, people: list[Cadre]) -> None:
             sheet_rows.append(f"{c.code},组织评价," + ",".join(str(70 + (i * 3 + k * 5 + j) % 30) for j in range(5)))
         ballot_rows.append(f"{c.code},群众评价,{i % 7},{10 + i % 5},2,1,1")
         ind_rows.append(f"{c.code},项目建设实绩,{60 + i % 40}")
-    import_sheets(period.code, sheets_csv(sheet_rows), "s.csv")
+    import_sheets(period.code, sheets_csv(sheet_rows), "s.csv", user=None)
     ballots = "干部编号,评价组,优秀,称职,基本称职,不称职,不了解\n" + "\n".join(ballot_rows) + "\n"
-    import_sheets(period.code, ballots.encode("utf-8"), "b.csv")
+    import_sheets(period.code, ballots.encode("utf-8"), "b.csv", user=None)
     indicators = "干部编号,指标,得分\n" + "\n".join(ind_rows) + "\n"
-    import_indicators(period.code, indicators.encode("utf-8"), "i.csv")
+    import_indicators(period.code, indicators.encode("utf-8"), "i.csv", user=None)
 
 
 def count_sheets(period: EvaluationPeriod) -> int:
@@ -81,18 +80,18 @@ def test_state_machine_refuses_illegal_transitions(ctx):
     period = new_period("draft")
     for action in ("lock", "publish"):
         with pytest.raises(Conflict, match="草稿"):
-            transition(period.code, action)
-    transition(period.code, "open")
+            transition(period.code, action, user=None)
+    transition(period.code, "open", user=None)
     with pytest.raises(Conflict, match="评分中"):
-        transition(period.code, "open")
-    transition(period.code, "lock")
+        transition(period.code, "open", user=None)
+    transition(period.code, "lock", user=None)
     with pytest.raises(Conflict, match="尚未计算"):
-        transition(period.code, "publish")
+        transition(period.code, "publish", user=None)
     compute(period.code)
-    transition(period.code, "publish")
+    transition(period.code, "publish", user=None)
     for action in ("open", "lock", "publish"):
         with pytest.raises(Conflict, match="已发布"):
-            transition(period.code, action)
+            transition(period.code, action, user=None)
     with pytest.raises(Conflict, match="已发布"):
         compute(period.code)
 
@@ -102,9 +101,9 @@ def test_imports_refused_outside_scoring(ctx, state):
     period = new_period(state)
     (c,) = cadres(1)
     with pytest.raises(ImportRejected, match="只有评分中"):
-        import_sheets(period.code, sheets_csv([f"{c.code},组织评价,1,2,3,4,5"]), "s.csv")
+        import_sheets(period.code, sheets_csv([f"{c.code},组织评价,1,2,3,4,5"]), "s.csv", user=None)
     with pytest.raises(ImportRejected, match="只有评分中"):
-        import_indicators(period.code, f"干部编号,指标,得分\n{c.code},项目建设实绩,80\n".encode(), "i.csv")
+        import_indicators(period.code, f"干部编号,指标,得分\n{c.code},项目建设实绩,80\n".encode(), "i.csv", user=None)
     assert count_sheets(period) == 0
 
 
@@ -122,19 +121,19 @@ def test_bad_rows_are_all_listed_and_nothing_is_written(ctx):
         ]
     )
     with pytest.raises(ImportRejected) as err:
-        import_sheets(period.code, data, "s.csv")
+        import_sheets(period.code, data, "s.csv", user=None)
     assert {line for line, _ in err.value.errors} == {3, 4, 5, 6, 7}
     assert count_sheets(period) == 0
 
     bad_ind = f"干部编号,指标,得分\n{a.code},督查实绩,90\n{a.code},无此指标,90\n{b.code},项目建设实绩,120\n"
     with pytest.raises(ImportRejected) as err:
-        import_indicators(period.code, bad_ind.encode(), "i.csv")
+        import_indicators(period.code, bad_ind.encode(), "i.csv", user=None)
     assert {line for line, _ in err.value.errors} == {2, 3, 4}
     assert "督查" in err.value.message
 
     bad_adj = f"干部编号,类型,分值,事由\n{a.code},奖励,1,x\n{a.code},加分,,x\n{a.code},加分,1,\n"
     with pytest.raises(ImportRejected) as err:
-        import_adjustments(period.code, bad_adj.encode(), "a.csv")
+        import_adjustments(period.code, bad_adj.encode(), "a.csv", user=None)
     assert {line for line, _ in err.value.errors} == {2, 3, 4}
 
 
@@ -142,13 +141,13 @@ def test_ballots_are_replaced_and_sheets_appended(ctx):
     period = new_period()
     (c,) = cadres(1)
     ballots = f"干部编号,评价组,优秀,称职,基本称职,不称职,不了解\n{c.code},群众评价,1,2,3,4,5\n".encode()
-    import_sheets(period.code, ballots, "b.csv")
-    import_sheets(period.code, ballots.replace(b",1,2,", b",9,2,"), "b.csv")
+    import_sheets(period.code, ballots, "b.csv", user=None)
+    import_sheets(period.code, ballots.replace(b",1,2,", b",9,2,"), "b.csv", user=None)
     rows = db.session.scalars(select(Ballot).where(Ballot.period_id == period.id)).all()
     assert [(r.excellent, r.competent) for r in rows] == [(9, 2)]
     one = sheets_csv([f"{c.code},组织评价,80,80,80,80,80"])
-    import_sheets(period.code, one, "s.csv")
-    import_sheets(period.code, one, "s.csv")
+    import_sheets(period.code, one, "s.csv", user=None)
+    import_sheets(period.code, one, "s.csv", user=None)
     assert count_sheets(period) == 2
 
 
@@ -158,18 +157,18 @@ def test_a_cadre_user_cannot_score_itself(app):
         (c,) = cadres(1)
         ids = (period.id, period.code, c.id, c.code)
     period_id, period_code, cadre_id, cadre_code = ids
-    with app.test_request_context():
-        g.user = SimpleNamespace(is_authenticated=True, id=None, username="x", cadre_id=cadre_id, org_unit_id=None)
-        g.scope_prefix = None
+    with app.app_context():
+        me = SimpleNamespace(is_authenticated=True, id=None, username="x", cadre_id=cadre_id, org_unit_id=None,
+                             org_unit=db.session.scalar(select(OrgUnit).where(OrgUnit.parent_id.is_(None))))
         with pytest.raises(ImportRejected, match="本人"):
-            import_sheets(period_code, sheets_csv([f"{cadre_code},组织评价,99,99,99,99,99"]), "s.csv")
+            import_sheets(period_code, sheets_csv([f"{cadre_code},组织评价,99,99,99,99,99"]), "s.csv", user=me)
         assert count_sheets(db.session.get(EvaluationPeriod, period_id)) == 0
 
 
 def test_scheme_in_use_cannot_be_replaced(ctx):
     period = new_period()
     with pytest.raises(Conflict, match="不能替换"):
-        import_scheme(scheme_json(period.scheme.name))
+        import_scheme(scheme_json(period.scheme.name), user=None)
 
 
 def test_compute_is_set_based_and_idempotent(app):
@@ -231,7 +230,7 @@ def test_cli_style_import_after_compute_marks_results_stale(app):
         cadre = db.session.scalar(select(Cadre).join(Cadre.org_unit).order_by(Cadre.id))
         indicator = next(i for i in period.scheme.indicators if i.source == "entered")
         data = f"干部编号,指标,得分\n{cadre.code},{indicator.name},88\n".encode()
-        import_indicators(period.code, data, "i.csv")
+        import_indicators(period.code, data, "i.csv", user=None)
         db.session.refresh(period)
         assert is_stale(period)
 

@@ -203,7 +203,7 @@ def test_cadre_import_writes_every_row_or_none(ctx, rows, as_xlsx):
         assume(False)
     before = count(Cadre)
     try:
-        result = import_cadres(data, "g.xlsx" if as_xlsx else "g.csv")
+        result = import_cadres(data, "g.xlsx" if as_xlsx else "g.csv", user=None)
     except ImportRejected as exc:
         assert exc.errors
         db.session.rollback()
@@ -254,7 +254,7 @@ def test_unit_import_writes_every_row_or_none(ctx, rows):
     table = [[f"{prefix}{r['i']}", r["name"], r["kind"], parent_code(r), r["sort"]] for r in rows]
     before = count(OrgUnit)
     try:
-        import_units(csv_of([ORG_HEADER + ["排序"]] + table), "u.csv")
+        import_units(csv_of([ORG_HEADER + ["排序"]] + table), "u.csv", user=None)
     except ImportRejected as exc:
         assert exc.errors
         db.session.rollback()
@@ -281,7 +281,7 @@ def test_nul_byte_far_into_a_csv_is_refused_not_crashing(ctx):
     assert data.index(b"\x00") > 4096
     before = count(Cadre)
     with pytest.raises(ImportRejected):
-        import_cadres(data, "nul.csv")
+        import_cadres(data, "nul.csv", user=None)
     db.session.rollback()
     assert count(Cadre) == before
 
@@ -544,7 +544,7 @@ def formula_rows(app):
                        path="", sort_order=0)
         from app.org.units import place_unit
 
-        place_unit(unit)
+        place_unit(unit, user=None)
         cadre = Cadre(code=f"HF{token}", name=FORMULAS["name"], gender="男", org_unit_id=unit.id,
                       position=FORMULAS["position"], post_category="村党组织书记", status="在职")
         db.session.add(cadre)

@@ -31,9 +31,9 @@ def cadre_count() -> int:
 
 def test_good_csv_with_bom_imports_and_updates(ctx):
     data = csv_bytes("TI0001,测试甲,男,1980-01-02,XY03T01,副镇长,副科,乡镇党政副职", bom=True)
-    assert import_cadres(data, "a.csv") == {"created": 1, "updated": 0}
+    assert import_cadres(data, "a.csv", user=None) == {"created": 1, "updated": 0}
     data = csv_bytes("TI0001,测试甲乙,男,1980/1/2,XY03T01,镇长,正科,乡镇党政正职")
-    assert import_cadres(data, "a.csv") == {"created": 0, "updated": 1}
+    assert import_cadres(data, "a.csv", user=None) == {"created": 0, "updated": 1}
     cadre = db.session.scalar(select(Cadre).where(Cadre.code == "TI0001"))
     assert cadre.name == "测试甲乙" and cadre.post_category == "乡镇党政正职"
 
@@ -49,7 +49,7 @@ def test_bad_rows_reject_the_whole_file_and_each_is_listed(ctx):
         "TI0100,重复,男,1980-01-02,XY03T01,副镇长,副科,乡镇党政副职",
     )
     with pytest.raises(ImportRejected) as err:
-        import_cadres(data, "bad.csv")
+        import_cadres(data, "bad.csv", user=None)
     lines = {row for row, _ in err.value.errors}
     assert lines == {3, 4, 5, 6, 7}
     text = err.value.message
@@ -74,7 +74,7 @@ def test_bad_rows_reject_the_whole_file_and_each_is_listed(ctx):
 def test_malformed_files_are_refused_in_chinese(ctx, data, name, fragment):
     before = cadre_count()
     with pytest.raises(ImportRejected) as err:
-        import_cadres(data, name)
+        import_cadres(data, name, user=None)
     assert fragment in err.value.message
     assert cadre_count() == before
 
@@ -87,7 +87,7 @@ def test_xlsx_import_reads_dates_and_numbers(ctx):
     ws.append(["TI0200", "表格人", "女", dt.datetime(1985, 3, 4), "XY03T02", "副镇长", "副科", "乡镇党政副职"])
     buf = io.BytesIO()
     wb.save(buf)
-    assert import_cadres(buf.getvalue(), "c.xlsx")["created"] == 1
+    assert import_cadres(buf.getvalue(), "c.xlsx", user=None)["created"] == 1
     cadre = db.session.scalar(select(Cadre).where(Cadre.code == "TI0200"))
     assert cadre.birth_date == dt.date(1985, 3, 4)
 
@@ -95,12 +95,12 @@ def test_xlsx_import_reads_dates_and_numbers(ctx):
 def test_org_import_builds_paths_and_moving_keeps_descendants_right(ctx):
     data = ("单位编码,单位名称,类型,上级编码\n"
             "TU1,测试镇,乡镇街道,XY03\nTU1V1,测试村,村社区,TU1\n").encode()
-    assert import_units(data, "u.csv") == {"created": 2, "updated": 0}
+    assert import_units(data, "u.csv", user=None) == {"created": 2, "updated": 0}
     town = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "TU1"))
     village = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "TU1V1"))
     county3 = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY03"))
     assert village.path == f"{county3.path}{town.id}/{village.id}/"
-    import_units("单位编码,单位名称,类型,上级编码\nTU1,测试镇,乡镇街道,XY04\n".encode(), "m.csv")
+    import_units("单位编码,单位名称,类型,上级编码\nTU1,测试镇,乡镇街道,XY04\n".encode(), "m.csv", user=None)
     db.session.expire_all()
     county4 = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY04"))
     village = db.session.get(OrgUnit, village.id)
@@ -112,7 +112,7 @@ def test_org_import_rejects_unknown_parent_bad_kind_and_cycles(ctx):
     data = ("单位编码,单位名称,类型,上级编码\n"
             "TC1,甲,乡镇街道,NOPE\nTC2,乙,火星,XY03\nTC3,丙,村社区,TC4\nTC4,丁,村社区,TC3\n").encode()
     with pytest.raises(ImportRejected) as err:
-        import_units(data, "c.csv")
+        import_units(data, "c.csv", user=None)
     rows = {row for row, _ in err.value.errors}
     assert {2, 3} <= rows and (4 in rows or 5 in rows)
     assert "循环" in err.value.message

@@ -259,13 +259,13 @@ def test_the_import_services_report_progress_and_stay_the_same_without_a_callbac
     seen = []
     bad = cadre_file(*[f"JP{i:05d},进度,男,1980-01-02,NOPE,副镇长,副科,乡镇党政副职" for i in range(2500)])
     with pytest.raises(ImportRejected):
-        import_cadres(bad, "p.csv", progress=lambda done, total, message: seen.append((done, total)))
+        import_cadres(bad, "p.csv", progress=lambda done, total, message: seen.append((done, total)), user=None)
     assert seen == [(0, 2500), (1000, 2500), (2000, 2500)]
     seen.clear()
     good = cadre_file("JP10001,进度,男,1980-01-02,XY03T01,副镇长,副科,乡镇党政副职")
-    assert import_cadres(good, "p.csv", progress=lambda *a: seen.append(a)) == {"created": 1, "updated": 0}
+    assert import_cadres(good, "p.csv", progress=lambda *a: seen.append(a), user=None) == {"created": 1, "updated": 0}
     assert seen[0][:2] == (0, 1) and seen[-1][:2] == (1, 1) and "正在写入" in seen[-1][2]
-    assert import_cadres(good, "p.csv") == {"created": 0, "updated": 1}  # the CLI's call, unchanged
+    assert import_cadres(good, "p.csv", user=None) == {"created": 0, "updated": 1}  # the CLI's call, unchanged
 
 
 def test_progress_moves_on_the_job_while_it_runs(app, client, monkeypatch):
@@ -309,7 +309,7 @@ def test_a_cadre_import_of_more_codes_than_postgresql_takes_parameters_is_checke
 
     data = cadre_file(*[f"JL{i:06d},上限,男,1980-01-02,NOPE,副镇长,副科,乡镇党政副职" for i in range(70_000)])
     with pytest.raises(ImportRejected) as refused:
-        import_cadres(data, "limit.csv")
+        import_cadres(data, "limit.csv", user=None)
     assert len(refused.value.errors) == 70_000
 
 
@@ -332,8 +332,8 @@ def test_indicator_scores_beyond_postgresql_parameters_are_replaced_whole(own_db
         lines = ["干部编号,指标,得分"] + [f"JI{i:05d},{name},{80 + i % 20}" for i in range(16_500)
                                           for name in ("项目建设实绩", "基层治理实绩")]
         data = ("\n".join(lines) + "\n").encode()
-        assert import_indicators("2021-Y", data, "i.csv") == {"scores": 33_000, "replaced": 0}
-        assert import_indicators("2021-Y", data, "i.csv") == {"scores": 33_000, "replaced": 33_000}
+        assert import_indicators("2021-Y", data, "i.csv", user=None) == {"scores": 33_000, "replaced": 0}
+        assert import_indicators("2021-Y", data, "i.csv", user=None) == {"scores": 33_000, "replaced": 33_000}
         db.session.remove()
 
 
@@ -439,7 +439,7 @@ def test_a_commit_by_a_worker_that_lost_its_claim_writes_nothing(app):
             unfence = jobs.fence(db.session(), pk, claim)
             try:
                 with pytest.raises(jobs.JobLost):
-                    import_cadres(cadre_file("JF0001,围栏,男,1980-01-02,XY03T01,副镇长,副科,乡镇党政副职"), "f.csv")
+                    import_cadres(cadre_file("JF0001,围栏,男,1980-01-02,XY03T01,副镇长,副科,乡镇党政副职"), "f.csv", user=None)
             finally:
                 unfence()
             assert db.session.scalar(select(Cadre).where(Cadre.code == "JF0001")) is None

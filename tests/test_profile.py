@@ -50,7 +50,7 @@ def guangshan_cadre(app) -> int:
 
 def test_profile_assembly(app, data, a_id):
     with app.app_context():
-        p = build_profile(a_id)
+        p = build_profile(a_id, user=None)
     assert p["cadre"]["name"] == "特写甲" and p["cadre"]["unit"]["code"] == "XY03T02"
     assert p["cadre"]["post_category"] == "乡镇党政副职"
     assert [h["period"]["name"] for h in p["history"]] == ["2021年度", "2022年度", "2023年度"]
@@ -81,12 +81,12 @@ def test_profile_assembly(app, data, a_id):
 
 def test_narrative_exact_sentences(app, a_id):
     with app.app_context():
-        assert narrative(build_profile(a_id)) == EXPECTED_NARRATIVE
+        assert narrative(build_profile(a_id, user=None)) == EXPECTED_NARRATIVE
 
 
 def test_narrative_with_unpublished_period(app, a_id):
     with app.app_context():
-        p = build_profile(a_id, unpublished=True)
+        p = build_profile(a_id, unpublished=True, user=None)
     assert p["latest"]["period"]["name"] == "2024年度" and len(p["history"]) == 4
     assert narrative(p)[:4] == [
         "2024年度综合得分 70.00 分，在同类干部（乡镇党政副职，1 人）中排名第 1 位，位于前 100.0%。",
@@ -98,9 +98,9 @@ def test_narrative_with_unpublished_period(app, a_id):
 
 def test_narrative_of_veto_and_short_history(app, data):
     with app.app_context():
-        d = narrative(build_profile(data["ids"]["D"]))
-        s1 = narrative(build_profile(data["ids"]["S1"]))
-        b, c = build_profile(data["ids"]["B"]), build_profile(data["ids"]["C"])
+        d = narrative(build_profile(data["ids"]["D"], user=None))
+        s1 = narrative(build_profile(data["ids"]["S1"], user=None))
+        b, c = build_profile(data["ids"]["B"], user=None), build_profile(data["ids"]["C"], user=None)
     assert "本期存在一票否决事项，等次为不称职。" in d
     assert "仅有一个考评期的结果，暂无纵向比较。" in s1
     # B: no dimension below the peer average; C: 83 → 80 → 83.
@@ -233,7 +233,7 @@ def test_query_count_does_not_grow_with_history(app, client, data, suffix):
     one = count_queries(app, client, f"/cadre-profile/{data['ids']['S1']}{suffix}")
     five = count_queries(app, client, f"/cadre-profile/{data['ids']['S5']}{suffix}")
     with app.app_context():
-        assert len(build_profile(data["ids"]["S5"])["history"]) == 5
+        assert len(build_profile(data["ids"]["S5"], user=None)["history"]) == 5
     assert one == five, (one, five)
     assert one <= 25
 

@@ -21,7 +21,6 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from flask import g
 from sqlalchemy import delete, event, func, select, update
 
 from app.core.errors import Conflict, DomainError
@@ -150,13 +149,10 @@ def meanwhile(app, late, early) -> list:
 
 
 def as_user(app, name: str | None, fn):
-    """Run `fn` as the request user `name` (the evaluation services read g.user)."""
+    """Run `fn(acting_user)` as the user `name` (None: the system); the services take the
+    acting user as an argument."""
     def call():
-        if name is None:
-            return fn()
-        with app.test_request_context():
-            g.user = user(name)
-            return fn()
+        return fn(None if name is None else user(name))
     return call
 
 
@@ -190,14 +186,14 @@ def _proposal(app, offset: int = 1) -> dict:
         period = new_period()
         cadre = db.session.scalar(select(Cadre).join(OrgUnit).where(OrgUnit.code.startswith("XY03T"))
                                   .order_by(Cadre.id).offset(offset))
-        item = eval_entry.propose_adjustment(period.id, cadre.id, "加分", "3", "获省级表彰")
+        item = eval_entry.propose_adjustment(period.id, cadre.id, "加分", "3", "获省级表彰", user=None)
         return {"id": item.id, "period": period.id, "code": period.code}
 
 
 def test_approve_and_reject_of_one_adjustment_at_once(app):
     adj = _proposal(app)
-    outcomes = race(app, as_user(app, "kpy_city", lambda: eval_entry.decide_adjustment(adj["id"], True)),
-                    as_user(app, "kpy_luoshan", lambda: eval_entry.decide_adjustment(adj["id"], False)))
+    outcomes = race(app, as_user(app, "kpy_city", lambda u: eval_entry.decide_adjustment(adj["id"], True, user=u)),
+                    as_user(app, "kpy_luoshan", lambda u: eval_entry.decide_adjustment(adj["id"], False, user=u)))
     won = one_wins(outcomes, "该调整已被他人审批")
     with app.app_context():
         item = db.session.get(Adjustment, adj["id"])
@@ -236,9 +232,9 @@ def _filled_period(app, state: str = "scoring", computed: bool = False) -> dict:
         if computed:
             eval_compute.compute(period.code)
         if state in ("locked", "published"):
-            evaluation.transition(period.code, "lock")
+            evaluation.transition(period.code, "lock", user=None)
         if state == "published":
-            evaluation.transition(period.code, "publish")
+            evaluation.transition(period.code, "publish", user=None)
         return {"id": period.id, "code": period.code}
 
 
@@ -287,7 +283,7 @@ def test_a_compute_does_not_write_into_a_period_published_meanwhile(app):
     with app.app_context():
         before = (db.session.get(EvaluationPeriod, p["id"]).computed_at, _results(p["id"]))
     late, early = meanwhile(app, lambda: eval_compute.compute(p["code"]),
-                            lambda: evaluation.transition(p["code"], "publish"))
+                            lambda: evaluation.transition(p["code"], "publish", user=None))
     assert early == "ok"
     refused(late, "请刷新后重试")
     with app.app_context():
@@ -331,15 +327,15 @@ def test_two_staff_move_one_period_at_once(app, start, action):
             p = {"id": period.id, "code": period.code}
     else:
         p = _filled_period(app, start, computed=True)
-    outcomes = race(app, lambda: evaluation.transition(p["code"], action),
-                    lambda: evaluation.transition(p["code"], action))
+    outcomes = race(app, lambda: evaluation.transition(p["code"], action, user=None),
+                    lambda: evaluation.transition(p["code"], action, user=None))
     one_wins(outcomes, "已被他人变更状态")
 
 
 def test_two_admins_unlock_one_period_at_once(app):
     p = _filled_period(app, "locked", computed=True)
-    outcomes = race(app, lambda: eval_results.unlock(p["code"], "甲：补录评分"),
-                    lambda: eval_results.unlock(p["code"], "乙：补录评分"))
+    outcomes = race(app, lambda: eval_results.unlock(p["code"], "甲：补录评分", user=None),
+                    lambda: eval_results.unlock(p["code"], "乙：补录评分", user=None))
     one_wins(outcomes, "已被他人解锁")
     with app.app_context():
         rows = db.session.scalars(select(AuditLog).where(AuditLog.action == "unlock",
@@ -357,8 +353,8 @@ def test_a_score_saved_while_the_period_is_locked_is_refused(app):
         cid = cadre.id
     values = {str(d): 80 for d in p["dims"]}
     late, early = meanwhile(
-        app, as_user(app, "kpy_city", lambda: eval_entry.save_sheet(p["id"], p["group"], cid, values)),
-        lambda: evaluation.transition(p["code"], "lock"))
+        app, as_user(app, "kpy_city", lambda u: eval_entry.save_sheet(p["id"], p["group"], cid, values, user=u)),
+        lambda: evaluation.transition(p["code"], "lock", user=None))
     assert early == "ok"
     refused(late, "已被他人锁定或变更状态")
     with app.app_context():
@@ -372,8 +368,8 @@ def test_an_import_running_into_a_lock_writes_nothing(app):
         p = {"id": period.id, "code": period.code}
         (cadre,) = cadres(1)
         data = sheets_csv([f"{cadre.code},组织评价,80,80,80,80,80"])
-    late, early = meanwhile(app, lambda: eval_import.import_sheets(p["code"], data, "s.csv"),
-                            lambda: evaluation.transition(p["code"], "lock"))
+    late, early = meanwhile(app, lambda: eval_import.import_sheets(p["code"], data, "s.csv", user=None),
+                            lambda: evaluation.transition(p["code"], "lock", user=None))
     assert early == "ok"
     refused(late, "未写入任何数据")
     with app.app_context():
@@ -391,7 +387,7 @@ def test_two_staff_enter_the_same_ballot_at_once(app):
         (cadre,) = luoshan(1)
         cid = cadre.id
     counts = [{"excellent": 3, "competent": 5}, {"excellent": 4, "competent": 6}]
-    outcomes = race(app, *(as_user(app, name, lambda c=c: eval_entry.save_ballot(pid, gid, cid, c))
+    outcomes = race(app, *(as_user(app, name, lambda u, c=c: eval_entry.save_ballot(pid, gid, cid, c, user=u))
                            for name, c in zip(("kpy_city", "kpy_luoshan"), counts)))
     assert all(o == "ok" or isinstance(o, Conflict) for o in outcomes), outcomes
     with app.app_context():
@@ -415,25 +411,25 @@ def _uses(app, grades: int = 3) -> dict:
 
 def test_two_staff_draw_the_suggestions_at_once(app):
     p = _uses(app)
-    outcomes = race(app, as_user(app, "kpy_city", lambda: eval_results.generate_result_uses(p["code"])),
-                    as_user(app, "kpy_city", lambda: eval_results.generate_result_uses(p["code"])))
+    outcomes = race(app, as_user(app, "kpy_city", lambda u: eval_results.generate_result_uses(p["code"], user=u)),
+                    as_user(app, "kpy_city", lambda u: eval_results.generate_result_uses(p["code"], user=u)))
     assert all(o == "ok" or isinstance(o, Conflict) for o in outcomes), outcomes
     with app.app_context():
         rows = db.session.execute(select(ResultUse.cadre_id, ResultUse.suggestion)
                                   .where(ResultUse.period_id == p["id"])).all()
         assert len(rows) >= 3 and len(set(rows)) == len(rows)
-        again = eval_results.generate_result_uses(p["code"])  # drawn once: nothing left to add
+        again = eval_results.generate_result_uses(p["code"], user=None)  # drawn once: nothing left to add
         assert again["added"] == 0 and again["total"] == len(rows)
 
 
 def test_two_staff_decide_one_suggestion_at_once(app):
     p = _uses(app, grades=1)
     with app.app_context():
-        eval_results.generate_result_uses(p["code"])
+        eval_results.generate_result_uses(p["code"], user=None)
         use = db.session.scalar(select(ResultUse).where(ResultUse.period_id == p["id"]))
         uid, version = use.id, use.version
-    outcomes = race(app, as_user(app, "kpy_city", lambda: eval_results.decide_result_use(uid, "采纳", "甲", version)),
-                    as_user(app, "kpy_luoshan", lambda: eval_results.decide_result_use(uid, "暂缓", "乙", version)))
+    outcomes = race(app, as_user(app, "kpy_city", lambda u: eval_results.decide_result_use(uid, "采纳", "甲", version, user=u)),
+                    as_user(app, "kpy_luoshan", lambda u: eval_results.decide_result_use(uid, "暂缓", "乙", version, user=u)))
     won = one_wins(outcomes, "该建议已被他人修改")
     with app.app_context():
         use = db.session.get(ResultUse, uid)
@@ -451,9 +447,9 @@ def test_a_decision_taken_while_suggestions_are_redrawn_is_kept(app):
         db.session.add(use)
         db.session.commit()
         uid, version = use.id, use.version
-    late, early = meanwhile(app, as_user(app, "kpy_city", lambda: eval_results.generate_result_uses(p["code"])),
-                            as_user(app, "kpy_luoshan", lambda: eval_results.decide_result_use(uid, "采纳", "",
-                                                                                             version)))
+    late, early = meanwhile(app, as_user(app, "kpy_city", lambda u: eval_results.generate_result_uses(p["code"], user=u)),
+                            as_user(app, "kpy_luoshan", lambda u: eval_results.decide_result_use(uid, "采纳", "",
+                                                                                             version, user=u)))
     assert (late, early) == ("ok", "ok")
     with app.app_context():
         use = db.session.get(ResultUse, uid)
@@ -465,8 +461,8 @@ def test_a_decision_taken_while_suggestions_are_redrawn_is_kept(app):
 
 def test_two_staff_create_a_scheme_of_one_name_at_once(app):
     name = f"并发方案{uuid.uuid4().hex[:6]}"
-    outcomes = race(app, lambda: evaluation.import_scheme(scheme_json(name)),
-                    lambda: evaluation.import_scheme(scheme_json(name)))
+    outcomes = race(app, lambda: evaluation.import_scheme(scheme_json(name), user=None),
+                    lambda: evaluation.import_scheme(scheme_json(name), user=None))
     one_wins(outcomes, "已被他人同时创建或修改")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(EvaluationScheme)
@@ -479,8 +475,8 @@ def test_a_scheme_is_not_replaced_under_a_period_opened_meanwhile(app):
         code, name = period.code, period.scheme.name
         dims = [d.name for d in period.scheme.dimensions]
     changed = {**scheme_json(name), "dimensions": [{"name": "德才", "weight": 1.0}]}
-    late, early = meanwhile(app, lambda: evaluation.import_scheme(changed),
-                            lambda: evaluation.transition(code, "open"))
+    late, early = meanwhile(app, lambda: evaluation.import_scheme(changed, user=None),
+                            lambda: evaluation.transition(code, "open", user=None))
     assert early == "ok"
     refused(late, "不能替换")
     with app.app_context():
@@ -490,10 +486,10 @@ def test_a_scheme_is_not_replaced_under_a_period_opened_meanwhile(app):
 
 def test_two_staff_create_a_period_of_one_code_at_once(app):
     with app.app_context():
-        scheme, _ = evaluation.import_scheme(scheme_json(f"方案{uuid.uuid4().hex[:6]}"))
+        scheme, _ = evaluation.import_scheme(scheme_json(f"方案{uuid.uuid4().hex[:6]}"), user=None)
         name = scheme.name
     code = f"R-{uuid.uuid4().hex[:8]}"
-    outcomes = race(app, *(lambda: evaluation.create_period(code, "并发期", "专项", name, "2024-01-01", "2024-12-31")
+    outcomes = race(app, *(lambda: evaluation.create_period(code, "并发期", "专项", name, "2024-01-01", "2024-12-31", user=None)
                            for _ in range(2)))
     one_wins(outcomes, "已被他人同时创建")
 
@@ -510,8 +506,8 @@ def _cadre_file(codes) -> bytes:
 def test_two_uploads_creating_the_same_cadres_at_once(app):
     tag = uuid.uuid4().hex[:6].upper()
     shared, only_a, only_b = f"RC{tag}1", f"RC{tag}A", f"RC{tag}B"
-    outcomes = race(app, lambda: import_cadres(_cadre_file([shared, only_a]), "a.csv"),
-                    lambda: import_cadres(_cadre_file([shared, only_b]), "b.csv"))
+    outcomes = race(app, lambda: import_cadres(_cadre_file([shared, only_a]), "a.csv", user=None),
+                    lambda: import_cadres(_cadre_file([shared, only_b]), "b.csv", user=None))
     won = one_wins(outcomes, f"干部编号 {shared} 已被他人同时导入或新增")
     with app.app_context():
         codes = set(db.session.scalars(select(Cadre.code).where(Cadre.code.startswith(f"RC{tag}"))))
@@ -521,7 +517,7 @@ def test_two_uploads_creating_the_same_cadres_at_once(app):
 def test_two_uploads_creating_the_same_units_at_once(app):
     code = f"XY03T01R{uuid.uuid4().hex[:4]}"
     data = f"单位编码,单位名称,类型,上级编码\n{code},并发村,村社区,XY03T01\n".encode()
-    outcomes = race(app, lambda: import_units(data, "u.csv"), lambda: import_units(data, "u.csv"))
+    outcomes = race(app, lambda: import_units(data, "u.csv", user=None), lambda: import_units(data, "u.csv", user=None))
     one_wins(outcomes, "已被他人同时导入或新增")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.code == code)) == 1
@@ -548,7 +544,7 @@ def _two_units(app):
 def _move(uid: int, parent_id: int) -> None:
     unit = db.session.get(OrgUnit, uid)
     unit.parent = db.session.get(OrgUnit, parent_id)
-    place_unit(unit)
+    place_unit(unit, user=None)
     db.session.commit()
 
 

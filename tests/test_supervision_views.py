@@ -528,13 +528,13 @@ def test_supervision_indicator_flows_into_the_computed_result(app):
         # a 一般 finding whose 限期 rectification is overdue
         make_finding("XY03T03", severity="一般", deadline=today - timedelta(days=1),
                      found_on=today - timedelta(days=4), cadres=[finding_cadre])
-        scheme, _ = import_scheme({**demo_scheme(), "name": f"督查实绩方案{t}"})
+        scheme, _ = import_scheme({**demo_scheme(), "name": f"督查实绩方案{t}"}, user=None)
         period = create_period(f"SV-{t}", f"督查实绩期{t}", "专项", scheme.name,
-                               (today - timedelta(days=60)).isoformat(), today.isoformat())
-        transition(period.code, "open")
+                               (today - timedelta(days=60)).isoformat(), today.isoformat(), user=None)
+        transition(period.code, "open", user=None)
         rows = "".join(f"{c.code},项目建设实绩,80\n" for c in (overdue_cadre, finding_cadre, clean_cadre))
-        import_indicators(period.code, ("干部编号,指标,得分\n" + rows).encode(), "i.csv")
-        eval_results.compute_period(period.code)
+        import_indicators(period.code, ("干部编号,指标,得分\n" + rows).encode(), "i.csv", user=None)
+        eval_results.compute_period(period.code, user=None)
         results = {r.cadre_id: r for r in db.session.scalars(
             select(EvaluationResult).where(EvaluationResult.period_id == period.id))}
         assert results[overdue_cadre.id].indicator_scores["督查实绩"] == 85.0   # 100 − 5 − 10

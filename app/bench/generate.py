@@ -212,12 +212,12 @@ def _scheme_and_periods(echo) -> list[dict]:
     """The scheme and the three yearly periods, through the evaluation services; opened for scoring."""
     from app.evaluation import periods as evaluation
 
-    scheme, _ = evaluation.import_scheme(SCHEME)
+    scheme, _ = evaluation.import_scheme(SCHEME, user=None)
     out, previous = [], None
     for code, name, year in PERIODS:
         period = evaluation.create_period(code, name, "年度", scheme.name, dt.date(year, 1, 1),
-                                          dt.date(year, 12, 31), previous)
-        evaluation.open_period(code)
+                                          dt.date(year, 12, 31), previous, user=None)
+        evaluation.open_period(code, user=None)
         out.append({"id": period.id, "code": code, "year": year})
         previous = code
     groups = {g.name: g.id for g in scheme.rater_groups}
@@ -248,7 +248,7 @@ def _compute_and_close(periods: list[dict], echo) -> None:
     for i, p in enumerate(periods):
         step = time.perf_counter()
         result = compute(p["code"])
-        evaluation.lock_period(p["code"])
+        evaluation.lock_period(p["code"], user=None)
         if i < len(periods) - 1:
-            evaluation.publish_period(p["code"])
+            evaluation.publish_period(p["code"], user=None)
         echo(f"  计算 {p['code']}：{result['results']:,} 个结果，{time.perf_counter() - step:.1f} 秒")

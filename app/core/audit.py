@@ -15,18 +15,40 @@ from flask import g, has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from app.core import clock
 from app.models import AuditLog
 
-cli_actor: contextvars.ContextVar[str | None] = contextvars.ContextVar("cli_actor", default=None)
+# The user a running command acts as (app/core/commands.py sets it): (id, username, unit id).
+_acting: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("acting_user", default=None)
+SYSTEM = "命令行"
 
 
-def actor() -> tuple[int | None, str]:
-    """(user id, username) of whoever makes the change: the request user, or the CLI."""
+def acting_as(user) -> contextvars.Token:
+    """Name `user` (None: the system) as the author of what follows; undo with stop_acting."""
+    who = None if user is None else (user.id, user.username, getattr(user, "org_unit_id", None))
+    return _acting.set(who)
+
+
+def stop_acting(token: contextvars.Token) -> None:
+    _acting.reset(token)
+
+
+def _who() -> tuple | None:
+    acting = _acting.get()
+    if acting is not None:
+        return acting
     if has_request_context():
         user = getattr(g, "user", None)
         if user is not None and getattr(user, "is_authenticated", False):
-            return user.id, user.username
-    return None, cli_actor.get() or "命令行"
+            return user.id, user.username, getattr(user, "org_unit_id", None)
+    return None
+
+
+def actor() -> tuple[int | None, str]:
+    """(user id, username) of whoever makes the change: the acting user, else the request's
+    user, else the system (the CLI)."""
+    who = _who()
+    return (who[0], who[1]) if who is not None else (None, SYSTEM)
 
 
 def _plain(value):
@@ -60,11 +82,8 @@ def _changes(obj) -> tuple[dict, dict]:
 
 def actor_unit_id() -> int | None:
     """The unit of the user making the change (None: the CLI or the system)."""
-    if has_request_context():
-        user = getattr(g, "user", None)
-        if user is not None and getattr(user, "is_authenticated", False):
-            return getattr(user, "org_unit_id", None)
-    return None
+    who = _who()
+    return who[2] if who is not None else None
 
 
 # How an audited row names its unit, tried in this order: its own unit column, or the unit of
@@ -116,7 +135,7 @@ def record(session: Session, action: str, table: str, row_id, old=None, new=None
         unit_id = _unit_of_row(session, table, row_id)
     session.add(
         AuditLog(
-            at=dt.datetime.now(),
+            at=clock.instant(),
             user_id=user_id,
             username=username,
             action=action,
@@ -158,7 +177,7 @@ def _after_flush(session: Session, flush_context) -> None:
         user_id, username = actor()
         session.execute(
             AuditLog.__table__.insert().values(
-                at=dt.datetime.now(),
+                at=clock.instant(),
                 user_id=user_id,
                 username=username,
                 action="create",

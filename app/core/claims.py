@@ -7,17 +7,13 @@ condition matches nothing), SQLite takes its write lock; either way the checks t
 the claim read the latest committed state and nobody interleaves before the commit. No row
 matched: someone moved it first, and the loser gets a Conflict (409) that changed nothing.
 
-Used by the supervision commands (supervision_access.claim), the evaluation period's state
-machine, score entry, adjustments, compute, result use and scheme replacement.
+Used inside app/core/commands.py's command() by the supervision commands, the evaluation
+period's state machine, score entry, adjustments, compute, result use and scheme replacement.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.core.errors import Conflict
 from app.extensions import db
@@ -39,19 +35,3 @@ def claim(obj, column: str, expected, message: str) -> None:
         raise Conflict(message)
     db.session.expire_all()
     db.session.refresh(obj)  # loaded now, so that the audit sees its old values
-
-
-@contextmanager
-def transaction(conflict: str):
-    """Commit what the block did, or roll back all of it (a refusal raised inside changes
-    nothing). A clash the database catches at the write, a unique key taken or a version
-    moved by someone who committed first, becomes Conflict(`conflict`)."""
-    try:
-        yield
-        db.session.commit()
-    except (IntegrityError, StaleDataError):
-        db.session.rollback()
-        raise Conflict(conflict)
-    except BaseException:
-        db.session.rollback()
-        raise

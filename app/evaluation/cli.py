@@ -20,7 +20,7 @@ def import_scheme(file):
 
     data, _ = _read(file)
     try:
-        scheme, created = run(data)
+        scheme, created = run(data, user=None)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"考评方案“{scheme.name}”已{'创建' if created else '替换'}")
@@ -39,7 +39,7 @@ def create_period(code, name, kind, scheme_name, start, end, previous):
     from app.evaluation.periods import create_period as run
 
     try:
-        period = run(code, name, kind, scheme_name, start, end, previous)
+        period = run(code, name, kind, scheme_name, start, end, previous, user=None)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"考评期“{period.code}”已创建（草稿）")
@@ -49,7 +49,7 @@ def _transition(action: str, period_code: str) -> None:
     from app.evaluation.periods import transition
 
     try:
-        period = transition(period_code, action)
+        period = transition(period_code, action, user=None)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"考评期“{period.code}”当前状态：{period.state_label}")
@@ -85,7 +85,7 @@ def import_sheets(period_code, file):
 
     data, name = _read(file)
     try:
-        result = run(period_code, data, name)
+        result = run(period_code, data, name, user=None)
     except DomainError as exc:
         _fail(exc)
     if result["kind"] == "sheets":
@@ -103,7 +103,7 @@ def import_indicators(period_code, file):
 
     data, name = _read(file)
     try:
-        result = run(period_code, data, name)
+        result = run(period_code, data, name, user=None)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"指标得分导入成功：{result['scores']} 条（替换 {result['replaced']} 条）")
@@ -118,7 +118,7 @@ def import_adjustments(period_code, file):
 
     data, name = _read(file)
     try:
-        result = run(period_code, data, name)
+        result = run(period_code, data, name, user=None)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"调整导入成功：{result['adjustments']} 条")

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from sqlalchemy import JSON, Boolean, DateTime, case, delete, func, insert, select
 
-from app.core import claims
+from app.core import clock
+from app.core.commands import command
 from app.core.errors import Conflict, DomainError
 from app.core.tabular import write_csv, write_xlsx
 from app.evaluation import scoring
@@ -169,8 +170,9 @@ def _register(cadre_ids: set[int]) -> tuple[dict[int, str | None], dict[int, int
 # ---------------------------------------------------------------- compute
 
 
-def compute(period_code: str, started: dt.datetime | None = None) -> dict:
-    """Compute (or recompute) every result of a period; returns counts.
+def compute(period_code: str, started: dt.datetime | None = None, *, user=None) -> dict:
+    """Compute (or recompute) every result of a period as `user` (None: the system; who may
+    compute is checked by results.compute_period); returns counts.
 
     `started`: the instant the period counts as computed at (default: once the inputs are
     read); an input changed after it makes the results stale.
@@ -187,12 +189,12 @@ def compute(period_code: str, started: dt.datetime | None = None) -> dict:
     rules = scheme_rules(period.scheme)
     with _no_cyclic_gc():
         inputs = _gather(period)
-        now = dt.datetime.now()  # full precision: inputs changed later in the same second make it stale
+        now = clock.instant()  # full precision: inputs changed later in the same second make it stale
         scores = {cid: _score(cid, inputs, rules) for cid in inputs["cadres"]}
         standings = _standings(inputs, scores, rules)
         rows = [_result_row(period, cid, scores[cid], standings[cid], inputs, now) for cid in sorted(scores)]
         busy = f"考评期“{period.code}”正在由他人同时计算，本次计算未保存；请稍后刷新查看结果"
-        with claims.transaction(busy):
+        with command(user, busy):
             claim_period(period, COMPUTABLE_STATES)  # not published meanwhile
             if period.computed_at != seen:  # another compute wrote first
                 raise Conflict(busy)
@@ -295,7 +297,7 @@ def supervision_counts(
     from app.supervision.findings import rectification_overdue_condition
     from app.supervision.lights import LIT_STATES, OPEN_STATES
 
-    now = now or dt.datetime.now().replace(microsecond=0)
+    now = now or clock.now()
     start = dt.datetime.combine(period.start_date, dt.time.min)
     end = dt.datetime.combine(period.end_date + dt.timedelta(days=1), dt.time.min)
     t = SupervisionTask

@@ -49,24 +49,24 @@ def seed_demo_evaluation() -> bool:
     if db.session.scalar(select(EvaluationPeriod.id).where(EvaluationPeriod.code == PERIODS[0][0])):
         return False
     rng = random.Random(20260)
-    scheme, _ = evaluation.import_scheme(demo_scheme())
+    scheme, _ = evaluation.import_scheme(demo_scheme(), user=None)
     cadres = db.session.execute(select(Cadre.id, Cadre.code).order_by(Cadre.code)).all()
     quality = {cid: min(97.0, max(62.0, rng.gauss(85, 6))) for cid, _ in cadres}
     previous = None
     for index, (code, name) in enumerate(PERIODS):
         year = int(code[:4])
-        period = evaluation.create_period(code, name, "年度", scheme.name, f"{year}-01-01", f"{year}-12-31", previous)
-        evaluation.open_period(code)
+        period = evaluation.create_period(code, name, "年度", scheme.name, f"{year}-01-01", f"{year}-12-31", previous, user=None)
+        evaluation.open_period(code, user=None)
         for cid in quality:  # cadres drift a little from year to year
             quality[cid] = min(98.0, max(60.0, quality[cid] + rng.gauss(0.5, 2.5)))
         counts = _inputs(rng, period, scheme, quality, pending=index == len(PERIODS) - 1)
         evaluation.record_bulk("seed", "score_sheet", period, counts)
         db.session.commit()
-        eval_results.compute_period(code)
+        eval_results.compute_period(code, user=None)
         if index < len(PERIODS) - 1:
-            evaluation.lock_period(code)
-            evaluation.publish_period(code)
-            eval_results.generate_result_uses(code)
+            evaluation.lock_period(code, user=None)
+            evaluation.publish_period(code, user=None)
+            eval_results.generate_result_uses(code, user=None)
         previous = code
     return True
 

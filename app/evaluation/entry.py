@@ -1,6 +1,6 @@
 """Entering a period's inputs one at a time: score sheets, ballots, indicator scores, adjustments.
 
-The bulk imports live in eval_import; this module holds the single-row commands behind the
+The bulk imports live in imports.py; this module holds the single-row commands behind the
 entry grids. Every command checks the same three things first: the period is 评分中, the
 cadre is in the user's scope, and the user is not that cadre. Every change of an input
 marks the period's results stale (inputs_changed_at).
@@ -8,16 +8,15 @@ marks the period's results stale (inputs_changed_at).
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from contextlib import contextmanager
 
-from flask import g, has_request_context
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import flag_modified
 
-from app.core import claims
-from app.core.audit import actor
+from app.core import claims, clock
+from app.core.audit import SYSTEM
+from app.core.commands import command
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound
 from app.evaluation.periods import claim_period, state_label
 from app.extensions import db
@@ -33,7 +32,7 @@ from app.models import (
     ScoreSheet,
     SheetScore,
 )
-from app.security.scope import apply_cadre_scope
+from app.security.scope import apply_cadre_scope, prefix_of
 
 STALE_MESSAGE = "该记录已被他人修改，请刷新后重试"
 VOTE_FIELDS = {"excellent": "优秀", "competent": "称职", "basic": "基本称职", "incompetent": "不称职", "unknown": "不了解"}
@@ -53,10 +52,6 @@ class InvalidInput(DomainError):
 # ---------------------------------------------------------------- shared checks
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now()
-
-
 def period_for_input(period_id: int) -> EvaluationPeriod:
     """The period, which must be 评分中 for any of its inputs to change."""
     period = db.session.get(EvaluationPeriod, period_id)
@@ -69,26 +64,24 @@ def period_for_input(period_id: int) -> EvaluationPeriod:
     return period
 
 
-def acting_cadre_id() -> int | None:
-    """The cadre the request user is; None on the CLI or for a user linked to no cadre."""
-    if not has_request_context():
-        return None
-    user = getattr(g, "user", None)
-    return getattr(user, "cadre_id", None) if user is not None else None
-
-
-def cadre_for_input(cadre_id) -> Cadre:
-    """A cadre in the user's scope that the user is not."""
+def cadre_for_input(cadre_id, user) -> Cadre:
+    """A cadre in `user`'s scope that `user` is not (nobody scores, imports or adjusts
+    their own evaluation)."""
     try:
         cid = int(cadre_id)
     except (TypeError, ValueError):
         raise InvalidInput({"cadre": "请选择干部"})
-    cadre = db.session.scalar(apply_cadre_scope(select(Cadre).where(Cadre.id == cid), Cadre.id))
+    cadre = db.session.scalar(apply_cadre_scope(select(Cadre).where(Cadre.id == cid), Cadre.id, prefix_of(user)))
     if cadre is None:
         raise InvalidInput({"cadre": "干部不存在或不在您的管辖范围内"})
-    if acting_cadre_id() == cadre.id:
+    if is_self(user, cadre.id):
         raise Forbidden("不能为本人评分、导入或调整本人的考评数据")
     return cadre
+
+
+def is_self(user, cadre_id: int) -> bool:
+    """Whether `user` is the cadre (a user linked to a cadre never enters its own inputs)."""
+    return user is not None and getattr(user, "cadre_id", None) == cadre_id
 
 
 def mark_inputs_changed(period: EvaluationPeriod) -> None:
@@ -96,18 +89,18 @@ def mark_inputs_changed(period: EvaluationPeriod) -> None:
 
     A Core update: the marker is derived bookkeeping, the change itself is audited.
     """
-    stamp = now()
+    stamp = clock.instant()
     db.session.execute(
         update(EvaluationPeriod).where(EvaluationPeriod.id == period.id).values(inputs_changed_at=stamp)
     )
 
 
-def inputs_changed(period_code: str) -> None:
+def inputs_changed(period_code: str, *, user) -> None:
     """Mark a period stale after an import (the import commands leave the marker alone)."""
     period = db.session.scalar(select(EvaluationPeriod).where(EvaluationPeriod.code == period_code))
     if period is not None:
-        mark_inputs_changed(period)
-        db.session.commit()
+        with command(user):
+            mark_inputs_changed(period)
 
 
 def _score(raw, label: str) -> tuple[float | None, str | None]:
@@ -137,12 +130,12 @@ def _count(raw, label: str) -> tuple[int | None, str | None]:
 
 
 @contextmanager
-def _input_write(period: EvaluationPeriod):
-    """Claim the period in 评分中 (app/services/claims.py), let the block write, commit; roll
-    back everything on a refusal. A lock (or a second save of the same row) at the same
+def _input_write(period: EvaluationPeriod, user):
+    """Claim the period in 评分中 (app/core/claims.py), let the block write as `user`, commit;
+    roll back everything on a refusal. A lock (or a second save of the same row) at the same
     instant then either waits for this write or makes it a Conflict: nothing is ever written
     into a period that was locked meanwhile."""
-    with claims.transaction(STALE_MESSAGE):
+    with command(user, STALE_MESSAGE):
         claim_period(period, ("scoring",), f"考评期“{period.code}”{NOT_SCORING}")
         yield
 
@@ -167,14 +160,14 @@ def sheet_dict(sheet: ScoreSheet) -> dict:
     return {"id": sheet.id, "version": sheet.version, "cadre_id": sheet.cadre_id, "values": values}
 
 
-def save_sheet(period_id: int, group_id: int, cadre_id, values: dict, sheet_id=None, version=None) -> dict:
+def save_sheet(period_id: int, group_id: int, cadre_id, values: dict, sheet_id=None, version=None, *, user) -> dict:
     """Create a sheet, or update one whose version the user saw; returns the saved sheet."""
     period = period_for_input(period_id)
     group = _group(period, group_id, "scores")
     errors: dict[str, str] = {}
     cadre = None
     try:
-        cadre = cadre_for_input(cadre_id)
+        cadre = cadre_for_input(cadre_id, user)
     except InvalidInput as exc:
         errors.update(exc.fields)
     parsed = {}
@@ -186,9 +179,9 @@ def save_sheet(period_id: int, group_id: int, cadre_id, values: dict, sheet_id=N
     if errors:
         raise InvalidInput(errors)
     cadre_id, group_id = cadre.id, group.id
-    with _input_write(period):
+    with _input_write(period, user):
         if sheet_id:
-            sheet = _sheet_for_edit(period, group, sheet_id, version)
+            sheet = _sheet_for_edit(period, group, sheet_id, version, user)
             if sheet.cadre_id != cadre_id:
                 sheet.cadre_id = cadre_id
             by_dim = {s.dimension_id: s for s in sheet.scores}
@@ -206,26 +199,26 @@ def save_sheet(period_id: int, group_id: int, cadre_id, values: dict, sheet_id=N
     return sheet_dict(sheet)
 
 
-def _sheet_for_edit(period, group, sheet_id, version) -> ScoreSheet:
+def _sheet_for_edit(period, group, sheet_id, version, user) -> ScoreSheet:
     sheet = db.session.get(ScoreSheet, int(sheet_id)) if str(sheet_id).isdigit() else None
     in_scope = sheet is not None and db.session.scalar(
-        apply_cadre_scope(select(Cadre.id).where(Cadre.id == sheet.cadre_id), Cadre.id)
+        apply_cadre_scope(select(Cadre.id).where(Cadre.id == sheet.cadre_id), Cadre.id, prefix_of(user))
     )
     if not in_scope or sheet.period_id != period.id or sheet.group_id != group.id:
         raise NotFound("评分表不存在或不在您的管辖范围内")
-    if acting_cadre_id() == sheet.cadre_id:
+    if is_self(user, sheet.cadre_id):
         raise Forbidden("不能为本人评分、导入或调整本人的考评数据")
     if str(version) != str(sheet.version):
         raise Conflict(STALE_MESSAGE)
     return sheet
 
 
-def delete_sheet(period_id: int, group_id: int, sheet_id, version) -> None:
+def delete_sheet(period_id: int, group_id: int, sheet_id, version, *, user) -> None:
     """Delete a sheet whose version the user saw."""
     period = period_for_input(period_id)
     group = _group(period, group_id, "scores")
-    with _input_write(period):
-        sheet = _sheet_for_edit(period, group, sheet_id, version)
+    with _input_write(period, user):
+        sheet = _sheet_for_edit(period, group, sheet_id, version, user)
         db.session.delete(sheet)
         mark_inputs_changed(period)
 
@@ -237,14 +230,14 @@ def ballot_dict(ballot: Ballot) -> dict:
     return {"id": ballot.id, "cadre_id": ballot.cadre_id, "values": {k: getattr(ballot, k) for k in VOTE_FIELDS}}
 
 
-def save_ballot(period_id: int, group_id: int, cadre_id, counts: dict) -> dict:
+def save_ballot(period_id: int, group_id: int, cadre_id, counts: dict, *, user) -> dict:
     """Create or replace the vote counts of a votes group about one cadre."""
     period = period_for_input(period_id)
     group = _group(period, group_id, "votes")
     errors: dict[str, str] = {}
     cadre = None
     try:
-        cadre = cadre_for_input(cadre_id)
+        cadre = cadre_for_input(cadre_id, user)
     except InvalidInput as exc:
         errors.update(exc.fields)
     parsed = {}
@@ -258,7 +251,7 @@ def save_ballot(period_id: int, group_id: int, cadre_id, counts: dict) -> dict:
     if errors:
         raise InvalidInput(errors)
     cadre_id, group_id = cadre.id, group.id
-    with _input_write(period):  # a second save of the same ballot finds the first's row
+    with _input_write(period, user):  # a second save of the same ballot finds the first's row
         ballot = db.session.scalar(
             select(Ballot).where(Ballot.period_id == period.id, Ballot.group_id == group_id, Ballot.cadre_id == cadre_id)
         )
@@ -271,13 +264,13 @@ def save_ballot(period_id: int, group_id: int, cadre_id, counts: dict) -> dict:
     return ballot_dict(ballot)
 
 
-def save_indicators(period_id: int, cadre_id, scores: dict) -> dict:
+def save_indicators(period_id: int, cadre_id, scores: dict, *, user) -> dict:
     """Create, replace or (empty value) remove a cadre's entered indicator scores."""
     period = period_for_input(period_id)
     errors: dict[str, str] = {}
     cadre = None
     try:
-        cadre = cadre_for_input(cadre_id)
+        cadre = cadre_for_input(cadre_id, user)
     except InvalidInput as exc:
         errors.update(exc.fields)
     indicators = [i for i in period.scheme.indicators if i.source == "entered"]
@@ -296,7 +289,7 @@ def save_indicators(period_id: int, cadre_id, scores: dict) -> dict:
     if errors:
         raise InvalidInput(errors)
     cadre_id = cadre.id
-    with _input_write(period):  # a second save for the same cadre finds the first's rows
+    with _input_write(period, user):  # a second save for the same cadre finds the first's rows
         existing = {
             s.indicator_id: s
             for s in db.session.scalars(
@@ -323,13 +316,13 @@ def entered_indicators(period: EvaluationPeriod) -> list[Indicator]:
 # ---------------------------------------------------------------- adjustments
 
 
-def propose_adjustment(period_id: int, cadre_id, kind: str, value, reason: str) -> Adjustment:
+def propose_adjustment(period_id: int, cadre_id, kind: str, value, reason: str, *, user) -> Adjustment:
     """Propose an adjustment; it counts only once another staff member approves it."""
     period = period_for_input(period_id)
     errors: dict[str, str] = {}
     cadre = None
     try:
-        cadre = cadre_for_input(cadre_id)
+        cadre = cadre_for_input(cadre_id, user)
     except InvalidInput as exc:
         errors.update(exc.fields)
     if kind not in ADJUSTMENT_KINDS:
@@ -348,9 +341,9 @@ def propose_adjustment(period_id: int, cadre_id, kind: str, value, reason: str) 
         errors["reason"] = f"事由过长（最多 {REASON_MAX} 个字符）"
     if errors:
         raise InvalidInput(errors)
-    _, username = actor()
+    username = user.username if user is not None else SYSTEM
     cadre_id = cadre.id
-    with _input_write(period):
+    with _input_write(period, user):
         item = Adjustment(
             period_id=period.id, cadre_id=cadre_id, kind=kind, value=number or 0.0, reason=reason,
             status="proposed", proposed_by=username,
@@ -359,23 +352,23 @@ def propose_adjustment(period_id: int, cadre_id, kind: str, value, reason: str) 
     return item
 
 
-def decide_adjustment(adjustment_id: int, approve: bool) -> Adjustment:
+def decide_adjustment(adjustment_id: int, approve: bool, *, user) -> Adjustment:
     """Approve or reject a proposed adjustment; never by the staff member who proposed it."""
     item = db.session.get(Adjustment, adjustment_id)
     in_scope = item is not None and db.session.scalar(
-        apply_cadre_scope(select(Cadre.id).where(Cadre.id == item.cadre_id), Cadre.id)
+        apply_cadre_scope(select(Cadre.id).where(Cadre.id == item.cadre_id), Cadre.id, prefix_of(user))
     )
     if not in_scope:
         raise NotFound("调整记录不存在或不在您的管辖范围内")
     period = period_for_input(item.period_id)
     if item.status != "proposed":
         raise Conflict(f"该调整已{item.status_label}，不能重复审批")
-    _, username = actor()
+    username = user.username if user is not None else SYSTEM
     if username == item.proposed_by:
         raise Forbidden("调整须由提议人以外的另一名考评员审批，不能审批本人提议的调整")
-    if acting_cadre_id() == item.cadre_id:
+    if is_self(user, item.cadre_id):
         raise Forbidden("不能为本人评分、导入或调整本人的考评数据")
-    with _input_write(period):
+    with _input_write(period, user):
         # Approve and reject of one proposal at the same instant: one decision wins.
         claims.claim(item, "status", ("proposed",), "该调整已被他人审批，请刷新后重试")
         item.status = "approved" if approve else "rejected"

@@ -9,19 +9,19 @@ and so does re-importing an indicator score; score sheets and adjustments are ap
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from contextlib import contextmanager
 
-from flask import g, has_request_context
 from sqlalchemy import delete, insert
 
-from app.core import claims
-from app.core.audit import actor as current_actor
+from app.core import clock
+from app.core.audit import SYSTEM
+from app.core.commands import command
 from app.core.errors import ImportRejected
 from app.core.lookups import chunked, rows_by_key
 from app.core.progress import checking, writing
 from app.core.tabular import check_header, read_table
+from app.evaluation.entry import is_self
 from app.evaluation.periods import claim_period, get_period, record_bulk, state_label
 from app.extensions import db
 from app.models import (
@@ -34,7 +34,7 @@ from app.models import (
     ScoreSheet,
     SheetScore,
 )
-from app.security.scope import unit_in_scope
+from app.security.scope import prefix_of, unit_in_scope
 
 KEYS = ["干部编号", "评价组"]
 VOTE_COLUMNS = {"优秀": "excellent", "称职": "competent", "基本称职": "basic", "不称职": "incompetent", "不了解": "unknown"}
@@ -42,14 +42,14 @@ INDICATOR_HEADER = ["干部编号", "指标", "得分"]
 ADJUSTMENT_HEADER = ["干部编号", "类型", "分值", "事由"]
 
 
-def import_sheets(period_code: str, data: bytes, filename: str, progress=None) -> dict:
-    """Import score sheets or ballots (the header tells which); returns counts (progress: see
-    app/services/progress.py)."""
+def import_sheets(period_code: str, data: bytes, filename: str, progress=None, *, user) -> dict:
+    """Import score sheets or ballots (the header tells which) as `user` (cadres of its
+    subtree, never itself); returns counts (progress: see app/core/progress.py)."""
     period = _scoring_period(period_code)
     header, rows = read_table(data, filename)
     if any(h in VOTE_COLUMNS for h in header):
-        return _import_ballots(period, header, rows, progress)
-    return _import_score_sheets(period, header, rows, progress)
+        return _import_ballots(period, header, rows, progress, user)
+    return _import_score_sheets(period, header, rows, progress, user)
 
 
 def _scoring_period(code: str) -> EvaluationPeriod:
@@ -62,22 +62,14 @@ def _scoring_period(code: str) -> EvaluationPeriod:
 
 
 @contextmanager
-def _writing(period: EvaluationPeriod):
+def _writing(period: EvaluationPeriod, user):
     """Claim the period in 评分中 before the import writes (app/services/claims.py), commit,
     or roll back everything: an import racing a lock of its period is written before the lock
     or refused whole, never into a locked period."""
     refused = f"考评期“{period.code}”已被他人锁定或变更状态，只有评分中的考评期才能导入；未写入任何数据"
-    with claims.transaction(refused):
+    with command(user, refused):
         claim_period(period, ("scoring",), refused)
         yield
-
-
-def _acting_cadre_id() -> int | None:
-    """The cadre the request user is (never allowed to score itself); None on the CLI."""
-    if not has_request_context():
-        return None
-    user = getattr(g, "user", None)
-    return getattr(user, "cadre_id", None) if user is not None else None
 
 
 def _cadres(rows) -> dict[str, Cadre]:
@@ -85,14 +77,14 @@ def _cadres(rows) -> dict[str, Cadre]:
     return rows_by_key(Cadre.code, codes)
 
 
-def _check_cadre(row, cadres, self_id) -> tuple[list[str], Cadre | None]:
+def _check_cadre(row, cadres, user) -> tuple[list[str], Cadre | None]:
     code = row.get("干部编号", "")
     cadre = cadres.get(code)
     if not code:
         return ["干部编号不能为空"], None
-    if cadre is None or not unit_in_scope(cadre.org_unit):
+    if cadre is None or not unit_in_scope(cadre.org_unit, prefix_of(user)):
         return [f"干部编号“{code}”不存在或不在您的管辖范围内"], None
-    if self_id is not None and cadre.id == self_id:
+    if is_self(user, cadre.id):
         return ["不能为本人评分或录入本人的考评数据"], None
     return [], cadre
 
@@ -112,15 +104,15 @@ def _number(text: str, column: str, low: float = 0, high: float = 100) -> tuple[
 # ---------------------------------------------------------------- sheets and ballots
 
 
-def _import_score_sheets(period, header, rows, progress=None) -> dict:
+def _import_score_sheets(period, header, rows, progress, user) -> dict:
     scheme = period.scheme
     dims = {d.name: d for d in scheme.dimensions}
     check_header(header, KEYS + list(dims))
     groups = {grp.name: grp for grp in scheme.rater_groups}
-    cadres, self_id = _cadres(rows), _acting_cadre_id()
+    cadres = _cadres(rows)
     errors, sheets = [], []
     for line, row in checking(rows, progress):
-        row_errors, cadre = _check_cadre(row, cadres, self_id)
+        row_errors, cadre = _check_cadre(row, cadres, user)
         group = _group(row, groups, "scores", row_errors)
         values = {}
         for name, dim in dims.items():
@@ -138,9 +130,9 @@ def _import_score_sheets(period, header, rows, progress=None) -> dict:
     if not sheets:
         raise ImportRejected([(None, "文件中没有评分表数据")])
     writing(rows, progress)
-    with _writing(period):
+    with _writing(period, user):
         _insert_sheets(period, sheets)
-        period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
+        period.inputs_changed_at = clock.instant()  # results computed before are stale
         record_bulk("import", "score_sheet", period, {"评分表": len(sheets), "维度": len(dims)})
     return {"kind": "sheets", "sheets": len(sheets)}
 
@@ -170,13 +162,13 @@ def _insert_sheets(period, sheets) -> None:
     db.session.execute(insert(SheetScore), values)
 
 
-def _import_ballots(period, header, rows, progress=None) -> dict:
+def _import_ballots(period, header, rows, progress, user) -> dict:
     check_header(header, KEYS + list(VOTE_COLUMNS))
     groups = {grp.name: grp for grp in period.scheme.rater_groups}
-    cadres, self_id = _cadres(rows), _acting_cadre_id()
+    cadres = _cadres(rows)
     errors, ballots, seen = [], {}, {}
     for line, row in checking(rows, progress):
-        row_errors, cadre = _check_cadre(row, cadres, self_id)
+        row_errors, cadre = _check_cadre(row, cadres, user)
         group = _group(row, groups, "votes", row_errors)
         counts = {}
         for column, attr in VOTE_COLUMNS.items():
@@ -196,9 +188,9 @@ def _import_ballots(period, header, rows, progress=None) -> dict:
     if not ballots:
         raise ImportRejected([(None, "文件中没有票数数据")])
     writing(rows, progress)
-    with _writing(period):
+    with _writing(period, user):
         replaced = _replace_ballots(period, ballots)
-        period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
+        period.inputs_changed_at = clock.instant()  # results computed before are stale
         record_bulk("import", "ballot", period, {"票数": len(ballots), "替换": replaced})
     return {"kind": "ballots", "ballots": len(ballots), "replaced": replaced}
 
@@ -245,16 +237,16 @@ def _delete_pairs(model, period, first, second, keys: list[tuple]) -> int:
 # ---------------------------------------------------------------- indicators and adjustments
 
 
-def import_indicators(period_code: str, data: bytes, filename: str, progress=None) -> dict:
+def import_indicators(period_code: str, data: bytes, filename: str, progress=None, *, user) -> dict:
     """Import entered indicator scores (干部编号, 指标, 得分); a re-imported score replaces."""
     period = _scoring_period(period_code)
     header, rows = read_table(data, filename)
     check_header(header, INDICATOR_HEADER)
     indicators = {i.name: i for i in period.scheme.indicators}
-    cadres, self_id = _cadres(rows), _acting_cadre_id()
+    cadres = _cadres(rows)
     errors, scores, seen = [], {}, {}
     for line, row in checking(rows, progress):
-        row_errors, cadre = _check_cadre(row, cadres, self_id)
+        row_errors, cadre = _check_cadre(row, cadres, user)
         name = row.get("指标", "")
         indicator = indicators.get(name)
         if indicator is None:
@@ -280,28 +272,28 @@ def import_indicators(period_code: str, data: bytes, filename: str, progress=Non
     if not scores:
         raise ImportRejected([(None, "文件中没有指标得分数据")])
     writing(rows, progress)
-    with _writing(period):
+    with _writing(period, user):
         replaced = _delete_pairs(IndicatorScore, period, IndicatorScore.cadre_id, IndicatorScore.indicator_id,
                                  list(scores))
         values = [
             {"period_id": period.id, "cadre_id": c, "indicator_id": i, "score": v} for (c, i), v in scores.items()
         ]
         db.session.execute(insert(IndicatorScore), values)
-        period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
+        period.inputs_changed_at = clock.instant()  # results computed before are stale
         record_bulk("import", "indicator_score", period, {"指标得分": len(scores), "替换": replaced})
     return {"scores": len(scores), "replaced": replaced}
 
 
-def import_adjustments(period_code: str, data: bytes, filename: str, progress=None) -> dict:
+def import_adjustments(period_code: str, data: bytes, filename: str, progress=None, *, user) -> dict:
     """Import adjustments (干部编号, 类型, 分值, 事由); imported ones count as approved."""
     period = _scoring_period(period_code)
     header, rows = read_table(data, filename)
     check_header(header, ADJUSTMENT_HEADER)
-    cadres, self_id = _cadres(rows), _acting_cadre_id()
-    _, actor = current_actor()
+    cadres = _cadres(rows)
+    actor = user.username if user is not None else SYSTEM
     errors, values = [], []
     for line, row in checking(rows, progress):
-        row_errors, cadre = _check_cadre(row, cadres, self_id)
+        row_errors, cadre = _check_cadre(row, cadres, user)
         kind = row.get("类型", "")
         if kind not in ADJUSTMENT_KINDS:
             row_errors.append(f"类型“{kind}”无效，应为 {'/'.join(ADJUSTMENT_KINDS)} 之一")
@@ -336,8 +328,8 @@ def import_adjustments(period_code: str, data: bytes, filename: str, progress=No
     if not values:
         raise ImportRejected([(None, "文件中没有调整数据")])
     writing(rows, progress)
-    with _writing(period):
+    with _writing(period, user):
         db.session.execute(insert(Adjustment), values)
-        period.inputs_changed_at = dt.datetime.now()  # results computed before are stale
+        period.inputs_changed_at = clock.instant()  # results computed before are stale
         record_bulk("import", "adjustment", period, {"调整": len(values)})
     return {"adjustments": len(values)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.core import audit, claims, safe_json
+from app.core.commands import command
 from app.core.errors import Conflict, DomainError, ImportRejected, NotFound
 from app.core.tabular import parse_date
 from app.evaluation import scoring
@@ -85,14 +86,14 @@ def _scheme_json(scheme: EvaluationScheme) -> dict:
 # ---------------------------------------------------------------- schemes
 
 
-def import_scheme(json_data) -> tuple[EvaluationScheme, bool]:
+def import_scheme(json_data, *, user) -> tuple[EvaluationScheme, bool]:
     """Create or replace (by name) a scheme from the golden JSON layout; returns (scheme, created).
     Schemes are city-wide, like periods: only city staff and admins (and the CLI) may.
 
     A replacement claims the scheme's row before it checks that no period beyond 草稿 uses
     it: opening a period claims the same row, so of a replacement and an opening at the same
     instant one waits for the other and a period never runs on a scheme changed under it."""
-    require_may_run_periods("新建或修改考评方案")
+    require_may_run_periods(user, "新建或修改考评方案")
     rules = _parse_scheme(json_data)
     errors = scoring.validate_scheme(rules)
     if not rules.name.strip():
@@ -101,7 +102,7 @@ def import_scheme(json_data) -> tuple[EvaluationScheme, bool]:
         raise ImportRejected([(None, e) for e in errors])
     scheme = db.session.scalar(select(EvaluationScheme).where(EvaluationScheme.name == rules.name))
     created = scheme is None
-    with claims.transaction(f"方案“{rules.name}”已被他人同时创建或修改，您的方案未保存；请刷新后重试"):
+    with command(user, f"方案“{rules.name}”已被他人同时创建或修改，您的方案未保存；请刷新后重试"):
         if created:
             scheme = EvaluationScheme(name=rules.name)
             db.session.add(scheme)
@@ -186,10 +187,10 @@ def _fill_scheme(scheme: EvaluationScheme, rules: scoring.SchemeRules) -> None:
 # ---------------------------------------------------------------- periods
 
 
-def create_period(code, name, kind, scheme_name, start, end, previous_code=None) -> EvaluationPeriod:
+def create_period(code, name, kind, scheme_name, start, end, previous_code=None, *, user) -> EvaluationPeriod:
     """Create a period in 草稿; every problem is reported at once. Periods are city-wide: only
     city staff and admins (and the CLI) may."""
-    require_may_run_periods("新建考评期")
+    require_may_run_periods(user, "新建考评期")
     errors = []
     code, name = (code or "").strip(), (name or "").strip()
     if not code or len(code) > 32:
@@ -228,22 +229,22 @@ def create_period(code, name, kind, scheme_name, start, end, previous_code=None)
         previous=previous,
         state="draft",
     )
-    with claims.transaction(f"考评期编码“{code}”已被他人同时创建，未保存；请刷新后重试"):
+    with command(user, f"考评期编码“{code}”已被他人同时创建，未保存；请刷新后重试"):
         db.session.add(period)
     return period
 
 
-def transition(period_code: str, action: str) -> EvaluationPeriod:
+def transition(period_code: str, action: str, *, user) -> EvaluationPeriod:
     """Move a period on by one step (open, lock or publish); anything else is refused.
     Periods are city-wide: only city staff and admins may (the CLI too).
 
     The period is claimed in the state it was read in: of two people locking (or locking and
     publishing, or a lock and a score being saved) at the same instant one wins, the other
     gets a Conflict and nothing of theirs is kept."""
-    require_may_run_periods("变更考评期状态")
+    require_may_run_periods(user, "变更考评期状态")
     period = get_period(period_code)
     _check_step(period, action)
-    with claims.transaction(f"考评期“{period.code}”{PERIOD_TAKEN}"):
+    with command(user, f"考评期“{period.code}”{PERIOD_TAKEN}"):
         claim_period(period, (period.state,))
         _check_step(period, action)  # computed_at as of the claim
         if action == "open":  # held against a replacement of the scheme (import_scheme)
@@ -271,16 +272,16 @@ def _check_step(period: EvaluationPeriod, action: str) -> None:
         raise Conflict(f"考评期“{period.code}”尚未计算结果，不能发布")
 
 
-def open_period(code: str) -> EvaluationPeriod:
-    return transition(code, "open")
+def open_period(code: str, *, user) -> EvaluationPeriod:
+    return transition(code, "open", user=user)
 
 
-def lock_period(code: str) -> EvaluationPeriod:
-    return transition(code, "lock")
+def lock_period(code: str, *, user) -> EvaluationPeriod:
+    return transition(code, "lock", user=user)
 
 
-def publish_period(code: str) -> EvaluationPeriod:
-    return transition(code, "publish")
+def publish_period(code: str, *, user) -> EvaluationPeriod:
+    return transition(code, "publish", user=user)
 
 
 def record_bulk(action: str, table: str, period: EvaluationPeriod, summary: dict) -> None:

@@ -47,14 +47,11 @@ from app.models import (
     ScoreSheet,
 )
 from app.security.roles import MODELVIEW_METHODS
-from app.security.scope import UnitScopeFilter, apply_cadre_scope, may_run_periods
-from app.web.modelview import (
-    EagerSQLAInterface,
-    ScopedModelView,
-    attachment,
-    queue_job,
-    request_query,
-)
+from app.security.scope import UnitScopeFilter, apply_cadre_scope, current_scope_prefix, may_run_periods
+from app.web.context import acting_user
+from app.web.downloads import download as attachment
+from app.web.modelview import EagerSQLAInterface, ScopedModelView, queue_job, request_query
+from app.web.paging import page_number, page_of
 
 # ---------------------------------------------------------------- 考评周期
 
@@ -82,7 +79,7 @@ class PeriodView(EvalBaseView):
         ).all())
         return self.render("eval/period_list.html", title="考评周期", periods=periods, sheets=sheets,
                            results=results, is_stale=eval_results.is_stale, may_read_results=may_read_results,
-                           may_run_periods=may_run_periods())
+                           may_run_periods=may_run_periods(acting_user()))
 
     @expose("/add/", methods=["GET", "POST"])
     @has_access
@@ -94,7 +91,7 @@ class PeriodView(EvalBaseView):
             try:
                 period = evaluation.create_period(
                     values.get("code"), values.get("name"), values.get("kind"), values.get("scheme"),
-                    values.get("start"), values.get("end"), values.get("previous") or None,
+                    values.get("start"), values.get("end"), values.get("previous") or None, user=acting_user()
                 )
                 flash(f"考评期“{period.code}”已创建（草稿）", "success")
                 return redirect(url_for("PeriodView.list"))
@@ -110,7 +107,7 @@ class PeriodView(EvalBaseView):
         if action not in ("open", "lock", "publish"):
             abort(404)
         try:
-            evaluation.transition(period.code, action)
+            evaluation.transition(period.code, action, user=acting_user())
             flash(f"考评期“{period.code}”当前状态：{period.state_label}", "success")
         except DomainError as exc:
             flash_error(exc)
@@ -122,7 +119,7 @@ class PeriodView(EvalBaseView):
         """Queue the computation as a background job (a city takes minutes); refused at once
         when the user may not compute, or the period is not computable."""
         period = db.session.get(EvaluationPeriod, pk) or abort(404)
-        if not may_run_periods():
+        if not may_run_periods(acting_user()):
             flash("只有市级组织部考评员可以计算考评期结果", "danger")
         elif period.state not in eval_compute.COMPUTABLE_STATES:
             flash(f"考评期“{period.code}”当前状态为{period.state_label}，只有评分中或已锁定的考评期才能计算", "danger")
@@ -140,7 +137,7 @@ class PeriodView(EvalBaseView):
     def unlock(self, pk):
         period = db.session.get(EvaluationPeriod, pk) or abort(404)
         try:
-            eval_results.unlock(period.code, request.form.get("reason", ""))
+            eval_results.unlock(period.code, request.form.get("reason", ""), user=acting_user())
             flash(f"考评期“{period.code}”已解锁，恢复为评分中（已记入审计日志）", "success")
         except DomainError as exc:
             flash_error(exc)
@@ -274,21 +271,19 @@ class ResultUseView(EvalBaseView):
         period = period_by_code(request.args.get("period")) or (periods[0] if periods else None)
         if period is not None and (period not in periods or not may_read_results(period)):
             abort(404)
-        uses, total, page = [], 0, max(0, request.args.get("page", 0, type=int))
+        uses, total, page = [], 0, page_number()
         grades = {}
         if period is not None:
-            stmt = apply_cadre_scope(select(ResultUse).where(ResultUse.period_id == period.id), ResultUse.cadre_id)
+            stmt = apply_cadre_scope(select(ResultUse).where(ResultUse.period_id == period.id), ResultUse.cadre_id,
+                                     current_scope_prefix())
             for key in ("suggestion", "decision"):
                 value = request.args.get(key)
                 if value == "未决定" and key == "decision":
                     stmt = stmt.where(ResultUse.decision.is_(None))
                 elif value:
                     stmt = stmt.where(getattr(ResultUse, key) == value)
-            total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-            uses = db.session.scalars(
-                stmt.join(Cadre, ResultUse.cadre_id == Cadre.id).order_by(ResultUse.suggestion, Cadre.code)
-                .offset(page * PAGE).limit(PAGE)
-            ).all()
+            total, uses = page_of(
+                stmt.join(Cadre, ResultUse.cadre_id == Cadre.id).order_by(ResultUse.suggestion, Cadre.code), page, PAGE)
             grades = dict(db.session.execute(
                 select(EvaluationResult.cadre_id, EvaluationResult.grade).where(
                     EvaluationResult.period_id == period.id,
@@ -307,7 +302,7 @@ class ResultUseView(EvalBaseView):
         if not can("write", "Result"):
             abort(403)
         try:
-            counts = eval_results.generate_result_uses(period.code)
+            counts = eval_results.generate_result_uses(period.code, user=acting_user())
             flash(f"已生成结果运用建议：新增 {counts['added']} 条，移除 {counts['removed']} 条未决定的过时建议，"
                   f"共 {counts['total']} 条", "success")
         except DomainError as exc:
@@ -323,7 +318,7 @@ class ResultUseView(EvalBaseView):
         code = use.period.code
         try:
             eval_results.decide_result_use(pk, request.form.get("decision", ""), request.form.get("note", ""),
-                                           request.form.get("version", ""))
+                                           request.form.get("version", ""), user=acting_user())
             flash(f"已记录对 {use.cadre.name}（{use.cadre.code}）“{use.suggestion}”的决定", "success")
         except DomainError as exc:
             if exc.status == 404:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from app.core.errors import DomainError
@@ -24,8 +24,10 @@ from app.models import (
     RaterGroup,
     ScoreSheet,
 )
-from app.security.scope import apply_cadre_scope
+from app.security.scope import apply_cadre_scope, current_scope_prefix
+from app.web.context import acting_user
 from app.web.modelview import queue_upload
+from app.web.paging import page_number, page_of
 
 UPLOADS = {
     "sheets": ("导入评分表或票数", eval_import.import_sheets,
@@ -48,11 +50,10 @@ def _cadre_filter(stmt, column):
         ids = select(Cadre.id).where(or_(Cadre.code.startswith(q, autoescape=True),
                                          Cadre.name.startswith(q, autoescape=True)))
         stmt = stmt.where(column.in_(ids))
-    return apply_cadre_scope(stmt, column)
+    return apply_cadre_scope(stmt, column, current_scope_prefix())
 
 
-def _page() -> int:
-    return max(0, request.args.get("page", 0, type=int))
+_page = page_number
 
 
 def _cadres(ids) -> dict[int, Cadre]:
@@ -139,8 +140,7 @@ class EntryView(EvalBaseView):
             return redirect(url_for("EntryView.list"))
         stmt = _cadre_filter(select(IndicatorScore.cadre_id).where(IndicatorScore.period_id == period.id).distinct(),
                              IndicatorScore.cadre_id)
-        total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-        ids = db.session.scalars(stmt.order_by(IndicatorScore.cadre_id.desc()).offset(_page() * PAGE).limit(PAGE)).all()
+        total, ids = page_of(stmt.order_by(IndicatorScore.cadre_id.desc()), _page(), PAGE)
         cadres = _cadres(ids)
         values: dict[int, dict] = {cid: {} for cid in ids}
         for s in db.session.scalars(select(IndicatorScore).where(IndicatorScore.period_id == period.id,
@@ -163,11 +163,8 @@ class EntryView(EvalBaseView):
     def _sheet_rows(self, period, group):
         stmt = _cadre_filter(select(ScoreSheet).where(ScoreSheet.period_id == period.id,
                                                       ScoreSheet.group_id == group.id), ScoreSheet.cadre_id)
-        total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-        sheets = db.session.scalars(
-            stmt.options(selectinload(ScoreSheet.scores)).order_by(ScoreSheet.id.desc())
-            .offset(_page() * PAGE).limit(PAGE)
-        ).all()
+        total, sheets = page_of(stmt.options(selectinload(ScoreSheet.scores)).order_by(ScoreSheet.id.desc()),
+                                _page(), PAGE)
         cadres = _cadres(s.cadre_id for s in sheets)
         rows = []
         for sheet in sheets:
@@ -179,8 +176,7 @@ class EntryView(EvalBaseView):
     def _ballot_rows(self, period, group):
         stmt = _cadre_filter(select(Ballot).where(Ballot.period_id == period.id, Ballot.group_id == group.id),
                              Ballot.cadre_id)
-        total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-        ballots = db.session.scalars(stmt.order_by(Ballot.id.desc()).offset(_page() * PAGE).limit(PAGE)).all()
+        total, ballots = page_of(stmt.order_by(Ballot.id.desc()), _page(), PAGE)
         cadres = _cadres(b.cadre_id for b in ballots)
         rows = []
         for ballot in ballots:
@@ -194,27 +190,27 @@ class EntryView(EvalBaseView):
     def sheet(self, period_id, group_id):
         body = _json_body()
         return _respond(lambda: eval_entry.save_sheet(
-            period_id, group_id, body.get("cadre_id"), body.get("values") or {}, body.get("id"), body.get("version")
+            period_id, group_id, body.get("cadre_id"), body.get("values") or {}, body.get("id"), body.get("version"), user=acting_user()
         ))
 
     @expose("/sheet_delete/<int:period_id>/<int:group_id>", methods=["POST"])
     @has_access
     def sheet_delete(self, period_id, group_id):
         body = _json_body()
-        return _respond(lambda: eval_entry.delete_sheet(period_id, group_id, body.get("id"), body.get("version")))
+        return _respond(lambda: eval_entry.delete_sheet(period_id, group_id, body.get("id"), body.get("version"), user=acting_user()))
 
     @expose("/ballot/<int:period_id>/<int:group_id>", methods=["POST"])
     @has_access
     def ballot(self, period_id, group_id):
         body = _json_body()
         return _respond(lambda: eval_entry.save_ballot(period_id, group_id, body.get("cadre_id"),
-                                                       body.get("values") or {}))
+                                                       body.get("values") or {}, user=acting_user()))
 
     @expose("/indicator/<int:period_id>", methods=["POST"])
     @has_access
     def indicator(self, period_id):
         body = _json_body()
-        return _respond(lambda: eval_entry.save_indicators(period_id, body.get("cadre_id"), body.get("values") or {}))
+        return _respond(lambda: eval_entry.save_indicators(period_id, body.get("cadre_id"), body.get("values") or {}, user=acting_user()))
 
     @expose("/upload/<int:period_id>/<kind>", methods=["GET", "POST"])
     @has_access
@@ -263,8 +259,7 @@ class AdjustmentView(EvalBaseView):
             status = request.args.get("status")
             if status in ADJUSTMENT_STATUSES:
                 stmt = stmt.where(Adjustment.status == status)
-            total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-            items = db.session.scalars(stmt.order_by(Adjustment.id.desc()).offset(_page() * PAGE).limit(PAGE)).all()
+            total, items = page_of(stmt.order_by(Adjustment.id.desc()), _page(), PAGE)
             cadres = _cadres(a.cadre_id for a in items)
         from app.core.audit import actor
 
@@ -282,7 +277,7 @@ class AdjustmentView(EvalBaseView):
         form = request.form
         try:
             item = eval_entry.propose_adjustment(period_id, form.get("cadre"), form.get("kind", ""),
-                                                 form.get("value"), form.get("reason", ""))
+                                                 form.get("value"), form.get("reason", ""), user=acting_user())
             flash(f"已提议{item.kind}调整，待另一名考评员审批后生效", "success")
         except DomainError as exc:
             flash_error(exc)
@@ -292,7 +287,7 @@ class AdjustmentView(EvalBaseView):
         item = db.session.get(Adjustment, pk) or abort(404)
         period_id = item.period_id
         try:
-            eval_entry.decide_adjustment(pk, approve)
+            eval_entry.decide_adjustment(pk, approve, user=acting_user())
             flash("调整已批准，结果需重新计算" if approve else "调整已驳回", "success")
         except DomainError as exc:
             if exc.status == 404:

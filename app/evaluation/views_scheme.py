@@ -4,9 +4,8 @@ JSON upload and download; saved through evaluation.import_scheme."""
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import func, select
@@ -17,6 +16,8 @@ from app.evaluation import scoring
 from app.evaluation.web import EvalBaseView
 from app.extensions import db
 from app.models import EvaluationPeriod, EvaluationScheme
+from app.web.context import acting_user
+from app.web.downloads import JSON_MIME, download
 
 # ---------------------------------------------------------------- 考评方案
 
@@ -86,8 +87,6 @@ def scheme_from_form(form) -> tuple[dict, list[str]]:
             key: _num(form, f"pen_{key}", label, errors) for key, label in PENALTY_LABELS.items()
         },
     }
-    if not data["name"]:
-        errors.insert(0, "方案名称不能为空")
     return data, errors
 
 
@@ -144,10 +143,7 @@ class SchemeView(EvalBaseView):
     def json(self, pk):
         scheme = db.session.get(EvaluationScheme, pk) or abort(404)
         body = json.dumps(evaluation.scheme_rules(scheme).to_json(), ensure_ascii=False, indent=2).encode("utf-8")
-        response = make_response(body)
-        response.headers["Content-Type"] = "application/json; charset=utf-8"
-        response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(scheme.name)}.json"
-        return response
+        return download(body, JSON_MIME, f"{scheme.name}.json")
 
     @expose("/form/", methods=["GET", "POST"])
     @expose("/form/<int:pk>", methods=["GET", "POST"])
@@ -186,7 +182,7 @@ class SchemeView(EvalBaseView):
                 select(EvaluationScheme.id).where(EvaluationScheme.name == data["name"])
             ):
                 raise DomainError(f"方案名称“{data['name']}”已存在；如需修改请编辑该方案")
-            saved, _ = evaluation.import_scheme(data)
+            saved, _ = evaluation.import_scheme(data, user=acting_user())
             return saved
         except Exception:
             db.session.rollback()
@@ -204,7 +200,7 @@ class SchemeView(EvalBaseView):
                 errors = [(None, "方案文件应为 .json 文件")]
             else:
                 try:
-                    scheme, created = evaluation.import_scheme(file.read())
+                    scheme, created = evaluation.import_scheme(file.read(), user=acting_user())
                     flash(f"考评方案“{scheme.name}”已{'创建' if created else '替换'}", "success")
                     return redirect(url_for("SchemeView.show", pk=scheme.id))
                 except ImportRejected as exc:

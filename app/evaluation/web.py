@@ -4,7 +4,7 @@ API and the export job)."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, request
+from flask import flash, g, request
 from flask_appbuilder import BaseView
 from flask_appbuilder.models.filters import BaseFilter
 from sqlalchemy import select
@@ -20,11 +20,9 @@ from app.models import (
     EvaluationPeriod,
     EvaluationResult,
 )
-from app.security.scope import apply_cadre_scope
-from app.web.modelview import (
-    CSV_MIME,
-    XLSX_MIME,
-)
+from app.security.scope import apply_cadre_scope, current_scope_prefix
+from app.web.context import can
+from app.web.downloads import CSV_MIME, XLSX_MIME
 
 CATEGORY = "干部考评"
 
@@ -35,8 +33,6 @@ GRADES = (scoring.EXCELLENT, scoring.COMPETENT, scoring.BASIC, scoring.INCOMPETE
 PAGE = 50
 
 
-def can(perm: str, resource: str) -> bool:
-    return current_app.appbuilder.sm.has_access(f"can_{perm}", resource)
 
 
 def can_read_unpublished() -> bool:
@@ -146,7 +142,7 @@ def _visible_codes(period: EvaluationPeriod):
     stmt = select(Cadre.code).join(EvaluationResult, EvaluationResult.cadre_id == Cadre.id).where(
         EvaluationResult.period_id == period.id
     )
-    return apply_result_filters(apply_cadre_scope(stmt, Cadre.id), request.args,
+    return apply_result_filters(apply_cadre_scope(stmt, Cadre.id, current_scope_prefix()), request.args,
                                 EvaluationResult.cadre_id, EvaluationResult.period_id)
 
 

@@ -29,7 +29,7 @@ def run_kind(kind: str, user, params: dict, data: bytes | None, filename: str | 
     runner = RUNNERS.get(kind)
     if runner is None:
         raise DomainError("未知的任务类型，任务未执行")
-    return runner(params, data, filename, progress)
+    return runner(params, data, filename, progress, user)
 
 
 def _require(permission: str, resource: str) -> None:
@@ -45,37 +45,37 @@ def _view(name: str):
     return view
 
 
-def _model_import(params, data, filename, progress) -> Done:
+def _model_import(params, data, filename, progress, user) -> Done:
     """A list screen's upload (cadres, units): its import_service, as the upload called it."""
     view = _view(params["view"])
     _require("can_import", view.class_permission_name)
-    counts = type(view).import_service(data, filename, progress=progress)
+    counts = type(view).import_service(data, filename, progress=progress, user=user)
     return Done(f"导入成功：新增 {counts['created']} 条，更新 {counts['updated']} 条", counts)
 
 
-def _eval_import(params, data, filename, progress) -> Done:
+def _eval_import(params, data, filename, progress, user) -> Done:
     """Score sheets/ballots, indicator scores or adjustments of a period (评分录入's uploads)."""
     from app.evaluation import entry as eval_entry
     from app.evaluation.views_entry import UPLOADS, describe_counts
 
     _require("can_import", "Score")
     _title, service, _help = UPLOADS[params["upload"]]
-    counts = service(params["period"], data, filename, progress=progress)
-    eval_entry.inputs_changed(params["period"])
+    counts = service(params["period"], data, filename, progress=progress, user=user)
+    eval_entry.inputs_changed(params["period"], user=user)
     return Done(f"导入成功：{describe_counts(counts)}", counts)
 
 
-def _compute(params, data, filename, progress) -> Done:
+def _compute(params, data, filename, progress, user) -> Done:
     """A period's results (考评周期 → 计算)."""
     from app.evaluation import results as eval_results
 
     _require("can_write", "Period")
     progress(0, 0, f"正在计算考评期“{params['period']}”的结果…")
-    counts = eval_results.compute_period(params["period"])
+    counts = eval_results.compute_period(params["period"], user=user)
     return Done(f"考评期“{params['period']}”已计算，共 {counts['results']} 名干部的结果", counts)
 
 
-def _list_export(params, data, filename, progress) -> Done:
+def _list_export(params, data, filename, progress, user) -> Done:
     """A list screen's export, with the filters of the request that asked for it."""
     view = _view(params["view"])
     _require("can_read", view.class_permission_name)
@@ -84,7 +84,7 @@ def _list_export(params, data, filename, progress) -> Done:
     return Done(f"导出完成：共 {count} 行", {"rows": count}, (name, mime, body))
 
 
-def _results_export(params, data, filename, progress) -> Done:
+def _results_export(params, data, filename, progress, user) -> Done:
     """The results export of DESIGN.md section 7 (考评结果 → 导出)."""
     from app.evaluation.web import results_file
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 
+from app.core import clock
+from app.core.commands import command
 from app.core.errors import DomainError
 from app.extensions import db
 from app.models import Job
@@ -33,10 +35,6 @@ QUEUED_MESSAGE = "排队中，等待后台处理…"
 
 class JobLost(Exception):
     """This worker's claim on the job is gone (re-queued or taken by another worker)."""
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now()
 
 
 # ---------------------------------------------------------------- web side
@@ -62,9 +60,9 @@ def submit(kind: str, title: str, user, params: dict | None = None, data: bytes 
             raise DomainError(f"您已有 {waiting} 个后台任务在排队或运行中，请等它们完成后再提交（见“我的后台任务”）")
     job = Job(kind=kind, title=title[:200], params=params or {}, input_name=filename, input_data=data,
               state="queued", done=0, total=0, message=QUEUED_MESSAGE, error_count=0, attempts=0,
-              user_id=user.id, org_unit_id=getattr(user, "org_unit_id", None), created_at=_now())
-    db.session.add(job)
-    db.session.commit()
+              user_id=user.id, org_unit_id=getattr(user, "org_unit_id", None), created_at=clock.instant())
+    with command(user):
+        db.session.add(job)
     return job
 
 
@@ -94,7 +92,7 @@ def jobs_of(user_id: int, page: int, page_size: int) -> tuple[int, list[Job]]:
 
 def claim_next(claim: str) -> int | None:
     """Take the oldest queued job for the worker `claim` names; its id, or None."""
-    now = _now()
+    now = clock.instant()
     oldest = (select(T.c.id).where(T.c.state == "queued").order_by(T.c.id).limit(1)
               .with_for_update(skip_locked=True).scalar_subquery())  # no FOR UPDATE on SQLite: one writer
     stmt = (update(T).where(T.c.id == oldest, T.c.state == "queued")
@@ -116,7 +114,7 @@ def load_input(job_id: int) -> bytes | None:
 def beat(job_id: int, claim: str, done: int, total: int, message: str | None) -> bool:
     """Record the job's progress and that its worker lives; False when the claim is gone."""
     stmt = (update(T).where(T.c.id == job_id, T.c.claim == claim, T.c.state == "running")
-            .values(heartbeat_at=_now(), done=done, total=total, message=(message or "")[:500]))
+            .values(heartbeat_at=clock.instant(), done=done, total=total, message=(message or "")[:500]))
     with db.engine.begin() as conn:
         return conn.execute(stmt).rowcount == 1
 
@@ -124,7 +122,7 @@ def beat(job_id: int, claim: str, done: int, total: int, message: str | None) ->
 def finish(job_id: int, claim: str, state: str, message: str, result: dict | None = None,
            errors: list | None = None, output: tuple[str, str, bytes] | None = None) -> bool:
     """End the job (succeeded/failed) if it is still this worker's; the input file is dropped."""
-    values = {"state": state, "finished_at": _now(), "heartbeat_at": _now(), "message": message[:500],
+    values = {"state": state, "finished_at": clock.instant(), "heartbeat_at": clock.instant(), "message": message[:500],
               "result": result, "errors": errors, "error_count": len(errors or ()), "input_data": None}
     if state == "succeeded":
         values["done"] = T.c.total
@@ -155,7 +153,7 @@ def requeue_stale(stale_seconds: float, dead_claims=()) -> int:
     a claim known dead (a process of this host that is gone). A job whose worker died
     MAX_ATTEMPTS times fails instead (a file that kills its worker must not loop forever); one
     whose data was committed before its worker died is only marked as ended, never run again."""
-    cutoff = _now() - dt.timedelta(seconds=stale_seconds)
+    cutoff = clock.instant() - dt.timedelta(seconds=stale_seconds)
     dead = T.c.heartbeat_at < cutoff
     if dead_claims:
         dead = or_(dead, T.c.claim.in_(list(dead_claims)))
@@ -163,12 +161,12 @@ def requeue_stale(stale_seconds: float, dead_claims=()) -> int:
     try:
         with db.engine.begin() as conn:
             ended = conn.execute(update(T).where(running, T.c.committed_at.is_not(None)).values(
-                state="succeeded", finished_at=_now(), claim=None, input_data=None, done=T.c.total,
+                state="succeeded", finished_at=clock.instant(), claim=None, input_data=None, done=T.c.total,
                 message="数据已全部写入；后台进程在记录结果摘要前停止，请在相应页面核对结果。",
             )).rowcount
             running = running & T.c.committed_at.is_(None)
             failed = conn.execute(update(T).where(running, T.c.attempts >= MAX_ATTEMPTS).values(
-                state="failed", finished_at=_now(), claim=None, input_data=None,
+                state="failed", finished_at=clock.instant(), claim=None, input_data=None,
                 message="后台进程在处理该任务时多次意外停止，任务已终止，未写入任何数据。请检查文件或联系管理员。",
             )).rowcount
             queued = conn.execute(update(T).where(running).values(
@@ -187,7 +185,7 @@ def fence(session, job_id: int, claim: str):
     def before_commit(sess):
         sess.flush()  # the data first: the heartbeat written below is then as fresh as the commit
         stmt = (update(T).where(T.c.id == job_id, T.c.claim == claim, T.c.state == "running")
-                .values(heartbeat_at=_now(), committed_at=_now()))
+                .values(heartbeat_at=clock.instant(), committed_at=clock.instant()))
         if sess.execute(stmt).rowcount != 1:
             raise JobLost(job_id)
 
@@ -197,6 +195,6 @@ def fence(session, job_id: int, claim: str):
 
 def purge(days: int) -> int:
     """Delete the jobs that ended more than `days` days ago (their files with them)."""
-    cutoff = _now() - dt.timedelta(days=days)
+    cutoff = clock.instant() - dt.timedelta(days=days)
     with db.engine.begin() as conn:
         return conn.execute(delete(T).where(T.c.state.in_(("succeeded", "failed")), T.c.finished_at < cutoff)).rowcount

@@ -6,16 +6,16 @@ started: another user's job answers 404, like a job that does not exist.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import abort, g, jsonify, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
+from app.core import clock
 from app.core.tabular import write_csv
 from app.jobs import services as jobs
 from app.models import Job
-from app.web.modelview import CSV_MIME, attachment
+from app.web.downloads import CSV_MIME
+from app.web.downloads import download as attachment
 
 PAGE = 50
 ERRORS_PAGE = 1000  # error rows shown per page; all of them are in the CSV download
@@ -62,7 +62,7 @@ class JobView(BaseView):
         return jsonify(id=job.id, state=job.state, state_label=job.state_label, done=job.done, total=job.total,
                        percent=job.percent, writing=job.writing, bar_text=job.bar_text, bar_width=job.bar_width,
                        message=job.message or "", finished=job.finished, error_count=job.error_count,
-                       seconds=int((dt.datetime.now() - started).total_seconds()) if started else None)
+                       seconds=int((clock.instant() - started).total_seconds()) if started else None)
 
     @expose("/<int:pk>/download")
     @has_access

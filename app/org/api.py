@@ -9,6 +9,7 @@ from app.org import cadres as cadre_service
 from app.org import units as org_service
 from app.security.scope import UnitPathScopeFilter, UnitScopeChoiceFilter
 from app.web.api import ScopedRestApi
+from app.web.context import acting_user
 
 
 class CadreApi(ScopedRestApi):
@@ -27,7 +28,7 @@ class CadreApi(ScopedRestApi):
     order_columns = ["code", "name", "post_category"]
 
     def check_write(self, item) -> None:
-        cadre_service.check_cadre(item)
+        cadre_service.check_cadre(item, user=acting_user())
 
 
 class OrgUnitApi(ScopedRestApi):
@@ -43,7 +44,7 @@ class OrgUnitApi(ScopedRestApi):
     order_columns = ["code", "name", "path"]
 
     def check_write(self, item) -> None:
-        org_service.place_unit(item)
+        org_service.place_unit(item, user=acting_user())
 
 
 def register_apis(appbuilder) -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
+from app.core.commands import command
 from app.core.errors import Conflict, DomainError, ImportRejected
 from app.core.lookups import rows_by_key
 from app.core.progress import checking, writing
 from app.core.tabular import check_header, parse_date, read_table
 from app.extensions import db
 from app.models import CADRE_STATUSES, GENDERS, Cadre, OrgUnit
-from app.security.scope import unit_in_scope
+from app.security.scope import prefix_of, unit_in_scope
 
 CADRE_HEADER = ["干部编号", "姓名", "性别", "出生日期", "单位编码", "职务", "职级", "岗位类别"]
 CADRE_OPTIONAL = ["民族", "籍贯", "入党时间", "学历", "任现职时间", "状态", "联系电话"]
@@ -29,11 +28,11 @@ _TEXT_COLUMNS = {
 }
 
 
-def check_cadre(cadre: Cadre, expected_version: int | None = None) -> None:
-    """Refuse a cadre placed outside the user's scope, or edited from a stale copy."""
+def check_cadre(cadre: Cadre, expected_version: int | None = None, *, user) -> None:
+    """Refuse a cadre placed outside `user`'s subtree, or edited from a stale copy."""
     unit = cadre.org_unit or (db.session.get(OrgUnit, cadre.org_unit_id) if cadre.org_unit_id else None)
     # No path: a unit id the API's related field did not find (a transient stand-in, not a unit).
-    if unit is None or not unit.path or not unit_in_scope(unit):
+    if unit is None or not unit.path or not unit_in_scope(unit, prefix_of(user)):
         raise DomainError("所属单位不存在或不在您的管辖范围内")
     if expected_version is not None and cadre.version is not None and int(expected_version) != cadre.version:
         raise Conflict("该干部信息已被他人修改，您的修改未保存。请刷新后重新编辑。")
@@ -43,9 +42,10 @@ def check_cadre(cadre: Cadre, expected_version: int | None = None) -> None:
         raise DomainError("状态应为 在职/调离/退休 之一")
 
 
-def import_cadres(data: bytes, filename: str, progress=None) -> dict:
-    """Create or update cadres from a file, all or nothing; returns counts (progress: see
-    app/services/progress.py)."""
+def import_cadres(data: bytes, filename: str, progress=None, *, user) -> dict:
+    """Create or update cadres from a file as `user` (units of its subtree only), all or
+    nothing; returns counts (progress: see app/core/progress.py)."""
+    prefix = prefix_of(user)
     header, rows = read_table(data, filename)
     check_header(header, CADRE_HEADER, CADRE_OPTIONAL)
     unit_codes = {row.get("单位编码", "") for _, row in rows}
@@ -56,23 +56,19 @@ def import_cadres(data: bytes, filename: str, progress=None) -> dict:
     seen: dict[str, int] = {}
     values = []
     for line, row in checking(rows, progress):
-        row_errors, item = _parse_cadre_row(row, units, existing, seen, line)
+        row_errors, item = _parse_cadre_row(row, units, existing, seen, line, prefix)
         errors += [(line, e) for e in row_errors]
         values.append(item)
     if errors:
         raise ImportRejected(errors)
     writing(rows, progress)
     try:
-        created, updated = _write_cadres(values, existing)
-        db.session.commit()
-    except (IntegrityError, StaleDataError):
+        with command(user):
+            created, updated = _write_cadres(values, existing)
+    except Conflict:
         # Another upload (or an edit) wrote some of these cadres between our read and our write:
-        # its commit wins, ours is refused whole.
-        db.session.rollback()
+        # its commit wins, ours is refused whole; the refusal names the codes taken meanwhile.
         raise Conflict(_lost_race_message(codes, existing))
-    except Exception:
-        db.session.rollback()
-        raise
     return {"created": created, "updated": updated}
 
 
@@ -103,7 +99,7 @@ def _lost_race_message(codes: list[str], existing: dict[str, Cadre]) -> str:
     return f"{what}，本次导入未写入任何数据。请刷新后重新导入。"
 
 
-def _parse_cadre_row(row, units, existing, seen, line):
+def _parse_cadre_row(row, units, existing, seen, line, prefix):
     errors = []
     if "__extra__" in row:
         errors.append(row["__extra__"])
@@ -117,7 +113,7 @@ def _parse_cadre_row(row, units, existing, seen, line):
         errors.append(f"干部编号 {code} 与第 {seen[code]} 行重复")
     else:
         seen[code] = line
-    if code in existing and not unit_in_scope(existing[code].org_unit):
+    if code in existing and not unit_in_scope(existing[code].org_unit, prefix):
         errors.append(f"干部编号 {code} 已存在且不在您的管辖范围内")
     for column, (attr, limit) in _TEXT_COLUMNS.items():
         if column not in row:
@@ -152,7 +148,7 @@ def _parse_cadre_row(row, units, existing, seen, line):
         item["status"] = row["状态"]
     unit_code = row.get("单位编码", "")
     unit = units.get(unit_code)
-    if unit is None or not unit_in_scope(unit):
+    if unit is None or not unit_in_scope(unit, prefix):
         errors.append(f"单位编码“{unit_code}”不存在或不在您的管辖范围内")
     else:
         item["org_unit_id"] = unit.id

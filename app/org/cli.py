@@ -42,7 +42,7 @@ def org_import(file):
 
     data, name = _read(file)
     try:
-        result = import_units(data, name)
+        result = import_units(data, name, user=None)
     except ImportRejected as exc:
         _fail(exc)
     click.echo(f"单位导入成功：新增 {result['created']}，更新 {result['updated']}")
@@ -59,7 +59,7 @@ def cadres_import(file):
 
     data, name = _read(file)
     try:
-        result = import_cadres(data, name)
+        result = import_cadres(data, name, user=None)
     except ImportRejected as exc:
         _fail(exc)
     click.echo(f"干部导入成功：新增 {result['created']}，更新 {result['updated']}")

@@ -3,32 +3,34 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
+from app.core.commands import command
 from app.core.errors import Conflict, DomainError, ImportRejected
 from app.core.progress import checking, writing
 from app.core.tabular import check_header, read_table
 from app.extensions import db
 from app.models import UNIT_KIND_BY_LABEL, UNIT_KINDS, OrgUnit
-from app.security.scope import current_scope_prefix, unit_in_scope
+from app.security.scope import prefix_of, unit_in_scope
 
 ORG_HEADER = ["单位编码", "单位名称", "类型", "上级编码"]
 ORG_OPTIONAL = ["排序"]
 
 
-def place_unit(unit: OrgUnit) -> None:
-    """Validate a new or edited unit's parent and (re)compute its path and its subtree's paths.
+def place_unit(unit: OrgUnit, *, user) -> None:
+    """Validate a new or edited unit's parent (in `user`'s subtree) and (re)compute its path
+    and its subtree's paths.
 
     Placements take turns (hold_tree) and read the paths as of their turn: two moves at the
     same instant cannot make a cycle (A under B while B goes under A), and a unit added under
     a unit that moves meanwhile gets the moved path, not the old one."""
+    prefix = prefix_of(user)
     with db.session.no_autoflush:  # the unit's own row is not written before the tree is held
         parent = unit.parent
         if parent is None and unit.parent_id is not None:
             parent = db.session.get(OrgUnit, unit.parent_id)
-        if parent is None and current_scope_prefix() is not None:
+        if parent is None and prefix is not None:
             raise DomainError("只有市级管理员可以创建没有上级的单位")
-        if parent is not None and (not parent.path or not unit_in_scope(parent)):  # no path: an unknown id
+        if parent is not None and (not parent.path or not unit_in_scope(parent, prefix)):  # no path: an unknown id
             raise DomainError("上级单位不存在或不在您的管辖范围内")
         if unit.kind not in UNIT_KINDS:
             raise DomainError("单位类型无效")
@@ -74,16 +76,17 @@ def _stored_path(unit: OrgUnit) -> str | None:
 
 
 def create_unit(code: str, name: str, kind: str, parent: OrgUnit | None, sort_order: int = 0) -> OrgUnit:
-    """Create one unit under `parent` (None: a root) and commit."""
+    """Create one unit under `parent` (None: a root) as the system (setup, the demo)."""
     unit = OrgUnit(code=code, name=name, kind=kind, parent=parent, sort_order=sort_order, path="")
-    place_unit(unit)
-    db.session.commit()
+    with command(None):
+        place_unit(unit, user=None)
     return unit
 
 
-def import_units(data: bytes, filename: str, progress=None) -> dict:
-    """Create or update units from a file, all or nothing; returns counts (progress: see
-    app/services/progress.py)."""
+def import_units(data: bytes, filename: str, progress=None, *, user) -> dict:
+    """Create or update units from a file as `user` (rows of its subtree only), all or nothing;
+    returns counts (progress: see app/core/progress.py)."""
+    prefix = prefix_of(user)
     header, rows = read_table(data, filename)
     check_header(header, ORG_HEADER, ORG_OPTIONAL)
     errors: list[tuple[int, str]] = []
@@ -121,16 +124,16 @@ def import_units(data: bytes, filename: str, progress=None) -> dict:
     existing = {u.code: u for u in db.session.scalars(select(OrgUnit).where(OrgUnit.code.in_(codes)))}
     in_file = {p[1]: p for p in parsed}
     for line, code, _name, _kind, parent_code, _sort in parsed:
-        if code in existing and not unit_in_scope(existing[code]):
+        if code in existing and not unit_in_scope(existing[code], prefix):
             errors.append((line, f"单位编码 {code} 已存在且不在您的管辖范围内"))
         if not parent_code:
-            if current_scope_prefix() is not None and code not in existing:
+            if prefix is not None and code not in existing:
                 errors.append((line, "上级编码不能为空（只有命令行可以导入顶级单位）"))
             continue
         if parent_code in in_file:
             continue
         parent = existing.get(parent_code)
-        if parent is None or not unit_in_scope(parent):
+        if parent is None or not unit_in_scope(parent, prefix):
             errors.append((line, f"上级编码 {parent_code} 不存在或不在您的管辖范围内"))
     order = _parents_first(parsed, errors)
     if errors:
@@ -138,30 +141,26 @@ def import_units(data: bytes, filename: str, progress=None) -> dict:
 
     writing(rows, progress)
     created = updated = 0
+    raced = "部分单位编码已被他人同时导入或新增，本次导入未写入任何数据。请刷新后重新导入。"
     try:
-        for _line, code, name, kind, parent_code, sort in order:
-            parent = existing.get(parent_code) if parent_code else None
-            unit = existing.get(code)
-            if unit is None:
-                unit = OrgUnit(code=code, path="")
-                created += 1
-            else:
-                updated += 1
-            unit.name, unit.kind, unit.sort_order = name, kind, int(sort)
-            unit.parent = parent
-            unit.parent_id = parent.id if parent else None
-            place_unit(unit)
-            existing[code] = unit
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        raise ImportRejected([(None, exc.message)])
-    except IntegrityError:  # another upload created one of these codes between our read and our write
-        db.session.rollback()
-        raise Conflict("部分单位编码已被他人同时导入或新增，本次导入未写入任何数据。请刷新后重新导入。")
-    except Exception:
-        db.session.rollback()
+        with command(user, raced):
+            for _line, code, name, kind, parent_code, sort in order:
+                parent = existing.get(parent_code) if parent_code else None
+                unit = existing.get(code)
+                if unit is None:
+                    unit = OrgUnit(code=code, path="")
+                    created += 1
+                else:
+                    updated += 1
+                unit.name, unit.kind, unit.sort_order = name, kind, int(sort)
+                unit.parent = parent
+                unit.parent_id = parent.id if parent else None
+                place_unit(unit, user=user)
+                existing[code] = unit
+    except Conflict:
         raise
+    except DomainError as exc:  # a placement refused (a cycle through existing units)
+        raise ImportRejected([(None, exc.message)])
     return {"created": created, "updated": updated}
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import current_app
 from sqlalchemy import select
 
+from app.core import clock
+from app.core.commands import command
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.models import AppUser, Cadre, OrgUnit
@@ -17,7 +17,8 @@ from app.security.scope import is_city_level, prefix_of
 
 def create_user(username, password, role_name, unit_code, cadre_code=None, display_name=None,
                 must_change_password: bool = False) -> AppUser:
-    """Create, or update in place, a user with one role, bound to a unit."""
+    """Create, or update in place, a user with one role, bound to a unit (the CLI's `users
+    create`, the demo, the benchmark: the system acts)."""
     sm = current_app.appbuilder.sm
     if role_name not in ALL_ROLES:
         raise DomainError(f"角色“{role_name}”不存在，应为：{'、'.join(ALL_ROLES)}")
@@ -36,24 +37,24 @@ def create_user(username, password, role_name, unit_code, cadre_code=None, displ
         password_complexity(password)
     except Exception as exc:
         raise DomainError(str(exc))
-    user = sm.find_user(username=username)
     from werkzeug.security import generate_password_hash
 
-    if user is None:
-        user = AppUser(username=username, email=f"{username}@local.invalid", active=True)
-        db.session.add(user)
-    user.first_name = display_name or username
-    user.last_name = ""
-    user.password = generate_password_hash(password)
-    user.roles = [role]
-    user.org_unit_id = unit.id
-    user.cadre_id = cadre.id if cadre else None
-    user.active = True
-    user.locked_until = None
-    user.fail_login_count = 0
-    user.must_change_password = must_change_password
-    user.password_changed_at = dt.datetime.now()
-    db.session.commit()
+    with command(None, duplicate=f"用户名“{username}”已被他人同时创建，请刷新后重试"):
+        user = sm.find_user(username=username)
+        if user is None:
+            user = AppUser(username=username, email=f"{username}@local.invalid", active=True)
+            db.session.add(user)
+        user.first_name = display_name or username
+        user.last_name = ""
+        user.password = generate_password_hash(password)
+        user.roles = [role]
+        user.org_unit_id = unit.id
+        user.cadre_id = cadre.id if cadre else None
+        user.active = True
+        user.locked_until = None
+        user.fail_login_count = 0
+        user.must_change_password = must_change_password
+        user.password_changed_at = clock.instant()
     return user
 
 

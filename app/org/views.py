@@ -21,6 +21,7 @@ from app.security.scope import (
     UnitPathScopeFilter,
     UnitScopeChoiceFilter,
 )
+from app.web.context import acting_user
 from app.web.lookup import cadre_field, unit_field
 from app.web.modelview import ScopedModelView
 
@@ -67,10 +68,10 @@ class OrgUnitView(ScopedModelView):
     import_help = "列：单位编码、单位名称、类型（市/县区/乡镇街道/村社区/部门）、上级编码；可选列：排序"
 
     def pre_add(self, item):
-        org_service.place_unit(item)
+        org_service.place_unit(item, user=acting_user())
 
     def pre_update(self, item):
-        org_service.place_unit(item)
+        org_service.place_unit(item, user=acting_user())
 
 
 CADRE_LABELS = {
@@ -177,11 +178,11 @@ class CadreView(ScopedModelView):
                    "可选列：民族、籍贯、入党时间、学历、任现职时间、状态、联系电话")
 
     def pre_add(self, item):
-        cadre_service.check_cadre(item)
+        cadre_service.check_cadre(item, user=acting_user())
 
     def pre_update(self, item):
         try:
-            cadre_service.check_cadre(item)
+            cadre_service.check_cadre(item, user=acting_user())
         except DomainError:
             db.session.rollback()
             raise

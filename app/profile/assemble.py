@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
+from app.core import clock
 from app.evaluation.scoring import INCOMPETENT, UNDETERMINED, round_half_up
 from app.extensions import db
 from app.models import (
@@ -35,8 +36,9 @@ from app.models import (
     TaskAssignment,
     finding_cadre,
 )
-from app.security.scope import apply_unit_scope
+from app.security.scope import apply_unit_scope, prefix_of
 from app.supervision import deadlines, lights
+from app.supervision.findings import rectification_overdue_condition
 
 PUBLISHED = "published"
 OPEN_TASK_STATES = lights.OPEN_STATES
@@ -59,14 +61,14 @@ def _iso(value) -> str | None:
 # ---------------------------------------------------------------- assembly
 
 
-def build_profile(cadre_id: int, *, unpublished: bool = False, now: dt.datetime | None = None) -> dict | None:
+def build_profile(cadre_id: int, *, user, unpublished: bool = False, now: dt.datetime | None = None) -> dict | None:
     """Return the profile of a cadre in the current user's scope, or None (missing or out of scope).
 
     unpublished: also show results of periods not yet published (Result.can_read_unpublished).
     now: the instant the supervision lights are computed at (default: now).
     """
-    now = now or dt.datetime.now()
-    cadre = _cadre(cadre_id)
+    now = now or clock.instant()
+    cadre = _cadre(cadre_id, prefix_of(user))
     if cadre is None:
         return None
     history, peer_stats = _history(cadre_id, unpublished)
@@ -86,16 +88,17 @@ def build_profile(cadre_id: int, *, unpublished: bool = False, now: dt.datetime 
         "conclusion": _conclusion(cadre_id, latest_period_id),
         "result_uses": _result_uses(cadre_id, [h["period"]["id"] for h in history]),
         "supervision": _supervision(cadre_id, now),
-        "findings": _findings(cadre_id, now.date()),
+        "findings": _findings(cadre_id, now),
         "as_of": now.strftime("%Y-%m-%d %H:%M"),
     }
 
 
-def _cadre(cadre_id: int) -> dict | None:
-    """The cadre and its unit (one query, through the row scope)."""
+def _cadre(cadre_id: int, prefix: str | None) -> dict | None:
+    """The cadre and its unit (one query, through the row scope of `prefix`)."""
     stmt = apply_unit_scope(
         select(Cadre, OrgUnit).join(OrgUnit, Cadre.org_unit_id == OrgUnit.id).where(Cadre.id == cadre_id),
         Cadre.org_unit_id,
+        prefix,
     )
     row = db.session.execute(stmt).first()
     if row is None:
@@ -279,21 +282,22 @@ def _supervision(cadre_id: int, now: dt.datetime) -> dict:
     return {**counts, "items": items}
 
 
-def _findings(cadre_id: int, today: dt.date) -> dict:
-    """Findings naming the cadre (one query), by severity, with overdue rectifications."""
+def _findings(cadre_id: int, now: dt.datetime) -> dict:
+    """Findings naming the cadre (one query), by severity, with overdue rectifications (the
+    rule of supervision and of the 督查实绩 score: app/supervision/findings.py)."""
     F = Finding
+    late = case((rectification_overdue_condition(now), True), else_=False)
     stmt = (
         select(F.id, F.found_on, F.category, F.severity, F.description, F.state, F.deadline, F.continuous,
-               F.closed_at, F.accountability)
+               late, F.accountability)
         .join(finding_cadre, finding_cadre.c.finding_id == F.id)
         .where(finding_cadre.c.cadre_id == cadre_id)
         .order_by(F.found_on.desc(), F.id.desc())
     )
     counts = {"total": 0, "一般": 0, SERIOUS: 0, SEVERE: 0, "open": 0, "severe_open": 0, "rectification_overdue": 0}
     items = []
-    for fid, found, category, severity, text, state, deadline, continuous, closed, measures in db.session.execute(stmt):
-        closed_day = closed.date() if closed else None
-        overdue = bool(deadline and not continuous and ((closed_day or today) > deadline))
+    for fid, found, category, severity, text, state, deadline, continuous, late_, measures in db.session.execute(stmt):
+        overdue = bool(late_)
         counts["total"] += 1
         counts[severity] = counts.get(severity, 0) + 1
         counts["open"] += state != "closed"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
+from app.core import clock
+from app.core.audit import SYSTEM
+from app.core.commands import command
 from app.core.errors import Conflict, DomainError, Forbidden
 from app.extensions import db
 from app.models import CadreConclusion, EvaluationResult
@@ -15,17 +14,17 @@ from app.models import CadreConclusion, EvaluationResult
 MAX_LENGTH = 5000
 
 
-def save_conclusion(cadre_id: int, period_id: int, text: str, expected_version, username: str,
-                    own_cadre_id: int | None = None) -> CadreConclusion:
-    """Write the conclusion of a cadre's result in a period.
+def save_conclusion(cadre_id: int, period_id: int, text: str, expected_version, *, user) -> CadreConclusion:
+    """Write, as `user`, the conclusion of a cadre's result in a period.
 
     expected_version: the version the editor started from (0 when there was none); any other
-    current version means somebody saved in between, and the edit is refused.
-    own_cadre_id: the cadre the editing user is; nobody writes their own conclusion.
-    The audit listener records the create/update (CadreConclusion is audited).
+    current version means somebody saved in between, and the edit is refused. Nobody writes
+    their own conclusion. The audit listener records the create/update (CadreConclusion is
+    audited).
     """
     text = (text or "").strip()
-    if own_cadre_id is not None and own_cadre_id == cadre_id:
+    username = user.username if user is not None else SYSTEM
+    if user is not None and user.cadre_id == cadre_id:
         raise Forbidden("不能为本人撰写考评结论")
     if not text:
         raise DomainError("考评结论不能为空")
@@ -47,21 +46,14 @@ def save_conclusion(cadre_id: int, period_id: int, text: str, expected_version, 
     current = row.version if row is not None else 0
     if expected != current:
         raise _stale(row)
-    now = dt.datetime.now().replace(microsecond=0)
-    try:
+    now = clock.now()
+    with command(user, _stale(None).message):
         if row is None:
             row = CadreConclusion(cadre_id=cadre_id, period_id=period_id, text=text, updated_by=username,
                                   updated_at=now)
             db.session.add(row)
         else:
             row.text, row.updated_by, row.updated_at = text, username, now
-        db.session.commit()
-    except (StaleDataError, IntegrityError):
-        db.session.rollback()
-        raise _stale(None)
-    except Exception:
-        db.session.rollback()
-        raise
     return row
 
 

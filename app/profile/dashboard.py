@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from sqlalchemy import case, exists, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import case, func, or_, select
 
+from app.core import clock
 from app.evaluation.scoring import BASIC, COMPETENT, EXCELLENT, INCOMPETENT, UNDETERMINED
 from app.extensions import db
 from app.models import (
@@ -25,10 +25,9 @@ from app.models import (
     Finding,
     OrgUnit,
     SupervisionTask,
-    task_assist_unit,
 )
 from app.profile.assemble import OPEN_TASK_STATES, PUBLISHED, SEVERE, num
-from app.security.scope import apply_cadre_scope, apply_unit_scope
+from app.security.scope import apply_cadre_scope, apply_unit_scope, task_touches_subtree
 from app.supervision import deadlines, lights
 
 GRADES = (EXCELLENT, COMPETENT, BASIC, INCOMPETENT, UNDETERMINED)
@@ -78,7 +77,7 @@ def cached_dashboard(path: str, period: dict | None) -> dict:
 
 def build_dashboard(path: str, period: dict | None, now: dt.datetime | None = None) -> dict:
     """Every figure of the dashboard for the units whose path starts with `path`."""
-    now = now or dt.datetime.now()
+    now = now or clock.instant()
     out = {"as_of": now.strftime("%Y-%m-%d %H:%M:%S"), "cadres": _cadre_count(path), "supervision": _supervision(path, now), "findings": _findings(path)}
     out["repeated_overdue"] = _repeated_overdue(path, now)
     out["severe_findings"] = _severe_findings(path)
@@ -181,16 +180,8 @@ def _flagged_results(path: str, period_id: int) -> list[dict]:
 
 
 def _tasks_in_subtree(stmt, path: str):
-    """Items whose lead unit or an assisting unit lies in the subtree (as on the task screens).
-
-    An item's few assisting units are joined by key and their path tested; testing each item
-    against the list of every unit of the subtree cost one index probe per unit per item."""
-    units = select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
-    unit = aliased(OrgUnit)  # never correlated with an OrgUnit of the outer query
-    assisted = exists().where(task_assist_unit.c.task_id == SupervisionTask.id,
-                              task_assist_unit.c.org_unit_id == unit.id,
-                              unit.path.startswith(path, autoescape=True))
-    return stmt.where(or_(SupervisionTask.lead_unit_id.in_(units), assisted))
+    """Items whose lead unit or an assisting unit lies in the subtree (as on the task screens)."""
+    return stmt.where(task_touches_subtree(path))
 
 
 def _supervision(path: str, now: dt.datetime) -> dict:

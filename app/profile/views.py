@@ -7,21 +7,21 @@ holding Result.can_read_unpublished.
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-from flask import abort, flash, g, jsonify, make_response, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from sqlalchemy import select
 
 from app.core.errors import DomainError
-from app.extensions import db
 from app.models import OrgUnit
 from app.profile.assemble import build_profile, narrative
 from app.profile.conclusions import save_conclusion
 from app.profile.dashboard import GRADES, cached_dashboard, visible_periods
 from app.profile.word import render_docx
-from app.security.scope import current_scope_prefix, unit_in_scope
+from app.security.scope import current_scope_prefix
+from app.web.context import acting_user, can, chosen_unit
+from app.web.downloads import DOCX_MIME, download
 
 COMPARE_MIN, COMPARE_MAX = 2, 4
 RESOURCE = "Profile"
@@ -34,9 +34,7 @@ def list_url(path: str, **params) -> str:
 
 
 def _can(permission: str, resource: str = "Result") -> bool:
-    from flask import current_app
-
-    return current_app.appbuilder.sm.has_access(permission, resource)
+    return can(permission.removeprefix("can_"), resource)
 
 
 def _chart_series(profile: dict) -> dict:
@@ -61,7 +59,7 @@ class ProfileView(BaseView):
     default_view = "compare"
 
     def _profile(self, cadre_id: int) -> dict:
-        profile = build_profile(cadre_id, unpublished=_can("can_read_unpublished"))
+        profile = build_profile(cadre_id, user=acting_user(), unpublished=_can("can_read_unpublished"))
         if profile is None:
             abort(404)
         return profile
@@ -90,13 +88,8 @@ class ProfileView(BaseView):
     @has_access
     def docx(self, id):
         profile = self._profile(id)
-        response = make_response(render_docx(profile, narrative(profile)))
-        response.headers["Content-Type"] = (
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-        )
-        name = quote(f"{profile['cadre']['name']}同志考察材料.docx")
-        response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{name}"
-        return response
+        return download(render_docx(profile, narrative(profile)), DOCX_MIME,
+                        f"{profile['cadre']['name']}同志考察材料.docx")
 
     @expose("/<int:id>/conclusion", methods=["POST"])
     @has_access
@@ -110,8 +103,7 @@ class ProfileView(BaseView):
             abort(404)
         text = request.form.get("text", "")
         try:
-            save_conclusion(id, period_id, text, request.form.get("version"), g.user.username,
-                            own_cadre_id=getattr(g.user, "cadre_id", None))
+            save_conclusion(id, period_id, text, request.form.get("version"), user=acting_user())
         except DomainError as exc:
             flash(exc.message, "danger")
             return self._page(self._profile(id), status=exc.status, draft=text)
@@ -172,11 +164,4 @@ class DashboardView(BaseView):
         )
 
     def _unit(self) -> OrgUnit | None:
-        """The unit narrowed to by ?unit=<code> (inside the scope, else 404), or the user's own unit."""
-        code = request.args.get("unit")
-        if code:
-            unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == code))
-            if unit is None or not unit_in_scope(unit):
-                abort(404)
-            return unit
-        return getattr(g.user, "org_unit", None)
+        return chosen_unit()

@@ -10,10 +10,11 @@ from flask_login import logout_user
 from sqlalchemy import case, func, update
 
 from app.core.audit import record
+from app.core.clock import instant as now
 from app.extensions import db
 from app.models import AppUser
 from app.security import revocation, throttle
-from app.security.revocation import is_locked, now  # noqa: F401  (the manager asks accounts)
+from app.security.revocation import is_locked  # noqa: F401  (the manager asks accounts)
 
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15

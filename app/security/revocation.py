@@ -9,12 +9,11 @@ server cannot delete it: the epoch in the database is what refuses a replayed on
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import current_app, g, session
 from flask_login import user_logged_in
 from sqlalchemy import event, inspect, update
 
+from app.core import clock
 from app.models import AppUser
 
 CLAIM = "auth_epoch"  # the JWT claim
@@ -22,13 +21,9 @@ SESSION_KEY = "auth_epoch"
 REVOKED_MESSAGE = "登录凭证已失效（密码已修改、账号已停用或锁定、或已退出登录），请重新登录"
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now()
-
-
 def is_locked(user) -> bool:
     """Locked out after repeated failed logins (app/security/accounts.py counts them)."""
-    return bool(user is not None and user.locked_until and user.locked_until > now())
+    return bool(user is not None and user.locked_until and user.locked_until > clock.instant())
 
 
 def revoke(db_session, user_id: int) -> None:

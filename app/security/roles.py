@@ -27,6 +27,16 @@ MODELVIEW_METHODS = {
     "action_post": "write",
     "upload": "import",
 }
+# The workflow endpoints of supervision items and findings (screens and API alike) -> the
+# permission they need: read, write (supervisors), handle / rectify (a liaison for its unit).
+TASK_ACTIONS = {
+    "assign_selected": "write", "assign": "write", "approve": "write", "return_task": "write",
+    "terminate": "write", "remind": "write", "decide_extension": "write",
+    "sign": "handle", "report": "handle", "complete": "handle", "request_extension": "handle",
+    "read_reminder": "handle", "attachment": "read", "reports": "read", "report_detail": "read",
+}
+FINDING_ACTIONS = {"start": "rectify", "rectification": "rectify", "verify": "write", "reject": "write",
+                   "accountability": "write", "attachment": "read"}
 API_METHODS = {
     "get": "read",
     "get_list": "read",

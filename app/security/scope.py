@@ -1,7 +1,15 @@
-"""Row scope in one place: the current user's unit path turned into query filters.
+"""Row scope in one place: a user's unit path turned into query filters.
 
-A user sees a row that belongs to a unit when the user's unit is that unit or one of
-its ancestors, i.e. when the row's unit path starts with the user's unit path.
+A user sees a row that belongs to a unit when the user's unit is that unit or one of its
+ancestors, i.e. when the row's unit path starts with the user's unit path (the user's
+"prefix"; None = unrestricted: the CLI, the demo seed, system jobs).
+
+Two doors to the same rules:
+- services take the acting user and ask with it: prefix_of(user), unit_in_scope(unit,
+  prefix), apply_unit_scope(stmt, column, prefix), apply_cadre_scope(…), may_run_periods(user),
+  task_visibility(…); they never read the request;
+- screens ask for the request's user: request_user(), current_scope_prefix(), the FAB base
+  filters below and require_unit_in_scope().
 """
 
 from __future__ import annotations
@@ -9,7 +17,8 @@ from __future__ import annotations
 from flask import abort, g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import aliased
 
 from app.models import OrgUnit
 
@@ -18,21 +27,7 @@ from app.models import OrgUnit
 NO_ACCESS = "!none!"
 
 
-def current_scope_prefix() -> str | None:
-    """The path prefix the current user may see; None means unrestricted (CLI, no request)."""
-    if not has_request_context():
-        return None
-    if "scope_prefix" in g:
-        return g.scope_prefix
-    user = _request_user()
-    prefix = NO_ACCESS
-    if user is not None and getattr(user, "org_unit_id", None):
-        unit = _unit(user.org_unit_id)
-        if unit is not None:
-            prefix = unit.path
-    g.scope_prefix = prefix
-    return prefix
-
+# ---------------------------------------------------------------- for services: the user is passed in
 
 def prefix_of(user) -> str | None:
     """The unit path prefix of `user`'s subtree; None = unrestricted (the CLI, the system)."""
@@ -54,14 +49,70 @@ def is_city_level(user) -> bool:
     return unit is not None and unit.parent_id is None
 
 
+def unit_in_scope(unit: OrgUnit | None, prefix: str | None) -> bool:
+    """Whether a unit lies in the subtree of `prefix` (None: everywhere)."""
+    if unit is None:
+        return False
+    return prefix is None or unit.path.startswith(prefix)
+
+
+def may_run_periods(user) -> bool:
+    """Whether `user` may open, lock, publish or compute an evaluation period.
+
+    Periods are city-wide: admins and staff bound to the root (city) unit may; staff of a
+    county or below may not (they enter the inputs of their own cadres only). The system
+    (None: the CLI, the demo seed, system jobs) may.
+    """
+    from app.security.roles import ADMIN
+
+    if user is None:
+        return True
+    if ADMIN in {r.name for r in getattr(user, "roles", None) or []}:
+        return True
+    return is_city_level(user)
+
+
+def require_may_run_periods(user, what: str = "变更考评期状态") -> None:
+    """Refuse (Forbidden, in Chinese) a period command by anyone but city staff or an admin."""
+    if not may_run_periods(user):
+        from app.core.errors import Forbidden
+
+        raise Forbidden(f"只有市级组织部考评员可以{what}")
+
+
+def unit_visible_to(unit: OrgUnit | None, user) -> bool:
+    """Whether `unit` lies in `user`'s subtree (the system sees every unit)."""
+    return unit_in_scope(unit, prefix_of(user))
+
+
+def units_visible_to(user):
+    """A select of the ids of the units in `user`'s subtree; None: no restriction."""
+    prefix = prefix_of(user)
+    return None if prefix is None else subtree_ids(prefix)
+
+
+def apply_unit_scope(stmt_or_query, unit_id_column, prefix: str | None):
+    """Restrict a select/query whose rows belong to a unit through `unit_id_column` to the
+    subtree of `prefix` (None: no restriction)."""
+    if prefix is None:
+        return stmt_or_query
+    if covers_whole_tree(prefix):  # the same rows, without testing 50,000 of them against the subtree
+        return stmt_or_query.filter(unit_id_column.is_not(None))
+    return stmt_or_query.filter(unit_id_column.in_(subtree_ids(prefix)))
+
+
 def _unit(unit_id: int) -> OrgUnit | None:
     from app.extensions import db
 
     return db.session.get(OrgUnit, unit_id)
 
 
-def _request_user():
-    """The logged-in user, by session or by JWT."""
+# ---------------------------------------------------------------- for screens: the request's user
+
+def request_user():
+    """The logged-in user of the request, by session or by JWT; None outside a request."""
+    if not has_request_context():
+        return None
     user = getattr(g, "user", None)
     if user is not None and getattr(user, "is_authenticated", False):
         return user
@@ -70,57 +121,22 @@ def _request_user():
     return None
 
 
-def unit_in_scope(unit: OrgUnit | None, prefix: str | None = None) -> bool:
-    """Whether a unit lies in the current user's subtree."""
-    prefix = current_scope_prefix() if prefix is None else prefix
-    if unit is None:
-        return False
-    return prefix is None or unit.path.startswith(prefix)
+def current_scope_prefix() -> str | None:
+    """The path prefix the request's user may see; None means unrestricted (no request)."""
+    if not has_request_context():
+        return None
+    if "scope_prefix" in g:
+        return g.scope_prefix
+    user = request_user()
+    g.scope_prefix = NO_ACCESS if user is None else prefix_of(user)
+    return g.scope_prefix
 
 
 def require_unit_in_scope(unit: OrgUnit | None) -> OrgUnit:
-    """Abort with 404 when the unit is missing or outside the user's subtree."""
-    if not unit_in_scope(unit):
+    """Abort with 404 when the unit is missing or outside the request user's subtree."""
+    if not unit_in_scope(unit, current_scope_prefix()):
         abort(404)
     return unit
-
-
-def may_run_periods() -> bool:
-    """Whether the acting user may open, lock, publish or compute an evaluation period.
-
-    Periods are city-wide: admins and staff bound to the root (city) unit may; staff of a
-    county or below may not (they enter the inputs of their own cadres only). Outside a
-    request (the CLI, the demo seed, system jobs) the caller is the system and may.
-    """
-    from app.security.roles import ADMIN
-
-    if not has_request_context():
-        return True
-    user = _request_user()
-    if user is None:
-        return False
-    if ADMIN in {r.name for r in getattr(user, "roles", None) or []}:
-        return True
-    unit = _unit(user.org_unit_id) if getattr(user, "org_unit_id", None) else None
-    return unit is not None and unit.parent_id is None
-
-
-def require_may_run_periods(what: str = "变更考评期状态") -> None:
-    """Refuse (Forbidden, in Chinese) a period command by anyone but city staff or an admin."""
-    if not may_run_periods():
-        from app.core.errors import Forbidden
-
-        raise Forbidden(f"只有市级组织部考评员可以{what}")
-
-
-def apply_unit_scope(stmt_or_query, unit_id_column, prefix: str | None = None):
-    """Restrict a select/query whose rows belong to a unit through `unit_id_column`."""
-    prefix = current_scope_prefix() if prefix is None else prefix
-    if prefix is None:
-        return stmt_or_query
-    if covers_whole_tree(prefix):  # the same rows, without testing 50,000 of them against the subtree
-        return stmt_or_query.filter(unit_id_column.is_not(None))
-    return stmt_or_query.filter(unit_id_column.in_(subtree_ids(prefix)))
 
 
 def covers_whole_tree(prefix: str | None) -> bool:
@@ -150,7 +166,7 @@ class UnitScopeFilter(BaseFilter):
     name = "本单位及下级"
 
     def apply(self, query, value):
-        return apply_unit_scope(query, getattr(self.model, self.column_name))
+        return apply_unit_scope(query, getattr(self.model, self.column_name), current_scope_prefix())
 
 
 class AuditScopeFilter(BaseFilter):
@@ -183,11 +199,11 @@ def unit_scope_filters():
     return [["org_unit_id", UnitScopeFilter, lambda: None]]
 
 
-def apply_cadre_scope(stmt_or_query, cadre_id_column, prefix: str | None = None):
-    """Restrict rows that belong to a cadre to cadres of units in scope."""
+def apply_cadre_scope(stmt_or_query, cadre_id_column, prefix: str | None):
+    """Restrict rows that belong to a cadre to cadres of units in the subtree of `prefix`
+    (None: no restriction)."""
     from app.models import Cadre
 
-    prefix = current_scope_prefix() if prefix is None else prefix
     if prefix is None:
         return stmt_or_query
     if covers_whole_tree(prefix):  # every cadre belongs to a unit (cadre.org_unit_id is required)
@@ -202,7 +218,38 @@ class CadreScopeFilter(BaseFilter):
     name = "本单位及下级干部"
 
     def apply(self, query, value):
-        return apply_cadre_scope(query, getattr(self.model, self.column_name))
+        return apply_cadre_scope(query, getattr(self.model, self.column_name), current_scope_prefix())
+
+
+# Built once (aliased() makes its column proxies afresh on first use: ~1 ms per call);
+# private to task_touches_subtree, so no outer query ever holds it.
+_ASSIST_UNIT = aliased(OrgUnit, name="assist_unit")
+
+
+def task_touches_subtree(prefix: str):
+    """SQL condition on a supervision item: its lead unit or one of its assisting units lies in
+    the subtree of `prefix` (the rule of every "items of this unit" list, board and count).
+
+    An item's few assisting units are joined by key and their path tested: testing an item
+    against the list of every unit of the subtree was one index probe per unit per item
+    (400 x 30,000 for a county)."""
+    from app.models import SupervisionTask, task_assist_unit
+
+    assisted = exists().where(
+        task_assist_unit.c.task_id == SupervisionTask.id,
+        task_assist_unit.c.org_unit_id == _ASSIST_UNIT.id,
+        _ASSIST_UNIT.path.startswith(prefix, autoescape=True),
+    )
+    return or_(SupervisionTask.lead_unit_id.in_(subtree_ids(prefix)), assisted)
+
+
+def task_addressed_to(unit_id: int):
+    """SQL condition on a supervision item: `unit_id` is its lead unit or an assisting unit."""
+    from app.models import SupervisionTask, task_assist_unit
+
+    assisted = exists().where(task_assist_unit.c.task_id == SupervisionTask.id,
+                              task_assist_unit.c.org_unit_id == unit_id)
+    return or_(SupervisionTask.lead_unit_id == unit_id, assisted)
 
 
 def subtree_ids(path: str):
@@ -279,7 +326,7 @@ def selected_cadre(raw=None):
     cache = g.setdefault("selected_cadres", {})
     if raw not in cache:
         # one cadre through the unit scope: a few thousand unit ids, never the whole cadre table
-        stmt = apply_unit_scope(select(Cadre).where(Cadre.id == int(raw)), Cadre.org_unit_id)
+        stmt = apply_unit_scope(select(Cadre).where(Cadre.id == int(raw)), Cadre.org_unit_id, current_scope_prefix())
         cache[raw] = db.session.scalar(stmt)
     return cache[raw]
 

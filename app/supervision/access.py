@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from contextlib import contextmanager
 
-from sqlalchemy import and_, exists, false, or_, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import and_, false, or_, select
 
-from app.core import audit, claims
+from app.core import audit, claims, clock, commands
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.models import (
@@ -30,10 +26,9 @@ from app.models import (
     SupervisionTask,
     TaskAssignment,
     TaskReport,
-    task_assist_unit,
 )
 from app.security import roles as R
-from app.security.scope import covers_whole_tree, prefix_of
+from app.security.scope import covers_whole_tree, prefix_of, task_addressed_to, task_touches_subtree, unit_visible_to
 
 SYSTEM = "系统"
 TASK = "督查事项"
@@ -68,24 +63,6 @@ def reads_subtree(user) -> bool:
     return user is None or bool(role_names(user) & {R.SUPERVISOR, R.ADMIN, R.LEADER})
 
 
-def scope_prefix(user) -> str | None:
-    """The unit path prefix of the user's subtree; None = unrestricted (CLI)."""
-    return prefix_of(user)
-
-
-def in_subtree(unit: OrgUnit | None, user) -> bool:
-    prefix = scope_prefix(user)
-    return unit is not None and (prefix is None or unit.path.startswith(prefix))
-
-
-def units_in_subtree(user):
-    """A select of the ids of the units in the user's subtree (None: no restriction)."""
-    prefix = scope_prefix(user)
-    if prefix is None:
-        return None
-    return select(OrgUnit.id).where(OrgUnit.path.startswith(prefix, autoescape=True))
-
-
 def require_supervisor(user) -> None:
     if not is_supervisor(user):
         raise Forbidden("只有督查员或系统管理员可以执行此操作")
@@ -101,11 +78,6 @@ def require_liaison_of(user, unit_id: int, what: str) -> None:
         raise Forbidden(f"只能为本单位{what}")
 
 
-# Built once (aliased() makes its column proxies afresh on first use: ~1 ms per call);
-# private to task_visible, so no outer query ever holds it.
-_ASSIST_UNIT = aliased(OrgUnit, name="assist_unit")
-
-
 def task_visible(stmt, user):
     """Restrict a select of SupervisionTask to the tasks the user may see.
 
@@ -116,23 +88,11 @@ def task_visible(stmt, user):
     if user is None:
         return stmt
     if reads_subtree(user):
-        if covers_whole_tree(scope_prefix(user)):  # the city: every item (its lead unit is required)
+        if covers_whole_tree(prefix_of(user)):  # the city: every item (its lead unit is required)
             return stmt.where(SupervisionTask.lead_unit_id.is_not(None))
-        ids = units_in_subtree(user)
-        # An item's few assisting units are checked against the path (join by key), never an
-        # item against the list of every unit of the subtree: that was one index probe per
-        # unit per item (400 x 30,000 for a county).
-        unit = _ASSIST_UNIT  # never correlated with an OrgUnit of the outer query
-        assisted = exists().where(
-            task_assist_unit.c.task_id == SupervisionTask.id,
-            task_assist_unit.c.org_unit_id == unit.id,
-            unit.path.startswith(scope_prefix(user), autoescape=True),
-        )
-        return stmt.where(or_(SupervisionTask.lead_unit_id.in_(ids), assisted))
+        return stmt.where(task_touches_subtree(prefix_of(user)))
     if is_liaison(user) and user.org_unit_id:
-        own = user.org_unit_id
-        assisted = exists().where(task_assist_unit.c.task_id == SupervisionTask.id, task_assist_unit.c.org_unit_id == own)
-        return stmt.where(SupervisionTask.state != "draft", or_(SupervisionTask.lead_unit_id == own, assisted))
+        return stmt.where(SupervisionTask.state != "draft", task_addressed_to(user.org_unit_id))
     return stmt.where(false())
 
 
@@ -156,7 +116,7 @@ def covers_unit(unit: OrgUnit | None, user) -> bool:
     if unit is None:
         return False
     if reads_subtree(user):
-        return in_subtree(unit, user)
+        return unit_visible_to(unit, user)
     return is_liaison(user) and unit.id == user.org_unit_id
 
 
@@ -236,7 +196,7 @@ def supervised_task(task_id: int, user) -> SupervisionTask:
     """A task a supervisor may change: visible, and every addressed unit in their subtree."""
     require_supervisor(user)
     task = get_task(task_id, user)
-    if not all(in_subtree(unit, user) for unit in [task.lead_unit, *task.assist_units]):
+    if not all(unit_visible_to(unit, user) for unit in [task.lead_unit, *task.assist_units]):
         raise Forbidden("该事项涉及您管辖范围以外的单位，只能由上级督查员处理")
     return task
 
@@ -270,11 +230,11 @@ def claim(obj, column: str, expected, what: str = "该事项") -> None:
 
 
 def username(user) -> str:
-    return user.username if user is not None else (audit.cli_actor.get() or "命令行")
+    return user.username if user is not None else audit.SYSTEM
 
 
 def default_now(now: dt.datetime | None) -> dt.datetime:
-    return now if now is not None else dt.datetime.now().replace(microsecond=0)
+    return now if now is not None else clock.now()
 
 
 def required_text(value: str | None, message: str) -> str:
@@ -286,28 +246,10 @@ def required_text(value: str | None, message: str) -> str:
 
 # ---------------------------------------------------------------- transaction
 
-@contextmanager
 def command(user, what: str = "该记录"):
-    """Run one use case: the audit names the acting user; commit, or roll back everything.
-
-    A concurrent edit caught by the version column or a unique key becomes a Conflict.
-    """
-    token = audit.cli_actor.set(user.username) if user is not None else None
-    try:
-        yield
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(f"{what}{STALE}")
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(f"{what}与已有记录冲突（编号重复或已被他人处理），未保存。")
-    except BaseException:
-        db.session.rollback()
-        raise
-    finally:
-        if token is not None:
-            audit.cli_actor.reset(token)
+    """The supervision commands' transaction: app/core/commands.py with their Chinese words
+    for a stale copy and for a duplicate."""
+    return commands.command(user, f"{what}{STALE}", f"{what}与已有记录冲突（编号重复或已被他人处理），未保存。")
 
 
 # ---------------------------------------------------------------- attachments

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from app.core.errors import DomainError
 from app.extensions import db
 from app.models import Cadre, Finding, Inspection, OrgUnit, SupervisionTask, TimeLimitRule
-from app.security.roles import API_METHODS
+from app.security.roles import API_METHODS, FINDING_ACTIONS, TASK_ACTIONS
 from app.supervision import findings as F
 from app.supervision import tasks as S
 from app.supervision.access import get_report, get_report_attachment, task_reports, visible_assignment_ids
@@ -33,20 +33,12 @@ from app.supervision.web import (
     FindingScopeFilter,
     TaskRequestFilter,
     TaskScopeFilter,
-    acting_user,
     attachment_rows,
-    now,
     send_attachment,
 )
 from app.web.api import ScopedRestApi
-
-TASK_WORKFLOW = {
-    "reports": "read", "report_detail": "read", "attachment": "read", "assign": "write", "approve": "write", "return_task": "write", "terminate": "write", "remind": "write",
-    "decide_extension": "write", "sign": "handle", "report": "handle", "complete": "handle",
-    "request_extension": "handle",
-}
-FINDING_WORKFLOW = {"start": "rectify", "rectification": "rectify", "verify": "write", "reject": "write",
-                    "accountability": "write"}
+from app.web.context import acting_user
+from app.web.context import request_now as now
 
 
 def _json() -> dict:
@@ -131,7 +123,7 @@ class TaskApi(SupervisionApi):
     resource_name = "tasks"
     datamodel = SQLAInterface(SupervisionTask)
     class_permission_name = "Task"
-    method_permission_name = {**API_METHODS, **TASK_WORKFLOW}
+    method_permission_name = {**API_METHODS, **TASK_ACTIONS}
     base_filters = [["id", TaskScopeFilter, lambda: None], ["id", TaskRequestFilter, lambda: None]]
     # The responsible cadre is added by pre_get/pre_get_list: a dotted nullable relation whose
     # own eager unit join is inner would drop the items without one.
@@ -398,8 +390,8 @@ class FindingApi(SupervisionApi):
     resource_name = "findings"
     datamodel = SQLAInterface(Finding)
     class_permission_name = "Finding"
-    method_permission_name = {**API_METHODS, **FINDING_WORKFLOW}
-    include_route_methods = {"get", "get_list", "info", "post", *FINDING_WORKFLOW}
+    method_permission_name = {**API_METHODS, **FINDING_ACTIONS}
+    include_route_methods = {"get", "get_list", "info", "post", *FINDING_ACTIONS}
     base_filters = [["id", FindingScopeFilter, lambda: None], ["id", FindingRequestFilter, lambda: None]]
     list_columns = ["id", "found_on", "inspection.code", "org_unit.id", "org_unit.code", "org_unit.name", "category",
                     "severity", "description", "requirement", "continuous", "deadline", "state", "rectified_at",

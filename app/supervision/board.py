@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
-from sqlalchemy import and_, case, exists, func, not_, or_, select
+from sqlalchemy import and_, case, func, not_, select
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import SEVERITIES, Finding, OrgUnit, SupervisionTask, task_assist_unit
+from app.models import SEVERITIES, Finding, OrgUnit, SupervisionTask
+from app.security.scope import task_touches_subtree
 from app.supervision import deadlines
 from app.supervision import findings as F
 from app.supervision import tasks as S
@@ -87,10 +88,7 @@ def build_board(unit: OrgUnit, user, now: dt.datetime) -> dict:
     """Every figure of the board for `unit`'s subtree, as seen by `user`."""
     t = SupervisionTask
     ids = _subtree(unit)
-    touching = or_(
-        t.lead_unit_id.in_(ids),
-        exists().where(task_assist_unit.c.task_id == t.id, task_assist_unit.c.org_unit_id.in_(ids)),
-    )
+    touching = task_touches_subtree(unit.path)
     totals = _task_row(db.session.execute(S.scope_tasks(select(*_task_figures(now)).select_from(t), user)
                                           .where(touching)).one())
     children = db.session.execute(

@@ -30,20 +30,19 @@ from app.models import (
     OrgUnit,
     RectificationReport,
 )
+from app.security.scope import unit_visible_to, units_visible_to
 from app.supervision import deadlines
 from app.supervision.access import (
     check_version,
     claim,
     command,
     default_now,
-    in_subtree,
     is_liaison,
     reads_subtree,
     require_liaison_of,
     require_supervisor,
     required_text,
     save_attachments,
-    units_in_subtree,
     username,
 )
 
@@ -69,7 +68,7 @@ def scope_findings(stmt, user):
     if user is None:
         return stmt
     if reads_subtree(user):
-        return stmt.where(Finding.org_unit_id.in_(units_in_subtree(user)))
+        return stmt.where(Finding.org_unit_id.in_(units_visible_to(user)))
     if is_liaison(user) and user.org_unit_id:
         return stmt.where(Finding.org_unit_id == user.org_unit_id)
     return stmt.where(false())
@@ -81,7 +80,7 @@ def scope_inspections(stmt, user):
     if user is None:
         return stmt
     if reads_subtree(user):
-        return stmt.where(Inspection.org_unit_id.in_(units_in_subtree(user)))
+        return stmt.where(Inspection.org_unit_id.in_(units_visible_to(user)))
     if is_liaison(user) and user.org_unit_id:
         own = user.org_unit_id
         found = exists().where(Finding.inspection_id == Inspection.id, Finding.org_unit_id == own)
@@ -133,7 +132,7 @@ def create_inspection(
     if not isinstance(date, dt.date):
         raise DomainError("请填写检查日期")
     unit = db.session.get(OrgUnit, org_unit_id) if org_unit_id is not None else None
-    if unit is None or not in_subtree(unit, user):
+    if unit is None or not unit_visible_to(unit, user):
         raise DomainError("被检查单位不存在或不在您的管辖范围内")
     if db.session.scalar(select(Inspection.id).where(Inspection.code == code)) is not None:
         raise DomainError(f"检查编号“{code}”已存在")
@@ -155,7 +154,7 @@ def add_finding(
     require_supervisor(user)
     inspection = get_inspection(inspection_id, user)
     unit = db.session.get(OrgUnit, org_unit_id) if org_unit_id is not None else None
-    if unit is None or not in_subtree(unit, user):
+    if unit is None or not unit_visible_to(unit, user):
         raise DomainError("问题所在单位不存在或不在您的管辖范围内")
     description = required_text(description, "请填写问题描述")
     category = required_text(category, "请填写问题类别")
@@ -187,7 +186,7 @@ def _cadres(cadre_ids, user) -> list[Cadre]:
     if not ids:
         return []
     found = {c.id: c for c in db.session.scalars(select(Cadre).where(Cadre.id.in_(ids)))}
-    bad = [i for i in ids if i not in found or not in_subtree(found[i].org_unit, user)]
+    bad = [i for i in ids if i not in found or not unit_visible_to(found[i].org_unit, user)]
     if bad:
         raise DomainError("责任干部不存在或不在您的管辖范围内")
     return [found[i] for i in ids]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app.core.commands import command
+from app.core.errors import DomainError
 from app.extensions import db
 from app.models import TimeLimitRule, WorkCalendarDay
 from app.supervision import deadlines
@@ -32,6 +34,7 @@ DEFAULT_RULES: dict[str, dict] = {
 }
 SEED_YEARS = range(2020, 2027)
 HOLIDAY, WORKDAY = "holiday", "workday"
+DAY_KINDS = {HOLIDAY: "法定节假日（休息）", WORKDAY: "调休上班"}
 
 
 def seed_defaults(years=SEED_YEARS) -> dict[str, int]:
@@ -40,13 +43,9 @@ def seed_defaults(years=SEED_YEARS) -> dict[str, int]:
     Returns {"rules": created, "calendar_days": created}. A year that already has rows is
     left alone (the admin may have corrected it), so running this twice adds nothing.
     """
-    try:
+    with command(None):
         rules = _seed_rules()
         days = _seed_calendar(years)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return {"rules": rules, "calendar_days": days}
 
 
@@ -95,3 +94,32 @@ def rule_of(row: TimeLimitRule) -> deadlines.Rule:
         working_days=bool(row.working_days),
         long_term=bool(row.long_term),
     )
+
+
+def check_rule(rule: TimeLimitRule) -> None:
+    if not rule.long_term and not (rule.complete_days or rule.complete_months):
+        raise DomainError("非长期事项须设定办结期限（天或月）")
+    clash = select(TimeLimitRule.id).where(TimeLimitRule.name == rule.name, TimeLimitRule.id != rule.id)
+    if rule.id is None:
+        clash = select(TimeLimitRule.id).where(TimeLimitRule.name == rule.name)
+    with db.session.no_autoflush:
+        taken = db.session.scalar(clash) is not None
+    if taken:
+        message = f"规则名称“{rule.name}”已存在"
+        db.session.rollback()
+        raise DomainError(message)
+
+
+def check_day(day: WorkCalendarDay) -> None:
+    if day.kind not in DAY_KINDS:
+        raise DomainError("请选择日期类型")
+    day.year = day.day.year
+    clash = select(WorkCalendarDay.id).where(WorkCalendarDay.day == day.day)
+    if day.id is not None:
+        clash = clash.where(WorkCalendarDay.id != day.id)
+    with db.session.no_autoflush:
+        taken = db.session.scalar(clash) is not None
+    if taken:
+        message = f"{day.day.isoformat()} 已在工作日历中，请修改原记录"
+        db.session.rollback()
+        raise DomainError(message)

@@ -35,6 +35,7 @@ from app.models import (
     TaskReport,
     TimeLimitRule,
 )
+from app.security.scope import unit_visible_to
 from app.supervision import deadlines
 from app.supervision.access import (  # noqa: F401  (get_task, state_label re-exported)
     ACTIVE_STATES,
@@ -45,7 +46,6 @@ from app.supervision.access import (  # noqa: F401  (get_task, state_label re-ex
     command,
     default_now,
     get_task,
-    in_subtree,
     is_supervisor,
     own_assignment,
     refuse,
@@ -189,7 +189,7 @@ def _rule(rule_id, rule_name) -> TimeLimitRule:
 
 def _unit(unit_id, user, what: str) -> OrgUnit:
     unit = db.session.get(OrgUnit, unit_id) if unit_id is not None else None
-    if unit is None or not in_subtree(unit, user):
+    if unit is None or not unit_visible_to(unit, user):
         raise DomainError(f"{what}不存在或不在您的管辖范围内")
     return unit
 
@@ -198,7 +198,7 @@ def _cadre(cadre_id, user) -> int | None:
     if cadre_id is None:
         return None
     cadre = db.session.get(Cadre, cadre_id)
-    if cadre is None or not in_subtree(cadre.org_unit, user):
+    if cadre is None or not unit_visible_to(cadre.org_unit, user):
         raise DomainError("责任干部不存在或不在您的管辖范围内")
     return cadre.id
 
@@ -457,4 +457,4 @@ def delete_draft(task_id: int, user=None) -> None:
 
 def can_supervise(task: SupervisionTask, user) -> bool:
     """Whether the user may run supervisor commands on this (visible) task; for screens."""
-    return is_supervisor(user) and all(in_subtree(u, user) for u in [task.lead_unit, *task.assist_units])
+    return is_supervisor(user) and all(unit_visible_to(u, user) for u in [task.lead_unit, *task.assist_units])

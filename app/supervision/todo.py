@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import ExtensionRequest, Finding, SupervisionTask, TaskAssignment, TaskReminder, task_assist_unit
+from app.security.scope import units_visible_to
 from app.supervision import deadlines
 from app.supervision.access import (
     ACTIVE_STATES,
@@ -16,7 +17,6 @@ from app.supervision.access import (
     is_liaison,
     is_supervisor,
     task_visible,
-    units_in_subtree,
 )
 from app.supervision.findings import scope_findings
 
@@ -35,7 +35,7 @@ def scope_tasks(stmt, user):
 def supervisable(user):
     """SQL condition: the user may run supervisor commands on the task (every addressed
     unit lies in their subtree); the twin of supervision_tasks.can_supervise."""
-    ids = units_in_subtree(user)
+    ids = units_visible_to(user)
     if ids is None:
         return true()
     outside = exists().where(task_assist_unit.c.task_id == SupervisionTask.id, task_assist_unit.c.org_unit_id.not_in(ids))
@@ -104,7 +104,7 @@ def _supervisor_todo(lists: dict, user, limit: int) -> None:
         select(t).where(t.state == "pending_review", supervisable(user)).order_by(t.submitted_at, t.id), limit
     )
     reminders = select(TaskReminder).where(TaskReminder.read_at.is_(None))
-    ids = units_in_subtree(user)
+    ids = units_visible_to(user)
     if ids is not None:
         reminders = reminders.where(TaskReminder.org_unit_id.in_(ids))
     lists["reminders"] = _all(reminders.order_by(TaskReminder.created_at.desc(), TaskReminder.id.desc()), limit)

@@ -7,7 +7,7 @@ transaction); the views only declare columns and turn refusals into Chinese mess
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action as fab_action
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, DatePickerWidget, Select2Widget
@@ -31,7 +31,7 @@ from app.models import (
     TaskReminder,
     TimeLimitRule,
 )
-from app.security.roles import MODELVIEW_METHODS
+from app.security.roles import MODELVIEW_METHODS, TASK_ACTIONS
 from app.supervision import tasks as S
 from app.supervision.access import (
     ACTIVE_STATES,
@@ -49,7 +49,6 @@ from app.supervision.web import (
     MultiLookupField,
     TaskRequestFilter,
     TaskScopeFilter,
-    acting_user,
     attachment_rows,
     datetime_text,
     days_late_text,
@@ -62,7 +61,6 @@ from app.supervision.web import (
     human_size,
     ids_of,
     light_badge,
-    now,
     only_visible_task,
     parse_date,
     run,
@@ -73,6 +71,9 @@ from app.supervision.web import (
     uploaded_files,
     with_args,
 )
+from app.web.context import acting_user
+from app.web.context import can as _can
+from app.web.context import request_now as now
 from app.web.lookup import LookupField
 from app.web.modelview import ScopedModelView
 
@@ -91,13 +92,6 @@ TASK_COMPUTED = {
 FORM_COLUMNS = ["code", "title", "category", "rule", "manual_deadline", "lead_unit", "assist_units",
                 "responsible_cadre", "leader_in_charge", "source", "content", "expected_version"]
 
-# Workflow endpoints -> the permission of app/security/roles.py they need.
-TASK_ACTIONS = {
-    "assign_selected": "write", "assign": "write", "approve": "write", "return_task": "write",
-    "terminate": "write", "remind": "write", "decide_extension": "write",
-    "sign": "handle", "report": "handle", "complete": "handle", "request_extension": "handle",
-    "read_reminder": "handle", "attachment": "read",
-}
 
 
 def _unit_lookup(label, required):
@@ -144,7 +138,7 @@ class TaskForm(DynamicForm):
 
 
 def can(perm: str, resource: str = "Task") -> bool:
-    return current_app.appbuilder.sm.has_access(f"can_{perm}", resource)
+    return _can(perm, resource)
 
 
 class TaskView(ScopedModelView):

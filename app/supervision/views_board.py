@@ -3,20 +3,19 @@ lists and the set-based board figures of app/supervision_board."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, request
+from flask import current_app
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from sqlalchemy import select
 
-from app.extensions import db
 from app.models import SEVERITIES, OrgUnit
-from app.security.scope import unit_in_scope
 from app.supervision import deadlines
 from app.supervision import tasks as S
 from app.supervision.access import is_liaison
 from app.supervision.board import build_board, url
 from app.supervision.reminders import LEVEL_LABELS
-from app.supervision.web import LIGHT_SHORT, acting_user, datetime_text, due_text, now
+from app.supervision.web import LIGHT_SHORT, datetime_text, due_text
+from app.web.context import acting_user, chosen_unit
+from app.web.context import request_now as now
 
 TODO_SECTIONS = [
     ("to_sign", "待签收", "已交办给本单位、尚未签收的事项"),
@@ -89,13 +88,7 @@ class BoardView(BaseView):
         )
 
     def _unit(self, user) -> OrgUnit | None:
-        code = (request.args.get("unit") or "").strip()
-        if code:
-            unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == code))
-            if unit is None or not unit_in_scope(unit):
-                abort(404)
-            return unit
-        return getattr(user, "org_unit", None)
+        return chosen_unit()
 
 
 def _links(unit: OrgUnit, board: dict) -> dict:

@@ -7,7 +7,7 @@ a finding moves only by the workflow and is closed by 销号.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, DatePickerWidget, Select2Widget
 from flask_appbuilder.forms import DynamicForm
@@ -28,7 +28,7 @@ from app.models import (
     Inspection,
     RectificationReport,
 )
-from app.security.roles import MODELVIEW_METHODS
+from app.security.roles import FINDING_ACTIONS, MODELVIEW_METHODS
 from app.security.scope import RequestUnitFilter
 from app.supervision import findings as F
 from app.supervision.access import is_liaison
@@ -41,7 +41,6 @@ from app.supervision.web import (
     InspectionScopeFilter,
     LookupRequired,
     MultiLookupField,
-    acting_user,
     attachment_rows,
     datetime_text,
     describe_cadre,
@@ -52,7 +51,6 @@ from app.supervision.web import (
     form_version,
     human_size,
     ids_of,
-    now,
     only_visible_finding,
     run,
     scoped_cadre,
@@ -61,6 +59,8 @@ from app.supervision.web import (
     uploaded_files,
     with_args,
 )
+from app.web.context import acting_user, can
+from app.web.context import request_now as now
 from app.web.lookup import LookupField
 from app.web.modelview import ScopedModelView
 
@@ -73,13 +73,9 @@ FINDING_COMPUTED = {
     "cadre_names": lambda f: "、".join(c.name for c in f.cadres),
     "short_description": lambda f: f.description if len(f.description) <= 40 else f.description[:40] + "…",
 }
-FINDING_ACTIONS = {"start": "rectify", "rectification": "rectify", "verify": "write", "reject": "write",
-                   "accountability": "write", "attachment": "read"}
 SEVERITY_CLASS = {"一般": "label-default", "较重": "label-warning", "严重": "label-danger"}
 
 
-def can(perm: str, resource: str) -> bool:
-    return current_app.appbuilder.sm.has_access(f"can_{perm}", resource)
 
 
 def overdue_badge(value: bool) -> Markup:

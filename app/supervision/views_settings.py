@@ -16,13 +16,11 @@ from sqlalchemy import select
 from wtforms import BooleanField, SelectField
 from wtforms.validators import DataRequired, Length, NumberRange
 
-from app.core.errors import DomainError
 from app.extensions import db
 from app.models import TimeLimitRule, WorkCalendarDay
-from app.supervision.setup import HOLIDAY, WORKDAY
+from app.supervision.setup import DAY_KINDS, check_day, check_rule
 from app.web.modelview import ScopedModelView
 
-DAY_KINDS = {HOLIDAY: "法定节假日（休息）", WORKDAY: "调休上班"}
 WEEKDAYS = "一二三四五六日"
 
 
@@ -81,24 +79,10 @@ class TimeLimitRuleView(ScopedModelView):
     }
 
     def pre_add(self, item):
-        _check_rule(item)
+        check_rule(item)
 
     def pre_update(self, item):
-        _check_rule(item)
-
-
-def _check_rule(rule: TimeLimitRule) -> None:
-    if not rule.long_term and not (rule.complete_days or rule.complete_months):
-        raise DomainError("非长期事项须设定办结期限（天或月）")
-    clash = select(TimeLimitRule.id).where(TimeLimitRule.name == rule.name, TimeLimitRule.id != rule.id)
-    if rule.id is None:
-        clash = select(TimeLimitRule.id).where(TimeLimitRule.name == rule.name)
-    with db.session.no_autoflush:
-        taken = db.session.scalar(clash) is not None
-    if taken:
-        message = f"规则名称“{rule.name}”已存在"
-        db.session.rollback()
-        raise DomainError(message)
+        check_rule(item)
 
 
 class CalendarYearFilter(BaseFilter):
@@ -147,22 +131,9 @@ class WorkCalendarView(ScopedModelView):
         return super().render_template(template, years=years, **kwargs)
 
     def pre_add(self, item):
-        _check_day(item)
+        check_day(item)
 
     def pre_update(self, item):
-        _check_day(item)
+        check_day(item)
 
 
-def _check_day(day: WorkCalendarDay) -> None:
-    if day.kind not in DAY_KINDS:
-        raise DomainError("请选择日期类型")
-    day.year = day.day.year
-    clash = select(WorkCalendarDay.id).where(WorkCalendarDay.day == day.day)
-    if day.id is not None:
-        clash = clash.where(WorkCalendarDay.id != day.id)
-    with db.session.no_autoflush:
-        taken = db.session.scalar(clash) is not None
-    if taken:
-        message = f"{day.day.isoformat()} 已在工作日历中，请修改原记录"
-        db.session.rollback()
-        raise DomainError(message)

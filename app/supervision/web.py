@@ -5,13 +5,12 @@ columns, multi-select lookup fields, attachment download and the Chinese error f
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote
 
-from flask import abort, flash, g, has_request_context, make_response, redirect, request
+from flask import abort, flash, has_request_context, redirect, request
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup, escape
-from sqlalchemy import exists, false, or_, select
+from sqlalchemy import false, select
 from wtforms import Field
 from wtforms.validators import StopValidation, ValidationError
 
@@ -28,18 +27,20 @@ from app.models import (
     OrgUnit,
     SupervisionTask,
     finding_cadre,
-    task_assist_unit,
 )
 from app.security.scope import (
-    _request_user,
     apply_cadre_scope,
     current_scope_prefix,
+    request_user,
     subtree_ids,
+    task_touches_subtree,
     unit_path_by_code,
 )
 from app.supervision import deadlines
 from app.supervision import findings as F
 from app.supervision import tasks as S
+from app.web.context import request_now as now
+from app.web.downloads import download
 from app.web.lookup import LookupWidget
 from app.web.modelview import PageFirstInterface
 
@@ -55,25 +56,8 @@ OPEN = "open"  # pseudo state of the list filters: any open state
 
 # ---------------------------------------------------------------- user and clock
 
-def acting_user():
-    """The logged-in AppUser (session or JWT). Never None inside a protected request."""
-    user = _request_user()
-    if user is None:
-        abort(401)
-    return user
-
-
 def request_user_or_none():
-    return _request_user() if has_request_context() else None
-
-
-def now() -> dt.datetime:
-    """The request's clock (one instant per request, so a page's lights agree)."""
-    if not has_request_context():
-        return dt.datetime.now().replace(microsecond=0)
-    if "supervision_now" not in g:
-        g.supervision_now = dt.datetime.now().replace(microsecond=0)
-    return g.supervision_now
+    return request_user() if has_request_context() else None
 
 
 # ---------------------------------------------------------------- errors
@@ -137,10 +121,7 @@ def attachment_rows(owner_table: str, owner_ids) -> dict[int, list]:
 
 
 def send_attachment(attachment: Attachment):
-    response = make_response(attachment.content)
-    response.headers["Content-Type"] = "application/octet-stream"
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
-    return response
+    return download(attachment.content, "application/octet-stream", attachment.filename)
 
 
 def human_size(size: int) -> str:
@@ -207,9 +188,7 @@ class TaskRequestFilter(BaseFilter):
         if light := _arg("light"):
             query = S.light_filter(query, light, now())
         if code := _arg("unit"):
-            ids = unit_ids_by_code(code)
-            assisted = exists().where(task_assist_unit.c.task_id == t.id, task_assist_unit.c.org_unit_id.in_(ids))
-            query = query.where(or_(t.lead_unit_id.in_(ids), assisted))
+            query = query.where(task_touches_subtree(unit_path_by_code(code)))
         if code := _arg("lead"):
             query = query.where(t.lead_unit_id.in_(unit_ids_by_code(code, exact=_arg("exact") == "1")))
         if state := _arg("state"):
@@ -397,7 +376,7 @@ def scoped_unit(raw) -> OrgUnit | None:
 
 
 def scoped_cadre(raw) -> Cadre | None:
-    return db.session.scalar(apply_cadre_scope(select(Cadre).where(Cadre.id == int(raw)), Cadre.id))
+    return db.session.scalar(apply_cadre_scope(select(Cadre).where(Cadre.id == int(raw)), Cadre.id, current_scope_prefix()))
 
 
 def describe_unit(unit: OrgUnit) -> str:

@@ -45,7 +45,7 @@ class LookupView(BaseView):
         stmt = select(Cadre).order_by(Cadre.code).limit(LOOKUP_LIMIT)
         if q:
             stmt = stmt.where(or_(Cadre.name.startswith(q, autoescape=True), Cadre.code.startswith(q, autoescape=True)))
-        stmt = apply_unit_scope(stmt, Cadre.org_unit_id)
+        stmt = apply_unit_scope(stmt, Cadre.org_unit_id, current_scope_prefix())
         return jsonify(results=[{"id": c.id, "text": f"{c.name}（{c.code}）"} for c in db.session.scalars(stmt)])
 
 
@@ -105,7 +105,7 @@ def _scoped_unit(raw) -> OrgUnit | None:
 
 
 def _scoped_cadre(raw) -> Cadre | None:
-    stmt = apply_cadre_scope(select(Cadre).where(Cadre.id == int(raw)), Cadre.id)
+    stmt = apply_cadre_scope(select(Cadre).where(Cadre.id == int(raw)), Cadre.id, current_scope_prefix())
     return db.session.scalar(stmt)
 
 

@@ -3,7 +3,7 @@ search-as-you-type relation fields. views.py only declares."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, make_response, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action as fab_action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -12,13 +12,18 @@ from flask_appbuilder.widgets import RenderTemplateWidget, SearchWidget
 from markupsafe import Markup, escape
 from wtforms import HiddenField
 
+from app.core.commands import command
 from app.core.errors import DomainError
 from app.core.tabular import write_csv, write_xlsx
 from app.extensions import db
 from app.security.roles import MODELVIEW_METHODS
 from app.security.scope import current_scope_prefix
+from app.web import downloads
+from app.web.context import acting_user
+from app.web.downloads import CSV_MIME, XLSX_MIME
 
 EXPORT_LIMIT = 100_000
+STILL_REFERENCED = "删除失败：记录仍被其他数据引用"
 
 
 class SafeActionsMixin:
@@ -187,35 +192,24 @@ class ScopedModelView(SafeActionsMixin, OptimisticEditMixin, ModelView):
     def muldelete(self, items):
         if not isinstance(items, list):
             items = [items]
-        try:
-            for item in items:
-                self.pre_delete(item)
-                db.session.delete(item)
-            db.session.commit()
-            flash(f"已删除 {len(items)} 条记录", "success")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        except Exception:
-            db.session.rollback()
-            flash("删除失败：记录仍被其他数据引用", "danger")
+        self._delete_items(items, f"已删除 {len(items)} 条记录")
         return redirect(self.get_redirect())
 
     def _delete(self, pk):
         """Delete through the scope with a Chinese message when the row is still referenced."""
-        item = self._scoped_get(pk)
-        try:
-            self.pre_delete(item)
-            db.session.delete(item)
-            db.session.commit()
-            flash(self.delete_row_message, "success")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        except Exception:
-            db.session.rollback()
-            flash("删除失败：记录仍被其他数据引用", "danger")
+        self._delete_items([self._scoped_get(pk)], self.delete_row_message)
         self.update_redirect()
+
+    def _delete_items(self, items, done: str) -> None:
+        """Delete rows already loaded through the scope, all or none, as the request's user."""
+        try:
+            with command(acting_user(), "删除失败：记录已被他人修改，请刷新后重试", STILL_REFERENCED):
+                for item in items:
+                    self.pre_delete(item)
+                    db.session.delete(item)
+            flash(done, "success")
+        except DomainError as exc:
+            flash(exc.message, "danger")
 
     def _filtered_query(self):
         """The list's query with the user's current search filters and the scope."""
@@ -253,7 +247,7 @@ class ScopedModelView(SafeActionsMixin, OptimisticEditMixin, ModelView):
                 "query": request_query(), "back": url_for(f"{self.endpoint}.list"),
             })
         body, mime, name, _count = self.export_file(fmt)
-        return attachment(body, mime, name)
+        return downloads.download(body, mime, name)
 
     def export_file(self, fmt: str) -> tuple[bytes, str, str, int]:
         """(bytes, MIME type, file name, row count) of the list's export in the request's filters."""
@@ -294,20 +288,6 @@ class ScopedModelView(SafeActionsMixin, OptimisticEditMixin, ModelView):
 
     def scope_prefix(self):
         return current_scope_prefix()
-
-
-CSV_MIME = "text/csv; charset=utf-8"
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def attachment(body: bytes, mime: str, filename: str):
-    """A download response named `filename` (UTF-8, any script)."""
-    from urllib.parse import quote
-
-    response = make_response(body)
-    response.headers["Content-Type"] = mime
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return response
 
 
 def request_query() -> str:
