@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.evaluation.compute import supervision_counts
 from app.extensions import db
-from app.models import Cadre, OrgUnit, finding_cadre
+from app.models import Cadre, OrgUnit
 from app.profile.assemble import build_profile, narrative
 from app.supervision import findings as F
 
@@ -29,9 +29,11 @@ def _finding(deadline: dt.date, cadre_id: int, unit_id: int, code: str):
 def test_rectification_reported_in_time_is_not_overdue_on_the_profile_nor_in_the_score(app):
     with app.app_context():
         unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY05T01"))
-        named = select(finding_cadre.c.cadre_id)  # a cadre no other finding names
-        cadre = db.session.scalar(select(Cadre).where(Cadre.org_unit_id == unit.id, Cadre.id.not_in(named))
-                                  .order_by(Cadre.id))
+        cadre = Cadre(code="RULE-C1", name="规则测试干部", gender="男", birth_date=dt.date(1980, 1, 1),
+                      org_unit_id=unit.id, position="副镇长", rank="副科", post_category="乡镇党政副职",
+                      status="在职")  # a cadre of its own: no other finding names it
+        db.session.add(cadre)
+        db.session.commit()
         today = dt.date.today()
         deadline = today - dt.timedelta(days=3)
         in_time = _finding(deadline, cadre.id, unit.id, "RULE-IN-TIME")
