@@ -50,3 +50,8 @@ def ballots_of(period_id: int, group_id: int, cadre_ids) -> dict[int, dict[str, 
 
 def unit_id(code: str) -> int:
     return db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+
+
+def draft_session(unit_code: str) -> int:
+    """A session in 草稿 for a unit's subtree (the permission matrix's row of a county)."""
+    return V.create_session(PERIOD, GROUP, unit_code, (), f"矩阵测评 {unit_code}", user=None).id
