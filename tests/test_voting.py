@@ -6,7 +6,6 @@ an import would, scope, the CLI and the to-do."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import re
 import threading
@@ -28,7 +27,6 @@ from app.models import (
     OrgUnit,
     RaterGroup,
     VotingCode,
-    VotingLine,
     VotingSession,
 )
 from app.voting import ballot as B
@@ -589,4 +587,3 @@ def test_the_demo_has_a_session_with_votes(app, ctx):
 
     assert [V.hash_code(c) for c in demo_codes()][:1] == list(db.session.scalars(
         select(VotingCode.code_hash).where(VotingCode.code_hash == V.hash_code(demo_codes()[0]))))
-    assert io  # noqa: B018

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from tests.test_browser import (  # noqa: F401  (fixtures are used by name)
+from tests.test_browser import (
     CHROMIUM,
     TIMEOUT_MS,
     Watched,
@@ -20,10 +20,11 @@ from tests.test_browser import (  # noqa: F401  (fixtures are used by name)
 )
 
 PHONE = {"width": 390, "height": 844}
+FIXTURES = (browser, live_server, open_page)  # used by name below
 
 
-def _phone(browser):
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=PHONE, is_mobile=True,
+def _phone(chromium):
+    context = chromium.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=PHONE, is_mobile=True,
                                   has_touch=True, device_scale_factor=2)
     context.set_default_timeout(TIMEOUT_MS)
     return context, Watched(context.new_page())
