@@ -235,6 +235,7 @@ def test_unknown_void_expired_and_closed_codes_get_chinese_messages(app, client)
 def test_wrong_codes_are_rate_limited_per_address(app):
     with app.app_context():
         sid, codes = open_new("XY06T03", 2)
+    saved = app.config.get("VOTE_RATE_LIMIT")
     app.config["VOTE_RATE_LIMIT"] = "3 per 300 second"
     try:
         guesser = app.test_client()
@@ -251,7 +252,7 @@ def test_wrong_codes_are_rate_limited_per_address(app):
             keys = set(db.session.scalars(select(AuthThrottle.key)))
             assert "vote:10.77.0.1" in keys and "vote:10.77.0.2" not in keys
     finally:
-        app.config.pop("VOTE_RATE_LIMIT")
+        app.config["VOTE_RATE_LIMIT"] = saved
 
 
 def test_the_only_cookie_is_the_forms_csrf_session_and_a_missing_token_is_refused(app):
