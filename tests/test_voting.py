@@ -549,12 +549,13 @@ def test_cli_open_writes_the_codes_and_close_records(app, tmp_path):
     runner = app.test_cli_runner()
     out = tmp_path / "codes.txt"
     result = runner.invoke(args=["voting", "open", "--period", PERIOD, "--group", GROUP, "--unit", "XY08T03",
-                                 "--category", "乡镇党政正职", "--codes", "4", str(out)])
+                                 "--category", "乡镇党政正职", "--codes", "4", "--deadline", "2099-12-31 18:00", str(out)])
     assert result.exit_code == 0, result.output
     sid = int(result.stdout.strip().splitlines()[-1])
     codes = out.read_text(encoding="utf-8").split()
     assert len(codes) == 4 and all(rules.normalize(c) == c for c in codes)
     with app.app_context():
+        assert db.session.get(VotingSession, sid).deadline == dt.datetime(2099, 12, 31, 18, 0)
         cadres = ballot_codes(sid)
         B.cast(codes[0], filled(cadres), NOW())
     result = runner.invoke(args=["voting", "close", "--session", str(sid)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 from flask.cli import AppGroup
 
@@ -18,13 +20,15 @@ voting_cli = AppGroup("voting", help="网上民主测评")
 @click.option("--category", "categories", multiple=True, help="岗位类别（可重复；不填为全部）")
 @click.option("--codes", "count", required=True, type=int, help="发放测评码个数")
 @click.option("--title", default=None, help="测评名称（不填自动生成）")
+@click.option("--deadline", default=None, help="截止时间，如 2026-12-31 18:00（过后测评码失效）")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
-def open_command(period_code, group_name, unit_code, categories, count, title, file):
+def open_command(period_code, group_name, unit_code, categories, count, title, deadline, file):
     """Create and open a session; write its codes to FILE (one a line); print the session id."""
     from app.voting import sessions as V
 
     try:
-        session = V.create_session(period_code, group_name, unit_code, categories, title, user=None)
+        session = V.create_session(period_code, group_name, unit_code, categories, title, _deadline(deadline),
+                                   user=None)
         try:
             session, codes = V.open_session(session.id, count, user=None)
         except DomainError:
@@ -36,6 +40,15 @@ def open_command(period_code, group_name, unit_code, categories, count, title, f
         fh.write("\n".join(codes) + "\n")
     click.echo(f"测评活动已开始：{session.title}；测评码 {len(codes)} 个已写入 {file}", err=True)
     click.echo(session.id)
+
+
+def _deadline(raw: str | None):
+    if not raw:
+        return None
+    try:
+        return dt.datetime.fromisoformat(raw.strip().replace(" ", "T"))
+    except ValueError:
+        raise DomainError(f"截止时间“{raw}”格式不正确（应为 年-月-日 时:分）")
 
 
 @voting_cli.command("close")
