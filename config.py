@@ -52,6 +52,8 @@ class Config:
     # so that every worker and node sees one count (app/security/throttle.py).
     AUTH_RATE_LIMITED = True
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 60 second")
+    # Wrong codes at the public ballot (/vote) per client address, counted in the database.
+    VOTE_RATE_LIMIT = os.environ.get("VOTE_RATE_LIMIT", "20 per 300 second")
     # Flask-Limiter (FAB's limiter) counts per process with `memory://`: left off.
     RATELIMIT_ENABLED = False
     # Behind nginx set TRUSTED_PROXIES=1: the client address (rate limit, audit) is then read

@@ -15,9 +15,11 @@ def seed_demo(first_login_change: bool = True) -> bool:
     """
     from app.evaluation.demo import seed_demo_evaluation
     from app.supervision.demo import seed_demo_supervision
+    from app.voting.demo import seed_demo_voting
 
     if not seed_demo_org(first_login_change):
         return False
     seed_demo_evaluation()
     seed_demo_supervision()
+    seed_demo_voting()
     return True

@@ -10,11 +10,13 @@ def register_views(appbuilder) -> None:
     from app.org import menu as org
     from app.profile import menu as profile
     from app.supervision import menu as supervision
+    from app.voting import menu as voting
     from app.web.lookup import LookupView
 
     org.register(appbuilder)
     appbuilder.add_view_no_menu(LookupView)
     evaluation.register(appbuilder)
+    voting.register(appbuilder)
     supervision.register(appbuilder)
     profile.register(appbuilder)
     jobs.register(appbuilder)

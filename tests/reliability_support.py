@@ -211,14 +211,14 @@ def free_port() -> int:
 class Gunicorn:
     """A real gunicorn (2 workers) on a free loopback port, against one database."""
 
-    def __init__(self, url: str, log: Path, workers: int = 2, timeout: int = 60):
+    def __init__(self, url: str, log: Path, workers: int = 2, timeout: int = 60, extra_args: tuple = ()):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self._log = log.open("wb")
         self.proc = subprocess.Popen(
             [str(gunicorn), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "--timeout", str(timeout),
-             "--graceful-timeout", "5", "run:app"],
+             "--graceful-timeout", "5", *extra_args, "run:app"],
             cwd=ROOT, env=cli_env(url), stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.log = log

@@ -29,6 +29,7 @@ from app.models import (
 )
 from app.security import roles as R
 from tests.conftest import api_token, login
+from tests.voting_data import draft_session
 
 PASSWORD = "Str0ng!Passw0rd"
 USERS = {  # role -> (username, unit)
@@ -79,6 +80,12 @@ ENDPOINTS: dict[str, str] = {
     # 我的后台任务: every user, their own jobs only (another user's job is 404: tests/test_jobs.py)
     "/jobs/list/": "page", "/jobs/<int:pk>": "skip", "/jobs/<int:pk>/status": "skip",
     "/jobs/<int:pk>/download": "skip", "/jobs/<int:pk>/errors.csv": "skip",
+    # 民主测评: the ballot is public (a one-time code, no account: tests/test_voting.py); the
+    # sessions are staff's, scoped by the session's unit
+    "/vote": "public", "/vote/submit": "public", "/voting/list/": "page", "/voting/add/": "page",
+    "/voting/<int:pk>": "row:VotingSession", "/voting/<int:pk>/turnout": "row:VotingSession",
+    **{f"/voting/<int:pk>/{action}": "write:VotingSession"
+       for action in ("open", "codes", "void", "void-unused", "end", "record", "close", "delete")},
 }
 
 
@@ -140,6 +147,7 @@ def matrix(app):
                 "AppUser": users[side].id,
                 "CareerRecord": db.session.scalar(select(CareerRecord.id).where(CareerRecord.cadre_id == cadre.id)),
                 "RewardPenalty": db.session.scalar(select(RewardPenalty.id).where(RewardPenalty.cadre_id == cadre.id)),
+                "VotingSession": draft_session(code),
             }
         perms = {}
         for role in USERS:

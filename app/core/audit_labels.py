@@ -6,7 +6,8 @@ import json
 
 ACTIONS = {"create": "新增", "update": "修改", "delete": "删除", "import": "导入", "compute": "计算",
            "unlock": "解锁", "open": "开始评分", "lock": "锁定", "publish": "发布", "login": "登录",
-           "login_failed": "登录失败", "transition": "状态变更"}
+           "login_failed": "登录失败", "transition": "状态变更",
+           "void_code": "作废测评码", "record_votes": "计入测评票数"}
 TABLES = {
     "org_unit": "单位", "cadre": "干部", "career_record": "任职经历", "reward_penalty": "奖惩",
     "ab_user": "用户", "evaluation_scheme": "考评方案", "evaluation_dimension": "考评维度",
@@ -16,7 +17,7 @@ TABLES = {
     "cadre_conclusion": "组织结论", "time_limit_rule": "时限规则", "work_calendar_day": "工作日历",
     "supervision_task": "督查事项", "task_assignment": "事项承办", "task_report": "办理反馈",
     "extension_request": "延期申请", "task_reminder": "催办", "inspection": "督查检查",
-    "finding": "发现问题", "rectification_report": "整改反馈",
+    "finding": "发现问题", "rectification_report": "整改反馈", "voting_session": "民主测评活动",
 }
 FIELDS = {
     "id": "编号", "code": "编码", "name": "名称", "kind": "类型", "parent_id": "上级", "path": "层级路径",
@@ -28,6 +29,8 @@ FIELDS = {
     "reason": "事由", "value": "分值", "score": "得分", "period_id": "考评周期", "group_id": "评价组",
     "text": "内容", "decision": "决定", "note": "备注", "suggestion": "建议", "description": "描述",
     "severity": "严重程度", "category": "类别", "deadline": "期限", "content": "内容", "source": "来源",
+    "categories": "岗位类别", "issued": "已发放测评码", "opened_at": "开始时间", "ended_at": "结束时间",
+    "recorded_at": "计入时间", "created_by": "创建人", "created_at": "创建时间",
 }
 
 

@@ -68,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Result": ("read", "read_unpublished"),
         "Profile": ("read",),
         "Todo": ("read",),
+        "Voting": ("read", "write"),
     },
     STAFF: {
         "OrgUnit": ("read",),
@@ -79,6 +80,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Result": ("read", "read_unpublished", "write"),
         "Profile": ("read",),
         "Todo": ("read",),
+        "Voting": ("read", "write"),  # 民主测评 sessions of their scope (the ballot at /vote is public)
     },
     SUPERVISOR: {
         "OrgUnit": ("read",),
@@ -139,7 +141,7 @@ RESOURCE_LABELS = {
     "Scheme": "考评方案", "Period": "考评周期", "Score": "评分数据", "Adjustment": "加减分调整",
     "Result": "考评结果", "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Task": "督查事项",
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览", "Todo": "我的待办",
-    "Profile": "干部特写", "Job": "后台任务",
+    "Profile": "干部特写", "Job": "后台任务", "Voting": "民主测评",
     "AppUserView": "用户", "AppRoleView": "角色", "AppGroupView": "用户组", "AppPermissionViewView": "权限分配",
     "AppPermissionView": "权限", "AppViewMenuView": "视图菜单", "PermissionModelView": "权限",
     "ViewMenuModelView": "视图菜单", "PermissionViewModelView": "权限分配", "ResetMyPasswordView": "修改密码",

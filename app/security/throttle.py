@@ -40,6 +40,17 @@ def hit(key: str, window_seconds: int, now: float | None = None) -> int:
     return hits
 
 
+def peek(key: str, window_seconds: int, now: float | None = None) -> int:
+    """The count under `key` in the current window, without counting (e.g. refuse before
+    checking a code; count only the wrong ones)."""
+    start = int((time.time() if now is None else now) // window_seconds * window_seconds)
+    table = AuthThrottle.__table__
+    with db.engine.connect() as conn:
+        hits = conn.execute(table.select().with_only_columns(table.c.hits)
+                            .where(table.c.key == key[:160], table.c.window_start == start)).scalar()
+    return hits or 0
+
+
 def _login_limit() -> limits.RateLimitItem:
     return limits.parse(current_app.config["AUTH_RATE_LIMIT"])
 
