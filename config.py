@@ -38,6 +38,8 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = {"zh": {"flag": "cn", "name": "简体中文"}}
     FAB_CREATE_DB = False
+    # Password hashes: scrypt (FAB's default), used by FAB's views and app/org/users.py alike.
+    FAB_PASSWORD_HASH_METHOD = "scrypt"
     FAB_UPDATE_PERMS = False
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.SecurityManager"
     FAB_ADD_SECURITY_API = False
@@ -102,5 +104,8 @@ class TestConfig(Config):
         or "sqlite:///" + str(BASE_DIR / "instance" / "test.db")
     )
     WTF_CSRF_ENABLED = False
+    # A cheap hash for the suite's hundreds of logins (scrypt costs ~0.3 s of CPU a login);
+    # tests/test_foundation.py checks that the other configurations hash with scrypt.
+    FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     RATELIMIT_ENABLED = False
     AUTH_RATE_LIMITED = False

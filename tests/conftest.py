@@ -33,6 +33,24 @@ def pg_url() -> str | None:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests meant for one database only are deselected (and counted as such) in the other
+    database's run; they never skip. The PostgreSQL restart test runs only when asked for."""
+    on_pg = pg_url() is not None
+    restart = on_pg and os.environ.get("RELIABILITY_PG_RESTART") == "1"
+    keep, drop = [], []
+    for item in items:
+        wrong_db = (item.get_closest_marker("sqlite_only") and on_pg) or (
+            item.get_closest_marker("postgresql_only") and not on_pg)
+        if wrong_db or (item.get_closest_marker("pg_restart") and not restart):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def _pg_admin(url: str):
     return create_engine(re.sub(r"/[^/]*$", "/postgres", url), isolation_level="AUTOCOMMIT")
 
@@ -218,8 +236,58 @@ def fresh_db_url(tmp_path):
     engine.dispose()
 
 
+_CLI_APPS: dict = {}
+
+
+def _cli_app(db_url: str):
+    """An app of this process on db_url, made once per database (a CLI run needs no new process)."""
+    url = db_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    application = _CLI_APPS.get(url)
+    if application is None:
+        from app import create_app
+        from config import TestConfig
+
+        class Cfg(TestConfig):
+            SQLALCHEMY_DATABASE_URI = url
+
+        application = _CLI_APPS[url] = create_app(Cfg)
+    return application
+
+
 def run_cli(db_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """`flask --app run ARGS` in a subprocess against db_url, as an operator would."""
+    """`flask ARGS` against db_url, as an operator would type it: the same click commands, run
+    in this process (a new Python process costs two seconds a call). test_foundation runs the
+    real `flask --app run` entry point in a subprocess once (run_cli_subprocess)."""
+    import traceback
+
+    from app.extensions import db
+
+    application = _cli_app(db_url)
+    saved = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = db_url  # what the operator's shell would hold (bench checks it)
+    try:
+        with application.app_context():  # as FlaskGroup pushes one for every command
+            result = application.test_cli_runner().invoke(args=list(args), catch_exceptions=True)
+    finally:
+        if saved is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = saved
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()  # the database file may be copied, restored or dropped next
+    _clear_process_caches()
+    done = subprocess.CompletedProcess(["flask", *args], result.exit_code, result.stdout, stderr)
+    if check and done.returncode != 0:
+        raise AssertionError(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def run_cli_subprocess(db_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`flask --app run ARGS` in a real subprocess with the production configuration."""
     env = dict(os.environ)
     env.update(
         DATABASE_URL=db_url,

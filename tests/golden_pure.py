@@ -23,9 +23,13 @@ SHEET_KEYS = ("干部编号", "评价组")
 
 
 def golden_dir() -> Path:
-    """Return the golden case directory (GOLDEN_DIR overrides the shared default)."""
-    default = Path(__file__).resolve().parents[2] / "shared" / "golden" / "case1"
-    return Path(os.environ.get("GOLDEN_DIR") or default)
+    """Return the golden case directory: tests/data/golden/case1, kept in the repository so a
+    clone is self-contained (GOLDEN_DIR may point at another case directory)."""
+    default = Path(__file__).resolve().parent / "data" / "golden" / "case1"
+    case = Path(os.environ.get("GOLDEN_DIR") or default)
+    if not (case / "scheme.json").is_file():
+        raise FileNotFoundError(f"golden case not found at {case}: the suite needs it (no test skips for it)")
+    return case
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

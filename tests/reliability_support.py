@@ -23,17 +23,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from tests.conftest import PASSWORD, ROOT, pg_url, run_cli
+from tests.golden_pure import golden_dir
 
-GOLDEN = Path(os.environ.get("GOLDEN_DIR") or ROOT.parent / "shared" / "golden")
-CASE = GOLDEN / "case1" if (GOLDEN / "case1").is_dir() else GOLDEN
+CASE = golden_dir()
 SECRET = "reliability-test-secret-key-0123456789abcdefghijkl"
 STAFF_USER = "rel_kpy"
 ADMIN_USER = "admin"  # the name the API tests use: api_token(client, "admin")
 CADRE_HEADER = "干部编号,姓名,性别,出生日期,单位编码,职务,职级,岗位类别"
-
-
-def golden_available() -> bool:
-    return (CASE / "scheme.json").is_file()
 
 
 # ---------------------------------------------------------------- databases

@@ -16,9 +16,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from tests.conftest import api_token
-from tests.reliability_support import clone_database, golden_available, golden_template, in_process_app
-
-pytestmark = pytest.mark.skipif(not golden_available(), reason="golden case not found")
+from tests.reliability_support import clone_database, golden_template, in_process_app
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,10 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import ROOT, pg_url, run_cli
+from tests.conftest import ROOT, run_cli
 
-pytestmark = pytest.mark.skipif(pg_url() is not None, reason="SQLite backup; PostgreSQL uses pg_dump (docs/DEPLOY.md)")
+# SQLite backup; PostgreSQL uses pg_dump (docs/DEPLOY.md).
+pytestmark = pytest.mark.sqlite_only
 
 
 def _counts(path):

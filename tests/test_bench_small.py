@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import pg_url, run_cli
 
-SIZES = (1000, 3000)
+SIZES = (400, 1200)
 
 
 @pytest.fixture()

@@ -37,8 +37,9 @@ ENGLISH_WORDS = ("Search", "Actions", "Record Count", "Add Filter", "Add", "Edit
 TIMEOUT_MS = 10_000
 
 if not CHROMIUM.exists():  # pragma: no cover - depends on the machine
-    pytest.skip(f"{CHROMIUM} is not installed: browser tests need Debian's chromium package",
-                allow_module_level=True)
+    # A missing browser fails the suite instead of skipping it (.ci/run installs chromium).
+    raise RuntimeError(f"{CHROMIUM} is not installed: browser tests need Debian's chromium package "
+                       "(apt-get install chromium fonts-noto-cjk)")
 
 
 # --- fixtures ------------------------------------------------------------------------

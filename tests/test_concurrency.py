@@ -35,14 +35,12 @@ from tests.reliability_support import (
     Browser,
     Gunicorn,
     clone_database,
-    golden_available,
     golden_template,
     in_process_app,
     rows,
     scalar,
 )
 
-pytestmark = pytest.mark.skipif(not golden_available(), reason="golden case not found")
 ARTIFACTS = ROOT / "test-artifacts"
 
 

@@ -219,8 +219,7 @@ def test_cli_style_import_after_compute_marks_results_stale(app):
 
     with app.app_context():
         period = db.session.scalar(select(EvaluationPeriod).where(EvaluationPeriod.state == "scoring"))
-        if period is None:
-            pytest.skip("no period open for scoring in the demo data")
+        assert period is not None, "the demo city has a period open for scoring"
         from app.evaluation.compute import compute
         from app.evaluation.imports import import_indicators
 

@@ -22,7 +22,6 @@ from tests.reliability_support import (
     Gunicorn,
     big_cadre_file,
     clone_database,
-    golden_available,
     golden_template,
     rows,
     run_task,
@@ -30,7 +29,6 @@ from tests.reliability_support import (
     start_cli,
 )
 
-pytestmark = pytest.mark.skipif(not golden_available(), reason="golden case not found")
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -158,8 +156,7 @@ def test_killed_compute_leaves_all_old_or_all_new_results(fault_db, tmp_path):
 RESTART = os.environ.get("RELIABILITY_PG_RESTART_CMD", "pg_ctlcluster --skip-systemctl-redirect 15 main restart")
 
 
-@pytest.mark.skipif(not pg_url() or os.environ.get("RELIABILITY_PG_RESTART") != "1",
-                    reason="restarts the shared PostgreSQL: only with TEST_DATABASE_URL and RELIABILITY_PG_RESTART=1")
+@pytest.mark.pg_restart  # restarts the shared PostgreSQL: only with RELIABILITY_PG_RESTART=1
 def test_postgresql_restart_gives_503_then_recovers_without_restarting_the_app(app, client):
     login(client, "kpy_luoshan")
     auth = api_token(client, "kpy_luoshan")
@@ -232,7 +229,7 @@ def ensure_postgresql_up(timeout: float = 60) -> None:
 # ---------------------------------------------------------------- (c) two app instances, one PostgreSQL
 
 
-@pytest.mark.skipif(not pg_url(), reason="two app nodes share one PostgreSQL (SQLite is one machine)")
+@pytest.mark.postgresql_only  # two app nodes share one PostgreSQL (SQLite is one machine)
 def test_two_gunicorn_instances_share_sessions_and_data(fault_db, tmp_path):
     url = fault_db
     cadre_id, code = rows(url, "SELECT id, code FROM cadre WHERE code LIKE 'G%' ORDER BY id LIMIT 1")[0]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Cadre
-from tests.conftest import ROOT, login, run_cli
+from tests.conftest import ROOT, login, run_cli, run_cli_subprocess
 
 
 def test_single_migration_head(app):
@@ -33,7 +33,7 @@ def test_upgraded_schema_matches_the_models(app):
 
 
 def test_setup_on_empty_database_gives_admin_with_menus(fresh_db_url):
-    out = run_cli(fresh_db_url, "setup").stdout
+    out = run_cli_subprocess(fresh_db_url, "setup").stdout  # the real entry point, once
     assert "角色已同步" in out
     assert "角色已同步" in run_cli(fresh_db_url, "setup").stdout  # safe to run again
     units = ROOT / "tests" / "data" / "units_min.csv"
@@ -164,3 +164,16 @@ def test_session_cookie_expires(client):
     response = client.get("/login/")
     cookie = response.headers.get("Set-Cookie", "")
     assert "Expires=" in cookie and "HttpOnly" in cookie
+
+
+def test_passwords_are_hashed_with_scrypt_outside_the_suite(app):
+    """Production and development hash with scrypt; only the suite's own config trades it for a
+    cheap hash, and the user service follows whichever the configuration names."""
+    import config
+    from app.models import AppUser
+
+    assert config.Config.FAB_PASSWORD_HASH_METHOD == "scrypt"
+    assert config.ProductionConfig.FAB_PASSWORD_HASH_METHOD == "scrypt"
+    with app.app_context():
+        stored = db.session.scalar(select(AppUser.password).where(AppUser.username == "admin"))
+    assert stored.startswith(app.config["FAB_PASSWORD_HASH_METHOD"] + "$")

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, func, select
 
 from app.models import EvaluationResult, ScoreSheet
-from tests.conftest import ROOT, run_cli
+from tests.conftest import run_cli
+from tests.golden_pure import golden_dir
 
-GOLDEN = Path(os.environ.get("GOLDEN_DIR") or ROOT.parent / "shared" / "golden")
-CASE = GOLDEN / "case1" if (GOLDEN / "case1").is_dir() else GOLDEN
-
-pytestmark = pytest.mark.skipif(not (CASE / "scheme.json").is_file(), reason="golden case not found")
+CASE = golden_dir()
 
 
 def scheme_name() -> str:

@@ -28,14 +28,12 @@ from tests.reliability_support import (
     Gunicorn,
     big_cadre_file,
     clone_database,
-    golden_available,
     golden_template,
     in_process_app,
     scalar,
 )
 
 ARTIFACTS = ROOT / "test-artifacts"
-real = pytest.mark.skipif(not golden_available(), reason="golden case not found")
 FAST = {"JOB_POLL_SECONDS": "0.05", "JOB_HEARTBEAT_SECONDS": "0.1"}
 
 
@@ -313,7 +311,6 @@ def test_a_cadre_import_of_more_codes_than_postgresql_takes_parameters_is_checke
     assert len(refused.value.errors) == 70_000
 
 
-@real
 def test_indicator_scores_beyond_postgresql_parameters_are_replaced_whole(own_db):
     """33,000 (cadre, indicator) pairs: the DELETE of the scores they replace took two
     parameters a pair in one statement (66,000 > 65,535 on PostgreSQL); it goes in chunks."""
@@ -513,7 +510,6 @@ def record(name: str, figures: dict) -> None:
         json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-@real
 def test_two_worker_processes_run_each_job_exactly_once(own_db, tmp_path):
     log = tmp_path / "workers.log"
     workers = [start_worker(own_db, log, env=FAST) for _ in range(2)]
@@ -538,7 +534,6 @@ def test_two_worker_processes_run_each_job_exactly_once(own_db, tmp_path):
     assert "Traceback" not in log.read_text(errors="replace")
 
 
-@real
 def test_a_stopped_or_killed_worker_loses_no_job(own_db, tmp_path):
     """SIGTERM while the job checks its rows puts it back in the queue (nothing written);
     SIGKILL leaves it running without a heartbeat; the next worker queues it again at start
@@ -590,7 +585,6 @@ def _second_and_third_workers(own_db, pk, count, before, log, workers, running_w
     assert "queued again" in log.read_text(errors="replace")
 
 
-@real
 def test_a_big_cadre_upload_through_gunicorn_outlives_the_web_worker_timeout(own_db, tmp_path):
     """The headline: a real gunicorn whose workers are killed after JOBS_GUNICORN_TIMEOUT
     seconds (5) and a real worker process. The upload of a cadre file that takes the import far

@@ -27,15 +27,12 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from tests.conftest import ROOT, pg_url
 from tests.reliability_support import (
     Browser,
     Gunicorn,
     cli_env,
     clone_database,
-    golden_available,
     golden_template,
     rows,
     scalar,
@@ -49,8 +46,6 @@ LIMIT_SECONDS = 600
 ARTIFACTS = ROOT / "test-artifacts"
 CHOICES = ("优秀", "称职", "基本称职", "不称职", "不了解")
 KEYS = dict(zip(CHOICES, ("excellent", "competent", "basic", "incompetent", "unknown")))
-if not golden_available():  # pragma: no cover - the golden register is beside the repository
-    pytest.skip("the golden register (GOLDEN_DIR) is not available", allow_module_level=True)
 RADIO = re.compile(r'type="radio" name="([^"]+)" value="优秀"')
 
 

@@ -46,7 +46,7 @@ def create_user(username, password, role_name, unit_code, cadre_code=None, displ
             db.session.add(user)
         user.first_name = display_name or username
         user.last_name = ""
-        user.password = generate_password_hash(password)
+        user.password = generate_password_hash(password, method=current_app.config["FAB_PASSWORD_HASH_METHOD"])
         user.roles = [role]
         user.org_unit_id = unit.id
         user.cadre_id = cadre.id if cadre else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import NamedTuple
 
 from sqlalchemy import select, text
 
@@ -67,12 +68,16 @@ def seed_demo_supervision() -> bool:
 def _seed() -> bool:
     rng = random.Random(2026)
     today = dt.datetime.now().replace(second=0, microsecond=0)
-    counties = list(db.session.scalars(
-        select(OrgUnit).where(OrgUnit.kind == "county", OrgUnit.code.like("XY%")).order_by(OrgUnit.code)
-    ))
+    # Plain (id, code, name) rows, not ORM objects: the session is emptied after every item, so
+    # each of the thousands of commits below expires a handful of objects, not the whole city.
+    counties = [_Unit(*row) for row in db.session.execute(
+        select(OrgUnit.id, OrgUnit.code, OrgUnit.name)
+        .where(OrgUnit.kind == "county", OrgUnit.code.like("XY%")).order_by(OrgUnit.code)
+    )]
     if not counties:
         return False
-    units = {u.code: u for u in db.session.scalars(select(OrgUnit).where(OrgUnit.code.like("XY%")))}
+    units = {row.code: _Unit(*row) for row in db.session.execute(
+        select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(OrgUnit.code.like("XY%")))}
     cadres: dict[int, list[int]] = {}
     for cadre_id, unit_id in db.session.execute(select(Cadre.id, Cadre.org_unit_id).order_by(Cadre.id)):
         cadres.setdefault(unit_id, []).append(cadre_id)
@@ -82,13 +87,21 @@ def _seed() -> bool:
     for i in range(1, N_TASKS + 1):
         county = counties[(i - 1) % len(counties)]
         _task(rng, i, county, _county_units(county, units), cadres, supervisors, today)
+        db.session.expunge_all()
     for i in range(1, N_INSPECTIONS + 1):
         county = counties[(i - 1) % len(counties)]
         _inspection(rng, i, county, _county_units(county, units), cadres, today)
+        db.session.expunge_all()
     return True
 
 
-def _county_units(county: OrgUnit, units: dict[str, OrgUnit]) -> list[OrgUnit]:
+class _Unit(NamedTuple):
+    id: int
+    code: str
+    name: str
+
+
+def _county_units(county: _Unit, units: dict[str, _Unit]) -> list[_Unit]:
     codes = [county.code] + [f"{county.code}T{t:02d}" for t in range(1, 6)] + [f"{county.code}D{d:02d}" for d in range(1, 5)]
     return [units[c] for c in codes if c in units]
 
