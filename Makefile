@@ -35,12 +35,16 @@ run: setup
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker; trap - EXIT; exit 0' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers 2 --bind $(BIND) --access-logfile - run:app
 
-# The whole suite on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set.
+# The whole suite on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set. One pytest
+# worker a core (pytest-xdist), each test file on one worker with its own database; the ten
+# slowest tests are listed after each run. PYTEST_ARGS="-n 0" runs in one process.
+PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile
+PYTEST := APP_CONFIG=config.TestConfig $(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 $(PYTEST_ARGS)
 test: $(BIN)/.installed app/translations/zh/LC_MESSAGES/messages.mo
-	env -u TEST_DATABASE_URL APP_CONFIG=config.TestConfig $(BIN)/python -m pytest -q -p no:cacheprovider
+	env -u TEST_DATABASE_URL $(PYTEST)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== PostgreSQL: $$TEST_DATABASE_URL"; \
-	  APP_CONFIG=config.TestConfig $(BIN)/python -m pytest -q -p no:cacheprovider; \
+	  $(PYTEST); \
 	fi
 
 lint: $(BIN)/.installed

@@ -26,6 +26,46 @@ PASSWORD = "Demo@2026xy"
 os.environ.setdefault("APP_CONFIG", "config.TestConfig")
 
 
+def _worker_database() -> None:
+    """Under pytest-xdist (`make test` runs one worker a core), each worker process gets a
+    PostgreSQL database of its own, named after TEST_DATABASE_URL's with the worker's id, made
+    here before anything reads the variable and dropped when the worker ends."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not worker or not url or os.environ.get("TEST_DATABASE_WORKER") == worker:
+        return
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    mine = f"{name}_{worker}"
+    engine = create_engine(re.sub(r"/[^/]*$", "/postgres", url).replace("postgresql://", "postgresql+psycopg://", 1),
+                           isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{mine}"'))
+    engine.dispose()
+    os.environ["TEST_DATABASE_URL"] = re.sub(r"/[^/]*$", f"/{mine}", url)
+    os.environ["TEST_DATABASE_WORKER"] = worker
+
+
+_worker_database()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A worker's own PostgreSQL database (see _worker_database) is dropped at its end."""
+    if os.environ.get("TEST_DATABASE_WORKER") and os.environ.get("TEST_DATABASE_URL"):
+        url = os.environ["TEST_DATABASE_URL"]
+        from app.extensions import db
+
+        try:
+            db.session.remove()
+        except Exception:  # no app context was ever made in this worker
+            pass
+        engine = create_engine(re.sub(r"/[^/]*$", "/postgres", url).replace("postgresql://", "postgresql+psycopg://", 1),
+                               isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{_pg_name(url)}" WITH (FORCE)'))
+        engine.dispose()
+
+
 def pg_url() -> str | None:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
