@@ -181,6 +181,40 @@ def database_url(tmp_path_factory) -> str:
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
 
 
+def _snapshot_cache(database_url: str) -> Path | None:
+    """Where SQLite runs keep their two snapshots between runs (.test-cache/, git-ignored): named
+    by a hash of everything that makes them (migrations, app code, config, this file) and by the
+    date (the demo's deadlines are relative to today), so a single test file runs in seconds
+    after the first run. PostgreSQL runs and CI's clean clone build them afresh."""
+    if not database_url.startswith("sqlite") or os.environ.get("TEST_SNAPSHOT_CACHE") == "0":
+        return None
+    import datetime as dt
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted([*ROOT.glob("app/**/*.py"), *ROOT.glob("migrations/**/*.py"), ROOT / "config.py",
+                        Path(__file__)]):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return ROOT / ".test-cache" / f"{dt.date.today().isoformat()}-{digest.hexdigest()[:16]}"
+
+
+def _keep_snapshots(made: Path, cache: Path) -> None:
+    """Copy the run's snapshots into the cache (atomically: parallel workers may race)."""
+    import shutil
+
+    staging = cache.with_name(cache.name + f".{uuid.uuid4().hex[:8]}")
+    staging.mkdir(parents=True)
+    for name in ("empty", "demo"):
+        shutil.copyfile(made / f"{name}.db", staging / f"{name}.db")
+    try:
+        staging.rename(cache)
+    except OSError:  # another worker was first
+        shutil.rmtree(staging, ignore_errors=True)
+    for old in cache.parent.iterdir():  # snapshots of other sources or days are of no more use
+        if old.name != cache.name and "." not in old.name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def snapshots(database_url, tmp_path_factory):
     """The session's app on its database, with the "empty" and "demo" snapshots taken."""
@@ -196,6 +230,13 @@ def snapshots(database_url, tmp_path_factory):
         SQLALCHEMY_DATABASE_URI = database_url
 
     application = create_app(Cfg)
+    cached = _snapshot_cache(database_url)
+    if cached is not None and (cached / "demo.db").is_file():
+        saved = Snapshots(database_url, cached)  # made by an earlier run from the same sources today
+        saved.names = ["empty", "demo"]
+        saved.app = application
+        yield saved
+        return
     saved = Snapshots(database_url, tmp_path_factory.mktemp("snapshots"))
     with application.app_context():
         upgrade()
@@ -207,6 +248,8 @@ def snapshots(database_url, tmp_path_factory):
         # tests/test_accounts.py checks the obligation on a freshly seeded account.
         seed_demo(first_login_change=False)
         saved.take("demo")
+    if cached is not None:
+        _keep_snapshots(saved.tmp, cached)
     saved.app = application
     yield saved
     with application.app_context():
