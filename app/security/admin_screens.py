@@ -25,7 +25,7 @@ from app.org import users as user_rules
 from app.security.roles import ADMIN, describe_permissions
 from app.security.scope import UnitScopeFilter
 from app.web.lookup import cadre_field, unit_field
-from app.web.modelview import OptimisticEditMixin, SafeActionsMixin
+from app.web.modelview import OptimisticEditMixin, ReadableDatesMixin, SafeActionsMixin
 
 USER_LABELS = {
     "first_name": "姓",
@@ -68,7 +68,7 @@ class GrantableRoleFilter(BaseFilter):
 GRANTABLE_ROLES = {"roles": [["name", GrantableRoleFilter, None]]}
 
 
-class AppUserView(SafeActionsMixin, OptimisticEditMixin, UserDBModelView):
+class AppUserView(ReadableDatesMixin, SafeActionsMixin, OptimisticEditMixin, UserDBModelView):
     """Users with their unit (scope) and linked cadre, scoped to the admin's subtree."""
 
     version_column = "changed_on"  # FAB's user has no version column; every save sets changed_on
