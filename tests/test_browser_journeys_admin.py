@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_browser are parameters here)
 """The admin's journeys of issue 14 in a real browser: what the admin, a county leader and a
 liaison see on the audit log, the user form, the landing page, the org tree and the admin
 screens. Screenshots go to test-artifacts/screenshots/journeys_admin_*.png."""

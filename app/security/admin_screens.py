@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.views import ResetPasswordView as FabResetPasswordView
 from flask_appbuilder.security.views import RoleModelView, UserDBModelView
 from flask_appbuilder.widgets import ListWidget, ShowWidget
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from sqlalchemy import func, select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
