@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, request
+from flask_appbuilder import expose
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -14,6 +16,8 @@ from app.extensions import db
 from app.models import CADRE_STATUSES, GENDERS, UNIT_KINDS, AuditLog, Cadre, CareerRecord, OrgUnit, RewardPenalty
 from app.org import cadres as cadre_service
 from app.org import units as org_service
+from app.org.tree import unit_tree
+from app.security.roles import MODELVIEW_METHODS
 from app.security.scope import (
     AuditScopeFilter,
     CadreScopeFilter,
@@ -21,7 +25,7 @@ from app.security.scope import (
     UnitPathScopeFilter,
     UnitScopeChoiceFilter,
 )
-from app.web.context import acting_user
+from app.web.context import acting_user, can
 from app.web.lookup import cadre_field, unit_field
 from app.web.modelview import ScopedModelView
 
@@ -40,11 +44,14 @@ UNIT_LABELS = {
 
 
 class OrgUnitView(ScopedModelView):
-    """The 王-shaped org tree: city, counties, townships, villages, departments."""
+    """The 王-shaped org tree: city, counties, townships, villages, departments. The menu opens
+    the tree (/orgunits/tree/); the list keeps search, export and import."""
 
     route_base = "/orgunits"
     datamodel = SQLAInterface(OrgUnit)
     class_permission_name = "OrgUnit"
+    method_permission_name = {**MODELVIEW_METHODS, "tree": "read"}
+    default_view = "tree"
     list_title = "组织机构"
     show_title = "单位详情"
     add_title = "新增单位"
@@ -72,6 +79,18 @@ class OrgUnitView(ScopedModelView):
 
     def pre_update(self, item):
         org_service.place_unit(item, user=acting_user())
+
+    @expose("/tree/")
+    @has_access
+    def tree(self):
+        """The user's subtree as a tree with counts (?root=CODE: from that unit down)."""
+        root = (request.args.get("root") or "").strip() or None
+        try:
+            nodes, count = unit_tree(root, user=acting_user())
+        except DomainError:
+            abort(404)
+        return self.render_template("org/tree.html", title="组织机构", nodes=nodes, count=count, root=root,
+                                    can_cadres=can("read", "Cadre"))
 
 
 CADRE_LABELS = {
