@@ -110,3 +110,97 @@ def test_admin_creates_a_user_who_must_change_the_password_at_first_login(live_s
     user.goto(f"{live_server}/cadres/list/")
     assert urlparse(user.url).path == "/cadres/list/", user.url
     assert PASSWORD != NEW_PASSWORD
+
+
+# ---------------------------------------------------------------- 7. landing on 我的待办
+
+def test_liaison_lands_on_the_todo_page_with_counts_and_a_badge(live_server, open_page):
+    page = open_page().page
+    login(page, live_server, "llr_luoshan_t01")
+    assert urlparse(page.url).path == "/todo/", page.url
+    total = int(re.search(r"共 (\d+) 项", page.locator("h3.sv-title").inner_text()).group(1))
+    kinds = page.locator("#todo-summary .todo-kind")
+    assert kinds.count() >= 3
+    counts = [int(t) for t in page.locator("#todo-summary .todo-count").all_inner_texts()]
+    assert sum(counts) == total > 0
+    badge = page.locator(".navbar .dropdown-toggle .todo-badge").first
+    assert badge.is_visible() and int(badge.inner_text()) == total
+    shot(page, "journeys_admin_todo_liaison.png")
+    # A kind with items jumps to its list.
+    first = page.locator("#todo-summary .todo-kind:not(.todo-kind-none)").first
+    target = first.get_attribute("href")
+    first.click()
+    assert page.locator(target).is_visible()
+
+
+def test_admin_and_leader_landing(live_server, open_page):
+    admin = open_page().page
+    login(admin, live_server, "admin")
+    assert urlparse(admin.url).path == "/todo/"
+    assert admin.locator("#todo-summary").is_visible()
+    shot(admin, "journeys_admin_todo_admin.png")
+    leader = open_page().page
+    login(leader, live_server, "ld_luoshan")
+    assert urlparse(leader.url).path == "/dashboard/"
+    shot(leader, "journeys_admin_landing_leader.png")
+
+
+# ---------------------------------------------------------------- 17. the org tree
+
+def test_org_tree_expands_and_collapses_within_the_county(live_server, open_page):
+    page = open_page().page
+    login(page, live_server, "ld_luoshan")
+    page.goto(f"{live_server}/")
+    page.click("text=系统管理")
+    page.click("a[href='/orgunits/tree/']")
+    assert urlparse(page.url).path == "/orgunits/tree/"
+    tree = page.locator(".ou-tree").first
+    assert "罗山县" in tree.inner_text() and "光山县" not in tree.inner_text()
+    town = page.locator("li[data-code='XY03T01'] > details")
+    village = page.locator("li[data-code='XY03T01V01']")
+    assert not village.is_visible()
+    town.locator("> summary .ou-name").click()
+    assert village.is_visible()
+    counts = page.locator("li[data-code='XY03'] > details > summary .ou-counts").inner_text()
+    assert re.search(r"在职干部 \d+ 人", counts) and "下级单位" in counts
+    shot(page, "journeys_admin_org_tree_leader.png")
+    page.click("#ou-collapse")
+    assert not page.locator("li[data-code='XY03T01']").is_visible()
+    page.click("#ou-expand")
+    assert village.is_visible()
+    admin = open_page().page
+    login(admin, live_server, "admin")
+    admin.goto(f"{live_server}/orgunits/tree/")
+    assert admin.locator("li[data-code='XY04']").is_visible()
+    shot(admin, "journeys_admin_org_tree_admin.png")
+
+
+# ---------------------------------------------------------------- 18. admin screens
+
+def test_admin_screens_speak_chinese_with_horizontal_headers(live_server, open_page):
+    page = open_page().page
+    login(page, live_server, "admin")
+    for path in ("/roles/list/", "/users/list/", "/auditlog/list/", "/orgunits/list/"):
+        page.goto(f"{live_server}{path}")
+        _one_line(page)
+        text = page.locator("table.table-bordered").inner_text()
+        for internal in ("can_", "muldelete", "HomeView", "AuthDBView", "menu_access", "True", "False"):
+            assert internal not in text, (path, internal)
+        shot(page, f"journeys_admin_{path.strip('/').replace('/', '_')}.png")
+    page.goto(f"{live_server}/roles/list/")
+    assert "干部名册（含任职经历、奖惩） · 查看、编辑、导入" in page.locator("table.table-bordered").inner_text()
+    assert page.locator("input.action_check").count() == 0
+
+
+# ---------------------------------------------------------------- 16. dates and times
+
+def test_pages_show_times_to_the_minute(live_server, open_page):
+    page = open_page().page
+    login(page, live_server, "admin")
+    for path in ("/auditlog/list/", "/users/list/", "/tasks/list/", "/findings/list/"):
+        page.goto(f"{live_server}{path}")
+        text = page.locator("table.table-bordered").inner_text()
+        assert not re.search(r"\d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T\d{2}", text), (path, text[:300])
+    page.goto(f"{live_server}/auditlog/list/")
+    first_time = page.locator("table.table-bordered tbody tr").first.locator("td").nth(1).inner_text()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", first_time.strip()), first_time

@@ -113,3 +113,109 @@ def test_exports_and_pages_show_dates_to_the_minute(client, app):
     audit = client.get("/auditlog/list/").get_data(as_text=True)
     assert re.search(r"<td>\d{4}-\d{2}-\d{2} \d{2}:\d{2}</td>", audit)
     assert app.jinja_env.filters["dt"](dt.datetime(2026, 12, 5, 5, 11, 58)) == "2026-12-05 05:11"
+
+
+# ---------------------------------------------------------------- 6. 新增用户
+
+def _user_form(app, **fields) -> dict:
+    with app.app_context():
+        role_id = app.appbuilder.sm.find_role("县区领导").id
+        unit_id = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "XY03"))
+    data = {"username": "wangfang", "first_name": "王芳", "org_unit": str(unit_id), "roles": [str(role_id)],
+            "active": "y", "password": "Str0ng!Passw0rd", "conf_password": "Str0ng!Passw0rd"}
+    data.update(fields)
+    return data
+
+
+def test_the_user_form_has_one_name_an_optional_email_and_names_a_taken_user_name(client, app):
+    login(client, "admin")
+    form = client.get("/users/add").get_data(as_text=True)
+    assert 'name="first_name"' in form and 'name="last_name"' not in form
+    assert re.search(r'<label for="first_name"[^>]*>\s*姓名', form)
+    r = client.post("/users/add", data=_user_form(app), follow_redirects=True)
+    assert r.status_code == 200
+    with app.app_context():
+        user = db.session.scalar(select(AppUser).where(AppUser.username == "wangfang"))
+        assert user is not None, r.get_data(as_text=True)[-3000:]
+        assert (user.first_name, user.last_name) == ("王芳", "") and user.must_change_password
+        count = db.session.scalar(select(db.func.count()).select_from(AppUser))
+    again = client.post("/users/add", data=_user_form(app, first_name="王芳二"))
+    body = again.get_data(as_text=True)
+    assert again.status_code == 200 and "用户名 wangfang 已被使用" in body
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(AppUser)) == count
+    login(client, "wangfang", "Str0ng!Passw0rd")
+    first = client.get("/cadres/list/")
+    assert first.status_code == 302 and "/resetmypassword/form" in first.headers["Location"]
+
+
+# ---------------------------------------------------------------- 7. landing on 我的待办
+
+def test_login_lands_on_the_todo_page_with_counts_per_kind_and_a_badge(client, app):
+    login(client, "llr_luoshan_t01")
+    landing = client.get("/")
+    assert landing.status_code == 302 and landing.headers["Location"].endswith("/todo/")
+    todo = client.get("/todo/").get_data(as_text=True)
+    total = int(re.search(r"共 (\d+) 项", todo).group(1))
+    kinds = re.findall(r'data-kind="(\w+)">\s*<span class="todo-count">(\d+)</span><span class="todo-title">([^<]+)<',
+                       todo)
+    assert {k for k, _, _ in kinds} >= {"to_sign", "reports_due", "findings_to_rectify"}, kinds
+    assert sum(int(n) for _, n, _ in kinds) == total > 0
+    page = client.get("/tasks/list/").get_data(as_text=True)
+    badge = re.search(r'href="/todo/">.*?<span class="badge todo-badge"[^>]*>(\d+)</span>', page, re.S)
+    assert badge and int(badge.group(1)) == total
+
+
+def test_a_leader_lands_on_the_dashboard(client):
+    login(client, "ld_luoshan")
+    landing = client.get("/")
+    assert landing.status_code == 302 and landing.headers["Location"].endswith("/dashboard/")
+
+
+# ---------------------------------------------------------------- 17. the org tree
+
+def test_the_org_tree_is_nested_with_counts_and_scoped(client, app):
+    from app.models import Cadre
+
+    with app.app_context():
+        luoshan = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY03"))
+        in_service = db.session.scalar(
+            select(db.func.count()).select_from(Cadre).join(OrgUnit, OrgUnit.id == Cadre.org_unit_id)
+            .where(OrgUnit.path.startswith(luoshan.path), Cadre.status == "在职"))
+        towns = list(db.session.scalars(select(OrgUnit.name).where(OrgUnit.parent_id == luoshan.id)))
+    login(client, "ld_luoshan")
+    menu = client.get("/dashboard/").get_data(as_text=True)
+    assert 'href="/orgunits/tree/"' in menu
+    html = client.get("/orgunits/tree/").get_data(as_text=True)
+    top = re.search(r'<li data-code="XY03">\s*<details open><summary>(.*?)</summary>(.*)', html, re.S)
+    assert top, html[:2000]
+    assert f"在职干部 <b>{in_service}</b> 人" in top.group(1)
+    assert all(f'<span class="ou-name">{name}</span>' in top.group(2) for name in towns)
+    assert "光山县" not in html and "信阳市" not in html.split("</nav>")[-1]
+    assert client.get("/orgunits/tree/?root=XY04").status_code == 404
+    assert client.get("/orgunits/tree/?root=XY03T01").status_code == 200
+
+
+def test_a_big_subtree_is_cut_by_levels_with_a_way_down(app):
+    from app.org.tree import unit_tree
+
+    with app.app_context():
+        nodes, count = unit_tree(user=None, max_nodes=20)
+        assert count > 20 and nodes[0].code == "XY"
+        counties = nodes[0].children
+        assert counties and all(not c.children for c in counties) and any(c.more for c in counties)
+
+
+# ---------------------------------------------------------------- 18. admin screens
+
+def test_roles_are_described_in_chinese_by_screen_and_action_without_fab_internals(client):
+    login(client, "admin")
+    html = client.get("/roles/list/").get_data(as_text=True)
+    table = html[html.index('<table class="table table-bordered'):]
+    for internal in ("can_", "muldelete", "HomeView", "AuthDBView", "menu_access", "菜单", "action_check",
+                     "UserDBModelView", "ResetMyPasswordView"):
+        assert internal not in table, internal
+    assert "干部名册（含任职经历、奖惩） · 查看、编辑、导入" in table
+    assert "审计日志 · 查看" in table
+    users = client.get("/users/list/").get_data(as_text=True)
+    assert ">True<" not in users and "[系统管理员]" not in users
