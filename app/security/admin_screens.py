@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.views import ResetPasswordView as FabResetPasswordView
 from flask_appbuilder.security.views import RoleModelView, UserDBModelView
+from flask_appbuilder.validators import PasswordComplexityValidator
 from flask_appbuilder.widgets import ListWidget, ShowWidget
 from sqlalchemy import func, select
-from wtforms import StringField
+from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from app.core.errors import DomainError
@@ -160,6 +161,10 @@ class AppUserView(ReadableDatesMixin, SafeActionsMixin, OptimisticEditMixin, Use
     # Search-as-you-type fields within the admin's scope (a forged id outside it is refused).
     add_form_extra_fields = {
         **UserDBModelView.add_form_extra_fields,
+        "password": PasswordField(
+            "初始密码", widget=BS3PasswordFieldWidget(),
+            description="至少 10 位，须同时包含大写字母、小写字母、数字和特殊字符；该用户首次登录时须自行修改密码",
+            validators=[DataRequired(message="请填写初始密码"), PasswordComplexityValidator()]),
         **_user_fields(),
         "org_unit": unit_field("所属单位"),
         "cadre": cadre_field("对应干部", required=False),
