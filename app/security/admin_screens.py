@@ -21,7 +21,7 @@ from flask_appbuilder.validators import PasswordComplexityValidator
 from flask_appbuilder.widgets import ListWidget, ShowWidget
 from sqlalchemy import func, select
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app.core.errors import DomainError
 from app.extensions import db
@@ -86,7 +86,8 @@ def _user_fields() -> dict:
         "first_name": StringField("姓名", validators=[DataRequired(message="请填写姓名"), Length(max=64)],
                                   widget=BS3TextFieldWidget()),
         "email": StringField("电子邮箱", description="可不填",
-                             validators=[Optional(), Email(message="电子邮箱格式不正确"), Length(max=320), unique_email],
+                             validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="电子邮箱格式不正确"),
+                                         Length(max=320), unique_email],
                              widget=BS3TextFieldWidget()),
     }
 
