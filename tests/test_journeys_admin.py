@@ -219,3 +219,18 @@ def test_roles_are_described_in_chinese_by_screen_and_action_without_fab_interna
     assert "审计日志 · 查看" in table
     users = client.get("/users/list/").get_data(as_text=True)
     assert ">True<" not in users and "[系统管理员]" not in users
+
+
+def test_a_dictionary_in_the_audit_log_is_labelled_and_rounded():
+    import json
+    from types import SimpleNamespace
+
+    from app.core import audit_labels
+
+    stats = {"县区党政正职": {"count": 20, "avg_composite": 88.35350000000001, "dims": {"德": 86.10595238095239}}}
+    for stored in (json.dumps({"peer_stats": stats}), json.dumps({"peer_stats": str(stats)})):  # new and older rows
+        entry = SimpleNamespace(table_name="evaluation_period", old_values=None, new_values=stored)
+        (label, text), = audit_labels.changes(entry, {})
+        assert label == "同类统计" and text == "县区党政正职（人数 20，平均综合得分 88.35，各维度平均分（德 86.11））"
+    html = audit_labels.changes_html([(f"字段{i}", "值" * 50) for i in range(5)])
+    assert html.startswith("<details") and "（共 5 项）" in html

@@ -61,6 +61,10 @@ def _plain(value):
         return float(value)
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if isinstance(value, dict):  # a JSON column: kept as JSON, not as Python's text of it
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     return str(value)
 
 

@@ -55,7 +55,7 @@ FIELDS = {
     "points_competent": "称职票分值", "points_basic": "基本称职票分值", "points_incompetent": "不称职票分值",
     "excellent": "优秀票", "competent": "称职票", "basic": "基本称职票", "incompetent": "不称职票",
     "unknown": "不了解票", "computed_at": "计算时间", "inputs_changed_at": "数据变动时间",
-    "peer_stats": "同类统计", "proposed_by": "提出人", "approved_by": "审批人", "decision": "决定",
+    "peer_stats": "同类统计", "count": "人数", "avg_composite": "平均综合得分", "dims": "各维度平均分", "proposed_by": "提出人", "approved_by": "审批人", "decision": "决定",
     "decided_by": "决定人", "decided_at": "决定时间", "suggestion": "建议",
     # supervision
     "rule_id": "时限规则", "lead_unit_id": "主办单位", "responsible_cadre_id": "责任干部",
@@ -152,8 +152,10 @@ def value_text(table: str, key: str, val, names: dict | None = None) -> str:
         name = names.get((named, val))
         if name:
             return name
+    if isinstance(val, str) and val[:1] in "{[":
+        val = _literal(val)
     if isinstance(val, dict):
-        return "；".join(f"{k}：{value_text(table, k, v, names)}" for k, v in val.items())
+        return _dict_text(table, val, names, 0)
     if isinstance(val, list):
         return "、".join(value_text(table, key, v, names) for v in val)
     if isinstance(val, float):
@@ -161,6 +163,29 @@ def value_text(table: str, key: str, val, names: dict | None = None) -> str:
     if isinstance(val, str) and parse_iso(val) is not None:
         return datetime_text(val)
     return display(val)
+
+
+def _literal(text: str):
+    """A dictionary or list written as Python text (older entries stored them so), else the text."""
+    import ast
+
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+    return value if isinstance(value, (dict, list)) else text
+
+
+def _dict_text(table: str, data: dict, names, depth: int) -> str:
+    """`县区党政正职（人数 20，平均综合得分 88.09，各维度平均分（德 86.19，…））`: labelled, rounded."""
+    parts = []
+    for key, val in data.items():
+        label = field_label(table, str(key))
+        if isinstance(val, dict):
+            parts.append(f"{label}（{_dict_text(table, val, names, depth + 1)}）")
+        else:
+            parts.append(f"{label}{'：' if depth == 0 else ' '}{value_text(table, str(key), val, names)}")
+    return ("；" if depth == 0 else "，").join(parts)
 
 
 def _load(value: str | None):
