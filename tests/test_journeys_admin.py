@@ -111,7 +111,7 @@ def test_exports_and_pages_show_dates_to_the_minute(client, app):
     show = client.get(f"/users/show/{user_id}").get_data(as_text=True)
     assert not SECONDS.search(show), re.findall(r".{20}\d{2}:\d{2}:\d{2}.{10}", show)
     audit = client.get("/auditlog/list/").get_data(as_text=True)
-    assert re.search(r"<td>\d{4}-\d{2}-\d{2} \d{2}:\d{2}</td>", audit)
+    assert re.search(r"<td[^>]*>\d{4}-\d{2}-\d{2} \d{2}:\d{2}</td>", audit)
     assert app.jinja_env.filters["dt"](dt.datetime(2026, 12, 5, 5, 11, 58)) == "2026-12-05 05:11"
 
 

@@ -4,6 +4,7 @@ search-as-you-type relation fields. views.py only declares."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
@@ -377,8 +378,12 @@ def list_cells(row: dict, columns, formatters: dict, yes: str, no: str) -> Marku
             text = ""
         else:
             text = escape(value)
-        cells.append(f"<td>{text}</td>")
+        # A date or time is one unit: never broken at its hyphens over two lines.
+        cells.append(f'<td class="text-nowrap">{text}</td>' if _DATE_CELL.match(text) else f"<td>{text}</td>")
     return Markup("".join(cells))
+
+
+_DATE_CELL = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?$")
 
 
 class PageFirstInterface(SQLAInterface):
