@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
+import pytest
+
 from tests.conftest import PASSWORD
 from tests.test_browser import LOCAL_HOST, browser, live_server, login, open_page, shot  # noqa: F401
 
@@ -119,7 +121,18 @@ def test_admin_creates_a_user_who_must_change_the_password_at_first_login(live_s
 
 # ---------------------------------------------------------------- 7. landing on 我的待办
 
-def test_liaison_lands_on_the_todo_page_with_counts_and_a_badge(live_server, open_page):
+@pytest.fixture(scope="module")
+def liaison_work(app):
+    """Something waiting on 桥北镇's liaison whatever the demo holds (it differs by database):
+    an item to sign and a finding to rectify."""
+    from tests.supervision_data import make_finding, make_task
+
+    with app.app_context():
+        make_task(lead="XY03T01", assist=(), ago=0)
+        make_finding("XY03T01")
+
+
+def test_liaison_lands_on_the_todo_page_with_counts_and_a_badge(live_server, open_page, liaison_work):
     page = open_page().page
     login(page, live_server, "llr_luoshan_t01")
     assert urlparse(page.url).path == "/todo/", page.url

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -151,7 +152,18 @@ def test_the_user_form_has_one_name_an_optional_email_and_names_a_taken_user_nam
 
 # ---------------------------------------------------------------- 7. landing on 我的待办
 
-def test_login_lands_on_the_todo_page_with_counts_per_kind_and_a_badge(client, app):
+@pytest.fixture(scope="module")
+def liaison_work(app):
+    """Something waiting on 桥北镇's liaison whatever the demo holds (it differs by database):
+    an item to sign and a finding to rectify."""
+    from tests.supervision_data import make_finding, make_task
+
+    with app.app_context():
+        make_task(lead="XY03T01", assist=(), ago=0)
+        make_finding("XY03T01")
+
+
+def test_login_lands_on_the_todo_page_with_counts_per_kind_and_a_badge(client, app, liaison_work):
     login(client, "llr_luoshan_t01")
     landing = client.get("/")
     assert landing.status_code == 302 and landing.headers["Location"].endswith("/todo/")
