@@ -170,7 +170,9 @@ def test_org_tree_expands_and_collapses_within_the_county(live_server, open_page
     login(page, live_server, "ld_luoshan")
     page.goto(f"{live_server}/")
     page.click("text=系统管理")
-    page.click("a[href='/orgunits/tree/']")
+    with page.expect_navigation():
+        page.click("a[href='/orgunits/tree/']")
+    page.wait_for_load_state()
     assert urlparse(page.url).path == "/orgunits/tree/"
     tree = page.locator(".ou-tree").first
     assert "罗山县" in tree.inner_text() and "光山县" not in tree.inner_text()
