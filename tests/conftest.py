@@ -158,10 +158,11 @@ class Snapshots:
 def _clear_process_caches() -> None:
     """Caches kept in the process for the data of the database being replaced."""
     from app.profile import dashboard
-    from app.web import menu_cache
+    from app.web import menu_cache, todo
 
     dashboard._cache.clear()
     menu_cache._cache.clear()
+    todo._counts.clear()
 
 
 def _reset_pg(url: str) -> None:

@@ -105,7 +105,7 @@ def test_only_score_readers_open_it(client, cadres, user):
 
 def test_in_the_evaluation_menu(client):
     login(client, "kpy_luoshan")
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert URL in html and "评分表" in html
 
 

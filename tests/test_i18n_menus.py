@@ -37,7 +37,7 @@ def menu_links(html: str) -> list[str]:
 @pytest.mark.parametrize("user", ROLES)
 def test_every_menu_link_opens_and_speaks_chinese(client, user):
     login(client, user)
-    home = client.get("/").get_data(as_text=True)
+    home = client.get("/", follow_redirects=True).get_data(as_text=True)
     links = menu_links(home)
     assert links, f"{user} sees no menu"
     for link in links:

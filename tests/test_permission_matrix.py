@@ -103,7 +103,7 @@ def kind_of(rule: str) -> str | None:
                 "orgunits", "results") or base.startswith(("workcalendar", "calendar")):
         model = ROW_ROUTES.get(base)
         tail = "/".join(parts[1:])
-        if tail in ("list", "add", "export/<fmt>", "upload", "form", "golden/<fmt>") and rule.endswith(("/", "<fmt>")):
+        if tail in ("list", "tree", "add", "export/<fmt>", "upload", "form", "golden/<fmt>") and rule.endswith(("/", "<fmt>")):
             return "page"
         if tail in ("list", "form") or tail == "":
             return "page"

@@ -363,7 +363,7 @@ def test_dashboard_scope(client, data):
 
 def test_menu_entries(client):
     login(client, "ld_luoshan")
-    home = client.get("/").get_data(as_text=True)
+    home = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert "干部特写" in home and "领导看板" in home and "干部特写对比" in home
     assert 'href="/dashboard/"' in home and 'href="/cadre-profile/compare"' in home
     html = client.get("/dashboard/").get_data(as_text=True)

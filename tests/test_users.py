@@ -33,7 +33,7 @@ def test_admin_adds_a_user_through_the_form(client, app):
 
 def test_admin_sees_the_security_menu(client):
     login(client, "admin")
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert "/users/list/" in html and "/roles/list/" in html
 
 def test_user_add_without_role_is_a_chinese_error_not_500(client):

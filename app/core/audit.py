@@ -21,6 +21,7 @@ from app.models import AuditLog
 # The user a running command acts as (app/core/commands.py sets it): (id, username, unit id).
 _acting: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("acting_user", default=None)
 SYSTEM = "命令行"
+ANONYMOUS = "未登录访问者"  # a web request with no logged-in user (e.g. a failed login)
 
 
 def acting_as(user) -> contextvars.Token:
@@ -46,9 +47,11 @@ def _who() -> tuple | None:
 
 def actor() -> tuple[int | None, str]:
     """(user id, username) of whoever makes the change: the acting user, else the request's
-    user, else the system (the CLI)."""
+    user (session or JWT), else the system (the CLI, no request), else an anonymous visitor."""
     who = _who()
-    return (who[0], who[1]) if who is not None else (None, SYSTEM)
+    if who is not None:
+        return who[0], who[1]
+    return None, (ANONYMOUS if has_request_context() else SYSTEM)
 
 
 def _plain(value):
@@ -58,6 +61,10 @@ def _plain(value):
         return float(value)
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if isinstance(value, dict):  # a JSON column: kept as JSON, not as Python's text of it
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     return str(value)
 
 
@@ -127,10 +134,11 @@ def _unit_of_row(session: Session, table: str, row_id) -> int | None:
     return None
 
 
-def record(session: Session, action: str, table: str, row_id, old=None, new=None, *, unit_id=None) -> None:
+def record(session: Session, action: str, table: str, row_id, old=None, new=None, *, unit_id=None,
+           by=None) -> None:
     """Append one audit row in the session's transaction; its unit is `unit_id`, else the
-    unit of the row it names."""
-    user_id, username = actor()
+    unit of the row it names. `by`: the user who acts when the request has none yet (a login)."""
+    user_id, username = (by.id, by.username) if by is not None else actor()
     if unit_id is None:
         unit_id = _unit_of_row(session, table, row_id)
     session.add(

@@ -11,6 +11,7 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 
 from app.core.errors import ImportRejected
+from app.core.formats import datetime_text
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024
@@ -138,7 +139,7 @@ def _cell_out(value):
     if isinstance(value, (int, float)) or value is None:
         return value
     if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
+        return datetime_text(value)  # 2026-12-05 05:11; a date without 00:00
     return safe_text(str(value))
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, request
+from flask_appbuilder import expose
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -14,6 +16,8 @@ from app.extensions import db
 from app.models import CADRE_STATUSES, GENDERS, UNIT_KINDS, AuditLog, Cadre, CareerRecord, OrgUnit, RewardPenalty
 from app.org import cadres as cadre_service
 from app.org import units as org_service
+from app.org.tree import unit_tree
+from app.security.roles import MODELVIEW_METHODS
 from app.security.scope import (
     AuditScopeFilter,
     CadreScopeFilter,
@@ -21,7 +25,7 @@ from app.security.scope import (
     UnitPathScopeFilter,
     UnitScopeChoiceFilter,
 )
-from app.web.context import acting_user
+from app.web.context import acting_user, can
 from app.web.lookup import cadre_field, unit_field
 from app.web.modelview import ScopedModelView
 
@@ -40,11 +44,14 @@ UNIT_LABELS = {
 
 
 class OrgUnitView(ScopedModelView):
-    """The 王-shaped org tree: city, counties, townships, villages, departments."""
+    """The 王-shaped org tree: city, counties, townships, villages, departments. The menu opens
+    the tree (/orgunits/tree/); the list keeps search, export and import."""
 
     route_base = "/orgunits"
     datamodel = SQLAInterface(OrgUnit)
     class_permission_name = "OrgUnit"
+    method_permission_name = {**MODELVIEW_METHODS, "tree": "read"}
+    default_view = "tree"
     list_title = "组织机构"
     show_title = "单位详情"
     add_title = "新增单位"
@@ -72,6 +79,18 @@ class OrgUnitView(ScopedModelView):
 
     def pre_update(self, item):
         org_service.place_unit(item, user=acting_user())
+
+    @expose("/tree/")
+    @has_access
+    def tree(self):
+        """The user's subtree as a tree with counts (?root=CODE: from that unit down)."""
+        root = (request.args.get("root") or "").strip() or None
+        try:
+            nodes, count = unit_tree(root, user=acting_user())
+        except DomainError:
+            abort(404)
+        return self.render_template("org/tree.html", title="组织机构", nodes=nodes, count=count, root=root,
+                                    can_cadres=can("read", "Cadre"))
 
 
 CADRE_LABELS = {
@@ -188,30 +207,70 @@ class CadreView(ScopedModelView):
             raise
 
 
+class AuditInterface(SQLAInterface):
+    """The audit log's rows as the admin reads them: the person, the row's name, and the
+    changes labelled in Chinese with ids as names (resolved once per page, app/core/audit_labels.py)."""
+
+    def _shown(self, items) -> list[dict]:
+        items = list(items)
+        names = audit_labels.resolve_names(db.session, items)
+        return [{
+            "who": audit_labels.who_text(e, names),
+            "about": audit_labels.row_text(e, names),
+            "changes": audit_labels.changes_html(audit_labels.changes(e, names)),
+            "old_values": audit_labels.values_label(e.old_values, e.table_name, names),
+            "new_values": audit_labels.values_label(e.new_values, e.table_name, names),
+        } for e in items]
+
+    def get_values(self, lst, list_columns):
+        lst = list(lst)
+        for item, shown in zip(lst, self._shown(lst)):
+            yield {c: shown[c] if c in shown else self._get_attr_value(item, c) for c in list_columns}
+
+    def get_values_item(self, item, show_columns):
+        shown = self._shown([item])[0]
+        return [shown[c] if c in shown else self._get_attr_value(item, c) for c in show_columns]
+
+
 class AuditLogView(ScopedModelView):
-    """The audit trail, read-only."""
+    """The audit trail, read-only: who (the person), when, what, and the changes in Chinese."""
 
     route_base = "/auditlog"
-    datamodel = SQLAInterface(AuditLog)
+    datamodel = AuditInterface(AuditLog)
     class_permission_name = "AuditLog"
     base_filters = [["org_unit_id", AuditScopeFilter, lambda: None]]  # entries about the admin's subtree
     list_title = show_title = "审计日志"
     can_add = can_edit = can_delete = False
-    label_columns = {"at": "时间", "username": "操作人", "action": "操作", "table_name": "数据表", "row_id": "记录",
+    label_columns = {"at": "时间", "username": "操作人（用户名）", "who": "操作人", "action": "操作",
+                     "table_name": "数据类别", "row_id": "记录编号", "about": "记录", "changes": "变更内容",
                      "old_values": "修改前", "new_values": "修改后", "user_id": "用户ID"}
-    list_columns = ["at", "username", "action", "table_name", "row_id", "old_values", "new_values"]
-    show_columns = list_columns
+    list_columns = ["at", "who", "action", "table_name", "about", "changes"]
+    show_columns = ["at", "who", "action", "table_name", "about", "changes", "old_values", "new_values"]
     search_columns = ["username", "action", "table_name", "row_id", "at"]
+    order_columns = ["at"]
     base_order = ("id", "desc")
     formatters_columns = {
-        "at": lambda v: v.strftime("%Y-%m-%d %H:%M:%S") if v else "",
         "action": audit_labels.action_label,
         "table_name": audit_labels.table_label,
-        "old_values": audit_labels.values_label,
-        "new_values": audit_labels.values_label,
     }
     unit_filter = False
-    export_columns = ["at", "username", "action", "table_name", "row_id", "old_values", "new_values"]
+    export_columns = ["at", "who", "action", "table_name", "about", "old_values", "new_values"]
+
+    def export_rows(self, items) -> list[list]:
+        """Names resolved once per 500 rows, not once per row."""
+        items, rows = list(items), []
+        for start in range(0, len(items), 500):
+            chunk = items[start:start + 500]
+            for item, shown in zip(chunk, self.datamodel._shown(chunk)):
+                rows.append([shown[c] if c in shown else self._export_value(item, c) for c in self.export_columns])
+        return rows
+
+    def _export_value(self, item, column):
+        if column == "action":
+            return audit_labels.action_label(item.action)
+        if column == "table_name":
+            return audit_labels.table_label(item.table_name)
+        return super()._export_value(item, column)
 
     def muldelete(self, items):  # the audit trail is append-only
         abort(404)

@@ -62,7 +62,8 @@ def login_succeeded(user) -> None:
                 fail_login_count=0, locked_until=None)
         .execution_options(synchronize_session=False)
     )
-    record(db.session, "login", "ab_user", user.id, None, {"username": user.username, "ip": _ip()})
+    # The session is not logged in yet: the person logging in is the actor.
+    record(db.session, "login", "ab_user", user.id, None, {"username": user.username, "ip": _ip()}, by=user)
     db.session.commit()
 
 

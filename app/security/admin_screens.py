@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.views import ResetPasswordView as FabResetPasswordView
 from flask_appbuilder.security.views import RoleModelView, UserDBModelView
+from flask_appbuilder.validators import PasswordComplexityValidator
 from flask_appbuilder.widgets import ListWidget, ShowWidget
-from wtforms.validators import DataRequired
+from sqlalchemy import func, select
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app.core.errors import DomainError
 from app.extensions import db
@@ -25,10 +29,10 @@ from app.org import users as user_rules
 from app.security.roles import ADMIN, describe_permissions
 from app.security.scope import UnitScopeFilter
 from app.web.lookup import cadre_field, unit_field
-from app.web.modelview import OptimisticEditMixin, SafeActionsMixin
+from app.web.modelview import OptimisticEditMixin, ReadableDatesMixin, SafeActionsMixin
 
 USER_LABELS = {
-    "first_name": "姓",
+    "first_name": "姓名",
     "last_name": "名",
     "username": "用户名",
     "email": "电子邮箱",
@@ -46,6 +50,52 @@ USER_LABELS = {
     "password": "密码",
     "conf_password": "确认密码",
 }
+
+
+def _editing_pk():
+    """The key of the user an edit form is saving (None on the add form)."""
+    pk = (request.view_args or {}).get("pk")
+    return int(pk) if pk is not None and str(pk).isdigit() else None
+
+
+def _taken(column, value) -> bool:
+    """Whether another user than the one being edited already has `value` in `column`."""
+    from app.models import AppUser
+
+    stmt = select(AppUser.id).where(func.lower(column(AppUser)) == value.strip().lower())
+    return any(pk != _editing_pk() for pk in db.session.scalars(stmt))
+
+
+def unique_username(form, field) -> None:
+    if field.data and _taken(lambda m: m.username, field.data):
+        raise ValidationError(f"用户名 {field.data.strip()} 已被使用，请换一个用户名")
+
+
+def unique_email(form, field) -> None:
+    if field.data and _taken(lambda m: m.email, field.data):
+        raise ValidationError(f"电子邮箱 {field.data.strip()} 已被其他用户使用")
+
+
+def _user_fields() -> dict:
+    """The user form's own fields: one 姓名, an optional e-mail, a user name whose clash is
+    named in Chinese (FAB said only “已经存在”)."""
+    return {
+        "username": StringField("用户名", description="登录用的名称，如 zhangsan；不能与已有用户重复",
+                                validators=[DataRequired(message="请填写用户名"), Length(max=64), unique_username],
+                                widget=BS3TextFieldWidget()),
+        "first_name": StringField("姓名", validators=[DataRequired(message="请填写姓名"), Length(max=64)],
+                                  widget=BS3TextFieldWidget()),
+        "email": StringField("电子邮箱", description="可不填",
+                             validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="电子邮箱格式不正确"),
+                                         Length(max=320), unique_email],
+                             widget=BS3TextFieldWidget()),
+    }
+
+
+def _placeholder_email(username: str) -> str:
+    """FAB's user table needs a unique e-mail: a user without one gets an address that cannot
+    receive mail (the same as `users create` gives)."""
+    return f"{username}@local.invalid"
 
 
 def _refuse(exc: DomainError):
@@ -68,7 +118,7 @@ class GrantableRoleFilter(BaseFilter):
 GRANTABLE_ROLES = {"roles": [["name", GrantableRoleFilter, None]]}
 
 
-class AppUserView(SafeActionsMixin, OptimisticEditMixin, UserDBModelView):
+class AppUserView(ReadableDatesMixin, SafeActionsMixin, OptimisticEditMixin, UserDBModelView):
     """Users with their unit (scope) and linked cadre, scoped to the admin's subtree."""
 
     version_column = "changed_on"  # FAB's user has no version column; every save sets changed_on
@@ -83,17 +133,21 @@ class AppUserView(SafeActionsMixin, OptimisticEditMixin, UserDBModelView):
         "roles": "用户的角色，决定可用的菜单和操作",
         "active": "停用后该用户不能登录",
     }
-    list_columns = ["username", "first_name", "last_name", "org_unit", "roles", "active"]
-    search_columns = ["username", "first_name", "last_name", "email", "active", "roles"]
-    add_columns = ["username", "first_name", "last_name", "email", "org_unit", "cadre", "roles", "active",
+    list_columns = ["username", "first_name", "org_unit", "roles", "active", "last_login"]
+    search_columns = ["username", "first_name", "email", "active", "roles"]
+    add_columns = ["username", "first_name", "email", "org_unit", "cadre", "roles", "active",
                    "password", "conf_password"]
-    edit_columns = ["username", "first_name", "last_name", "email", "org_unit", "cadre", "roles", "active"]
+    edit_columns = ["username", "first_name", "email", "org_unit", "cadre", "roles", "active"]
+    formatters_columns = {
+        "active": lambda v: "是" if v else "否",
+        "roles": lambda roles: "、".join(r.name for r in roles or ()),
+    }
     validators_columns = {"roles": [DataRequired(message="请至少选择一个角色")]}
     add_form_query_rel_fields = GRANTABLE_ROLES
     edit_form_query_rel_fields = GRANTABLE_ROLES
     show_fieldsets = [
         ("用户信息", {"fields": ["username", "active", "roles", "org_unit", "cadre", "login_count"]}),
-        ("个人信息", {"fields": ["first_name", "last_name", "email"], "expanded": True}),
+        ("个人信息", {"fields": ["first_name", "email"], "expanded": True}),
         (
             "审计信息",
             {"fields": ["last_login", "fail_login_count", "created_on", "changed_on"], "expanded": False},
@@ -101,17 +155,23 @@ class AppUserView(SafeActionsMixin, OptimisticEditMixin, UserDBModelView):
     ]
     user_show_fieldsets = [
         ("用户信息", {"fields": ["username", "roles", "org_unit"]}),
-        ("个人信息", {"fields": ["first_name", "last_name", "email"], "expanded": True}),
+        ("个人信息", {"fields": ["first_name", "email"], "expanded": True}),
     ]
     user_info_title = "我的账号信息"
     base_filters = [["org_unit_id", UnitScopeFilter, lambda: None]]
     # Search-as-you-type fields within the admin's scope (a forged id outside it is refused).
     add_form_extra_fields = {
         **UserDBModelView.add_form_extra_fields,
+        "password": PasswordField(
+            "初始密码", widget=BS3PasswordFieldWidget(),
+            description="至少 10 位，须同时包含大写字母、小写字母、数字和特殊字符；该用户首次登录时须自行修改密码",
+            validators=[DataRequired(message="请填写初始密码"), PasswordComplexityValidator()]),
+        **_user_fields(),
         "org_unit": unit_field("所属单位"),
         "cadre": cadre_field("对应干部", required=False),
     }
-    edit_form_extra_fields = {"org_unit": unit_field("所属单位"), "cadre": cadre_field("对应干部", required=False)}
+    edit_form_extra_fields = {**_user_fields(), "org_unit": unit_field("所属单位"),
+                              "cadre": cadre_field("对应干部", required=False)}
 
     def managed_user(self, pk):
         """The user `pk` if the acting admin may change it; else 404 (outside the subtree or
@@ -135,10 +195,25 @@ class AppUserView(SafeActionsMixin, OptimisticEditMixin, UserDBModelView):
         self.managed_user(pk)
         return super().delete(pk)
 
+    def prefill_form(self, form, pk):
+        """One 姓名: a name that was split into 姓 and 名 is shown whole."""
+        super().prefill_form(form, pk)
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is not None and item.last_name:
+            form.first_name.data = f"{item.first_name or ''}{item.last_name}"
+
+    def _name_and_email(self, item) -> None:
+        item.username = (item.username or "").strip()
+        item.first_name = (item.first_name or "").strip()
+        item.last_name = ""
+        item.email = (item.email or "").strip() or _placeholder_email(item.username)
+
     def pre_add(self, item):
         user_rules.check_roles_grantable(g.user, item.roles)
-        user_rules.require_password_change(item)
+        self._name_and_email(item)
         super().pre_add(item)
+        # The admin chose the password: its owner must choose one at the first login.
+        user_rules.require_password_change(item)
 
     def pre_update(self, item):
         try:
@@ -146,6 +221,7 @@ class AppUserView(SafeActionsMixin, OptimisticEditMixin, UserDBModelView):
         except DomainError:
             db.session.rollback()
             raise
+        self._name_and_email(item)
         super().pre_update(item)
 
     def pre_delete(self, item):
@@ -198,3 +274,7 @@ class AppRoleView(SafeActionsMixin, RoleModelView):
     list_widget = ListWidget
     show_widget = ShowWidget
     formatters_columns = {"permissions": describe_permissions}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.actions = {}  # FAB's 复制角色 (copy role) list action: roles are data, not clicked together

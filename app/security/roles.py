@@ -161,8 +161,68 @@ def resource_label(name: str) -> str:
     return RESOURCE_LABELS.get(name, name)
 
 
-def describe_permissions(pvs) -> str:
-    """'查看·干部；编辑·干部…' for a list of FAB permission-views."""
-    return "；".join(
-        f"{permission_label(pv.permission.name)}·{resource_label(pv.view_menu.name)}" for pv in pvs or []
-    )
+SELF = "本人账号"
+# What an admin reads on the roles screen: each resource under the screen name of its menu,
+# in menu order; FAB's internals (menu entries, list-action endpoints, form GET/POST pairs,
+# the API's own resources) are folded into the permission they serve or left out.
+SCREEN_LABELS = {
+    "Cadre": "干部名册（含任职经历、奖惩）", "OrgUnit": "组织机构", "AuditLog": "审计日志",
+    "Scheme": "考评方案", "Period": "考评周期", "Score": "评分录入", "Adjustment": "加减分调整",
+    "Result": "考评结果", "Voting": "民主测评", "Todo": "我的待办", "Task": "督查事项",
+    "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览",
+    "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Profile": "干部特写与领导看板",
+    "AppUserView": "用户", "AppRoleView": "角色", "ResetPasswordView": "用户",
+    "Job": "我的后台任务", SELF: SELF,
+}
+# Every user's own account and helpers, shown once as 本人账号.
+SELF_SERVICE_GROUP = {("can_userinfo", "AppUserView"): "查看本人信息", ("resetmypassword", "AppUserView"): "修改密码",
+                      ("userinfoedit", "AppUserView"): "编辑本人信息", ("can_this_form_get", "UserInfoEditView"): "编辑本人信息",
+                      ("can_this_form_post", "UserInfoEditView"): "编辑本人信息",
+                      ("can_this_form_get", "ResetMyPasswordView"): "修改密码",
+                      ("can_this_form_post", "ResetMyPasswordView"): "修改密码"}
+ACTION_LABELS = {
+    "can_read": "查看", "can_write": "编辑", "can_import": "导入", "can_unlock": "解锁",
+    "can_approve": "审批", "can_read_unpublished": "查看未发布结果", "can_handle": "承办",
+    "can_rectify": "整改反馈", "can_list": "查看", "can_show": "查看", "can_add": "新增", "can_edit": "编辑",
+    "can_delete": "删除", "can_userinfo": "查看本人信息", "resetpasswords": "重置密码",
+    "resetmypassword": "修改本人密码", "userinfoedit": "编辑本人信息", "can_this_form_get": "重置密码",
+    "can_this_form_post": "重置密码", "can_get": "查看", "can_info": "查看", "can_post": "编辑", "can_put": "编辑",
+}
+# Never shown: menu entries follow the permissions; FAB's list-action endpoints, downloads and
+# copy-role action serve the permissions above; API descriptions are for programs.
+HIDDEN_PERMISSIONS = {"menu_access", "can_action", "can_action_post", "can_download", "copyrole", "muldelete"}
+HIDDEN_RESOURCES = {"MenuApi", "OpenApi", "SwaggerView", "SecurityApi", "HomeView", "AuthDBView", "UtilView",
+                    "LocaleView", "Lookup"}
+
+
+def permission_groups(pvs) -> list[tuple[str, list[str]]]:
+    """[(screen, [actions])] of a role's permissions, in menu order, without FAB's internals."""
+    order = list(SCREEN_LABELS)
+    groups: dict[str, list[str]] = {}
+    for pv in pvs or []:
+        perm, res = pv.permission.name, pv.view_menu.name
+        if perm in HIDDEN_PERMISSIONS or res in HIDDEN_RESOURCES:
+            continue
+        if (perm, res) in SELF_SERVICE_GROUP:
+            screen, action = SELF, SELF_SERVICE_GROUP[(perm, res)]
+        else:
+            screen = SCREEN_LABELS.get(res) or RESOURCE_LABELS.get(res) or res
+            action = ACTION_LABELS.get(perm) or PERMISSION_LABELS.get(perm) or perm
+        actions = groups.setdefault(screen, [])
+        if action not in actions:
+            actions.append(action)
+    rank = {SCREEN_LABELS[k]: i for i, k in enumerate(order)}
+    verbs = ["查看", "查看本人信息", "新增", "编辑", "编辑本人信息", "删除", "导入", "承办", "整改反馈", "审批",
+             "解锁", "查看未发布结果", "重置密码", "修改密码"]
+    ordered = [(screen, sorted(acts, key=lambda a: (verbs.index(a) if a in verbs else len(verbs), a)))
+               for screen, acts in groups.items()]
+    return sorted(ordered, key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+
+
+def describe_permissions(pvs):
+    """The role's permissions as '干部名册 · 查看、编辑' lines, one screen a line."""
+    from markupsafe import Markup, escape
+
+    lines = [f"{escape(screen)} · {escape('、'.join(actions))}" for screen, actions in permission_groups(pvs)]
+    return Markup('<span class="role-perm">') + Markup('</span><br><span class="role-perm">').join(
+        Markup(line) for line in lines) + Markup("</span>")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.web.todo import TodoGroup, register_provider
+
 
 def register(appbuilder) -> None:
     """The 督查督办 menu, its settings screens, the board, the to-do page and the APIs."""
@@ -24,3 +26,15 @@ def register(appbuilder) -> None:
         appbuilder.add_view(view, name, icon=icon, category=CATEGORY, label=name, category_label=CATEGORY,
                             category_icon="fa-flag")
     register_supervision_apis(appbuilder)
+    register_provider("supervision", provider)
+
+
+def provider(user, now):
+    """What waits on `user` in 督查督办, per kind (the navigation bar's count; the to-do page
+    shows the rows themselves)."""
+    from app.supervision import tasks as S
+    from app.supervision.views_board import TODO_SECTIONS
+
+    lists = S.todo(user, now)
+    return [TodoGroup(key=key, title=title, count=len(lists[key]), url=f"/todo/#todo-{key}", hint=hint)
+            for key, title, hint in TODO_SECTIONS if lists.get(key)]

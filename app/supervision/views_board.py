@@ -16,6 +16,8 @@ from app.supervision.reminders import LEVEL_LABELS
 from app.supervision.web import LIGHT_SHORT, datetime_text, due_text
 from app.web.context import acting_user, chosen_unit
 from app.web.context import request_now as now
+from app.web.todo import providers as todo_providers
+from app.web.todo import remember as remember_todo_count
 
 TODO_SECTIONS = [
     ("to_sign", "待签收", "已交办给本单位、尚未签收的事项"),
@@ -47,10 +49,16 @@ class TodoView(BaseView):
             for key, title, hint in TODO_SECTIONS
             if lists[key] or key in _role_sections(user)
         ]
+        others = [group for name, provider in todo_providers().items() if name != "supervision"
+                  for group in provider(user, now())]
+        total = sum(len(v) for v in lists.values()) + sum(group.count for group in others)
+        remember_todo_count(user, total)  # the navigation bar's badge agrees with this page
         return self.render_template(
             "supervision/todo.html", title="我的待办", sections=sections, liaison=liaison,
-            total=sum(len(v) for v in lists.values()), level_labels=LEVEL_LABELS, dt=datetime_text, due=due_text,
-            milestone_labels=S.MILESTONE_LABELS,
+            total=total, level_labels=LEVEL_LABELS, dt=datetime_text, due=due_text,
+            milestone_labels=S.MILESTONE_LABELS, other_groups=others,
+            summary=[(s["key"], s["title"], len(s["rows"]), f"#todo-{s['key']}") for s in sections]
+            + [(g.key, g.title, g.count, f"#todo-{g.key}") for g in others],
         )
 
 

@@ -9,6 +9,7 @@ role shows at once; the entries also expire after a minute.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -25,18 +26,44 @@ _cache: dict = {}
 
 
 def menu_html(menu) -> Markup:
-    """FAB's navbar_menu.html for the current user, from the cache when it can be."""
+    """FAB's navbar_menu.html for the current user, from the cache when it can be, with the
+    user's to-do count on 我的待办 and on its menu."""
     key = _key()
     if key is not None:
         hit = _cache.get(key)
         if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
+            return with_todo_badge(hit[1])
     html = Markup(_template().render(menu=menu))
     if key is not None:
         if len(_cache) >= MAX_ENTRIES:
             _cache.clear()
         _cache[key] = (time.monotonic() + TTL_SECONDS, html)
-    return html
+    return with_todo_badge(html)
+
+
+TODO_HREF = 'href="/todo/"'
+_TODO_ITEM = re.compile(r'(href="/todo/">.*?)(</a>)', re.S)
+_DROPDOWN = re.compile(r'(<li class="dropdown">\s*<a class="dropdown-toggle"[^>]*>.*?)(<b class="caret"></b></a>)', re.S)
+
+
+def with_todo_badge(html: Markup) -> Markup:
+    """The menu with the number of things waiting on the user (app/web/todo.py, kept a minute)
+    as a badge on 我的待办 and on the menu that holds it; unchanged when nothing waits."""
+    if TODO_HREF not in html or not current_user.is_authenticated:
+        return html
+    from app.web.context import request_now
+    from app.web.todo import cached_total
+
+    count = cached_total(g.user, request_now())
+    if not count:
+        return html
+    badge = f'<span class="badge todo-badge" title="待办 {count} 项">{count}</span>'
+    text = _TODO_ITEM.sub(lambda m: m.group(1) + badge + m.group(2), str(html), count=1)
+    at = text.index(TODO_HREF)
+    start = text.rfind('<li class="dropdown">', 0, at)
+    if start != -1:
+        text = text[:start] + _DROPDOWN.sub(lambda m: m.group(1) + badge + m.group(2), text[start:], count=1)
+    return Markup(text)
 
 
 def _key():

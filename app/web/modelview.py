@@ -3,6 +3,9 @@ search-as-you-type relation fields. views.py only declares."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action as fab_action
@@ -12,6 +15,7 @@ from flask_appbuilder.widgets import RenderTemplateWidget, SearchWidget
 from markupsafe import Markup, escape
 from wtforms import HiddenField
 
+from app.core import formats
 from app.core.commands import command
 from app.core.errors import DomainError
 from app.core.tabular import write_csv, write_xlsx
@@ -145,7 +149,32 @@ class CachedSearchWidget(SearchWidget):
         return RenderTemplateWidget.__call__(self, **kwargs)
 
 
-class ScopedModelView(SafeActionsMixin, OptimisticEditMixin, ModelView):
+class ReadableDatesMixin:
+    """Dates and times in lists and detail pages as people read them (app/core/formats.py):
+    every Date or DateTime column of the model gets a formatter unless the view declares one;
+    a deadline column (`*_due`) shows its last day."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.formatters_columns = {**date_formatters(self.datamodel), **(self.formatters_columns or {})}
+
+
+def date_formatters(datamodel) -> dict:
+    """{column: formatter} for the Date/DateTime columns of a FAB datamodel."""
+    out = {}
+    for column in datamodel.get_columns_list():
+        try:
+            is_datetime, is_date = datamodel.is_datetime(column), datamodel.is_date(column)
+        except Exception:  # a relation or a property: not a date column
+            continue
+        if is_datetime:
+            out[column] = formats.deadline_text if column.endswith("_due") else formats.datetime_text
+        elif is_date:
+            out[column] = formats.date_text
+    return out
+
+
+class ScopedModelView(ReadableDatesMixin, SafeActionsMixin, OptimisticEditMixin, ModelView):
     """A ModelView whose every path, list actions and exports included, goes through
     the base filters (the row scope), and whose permissions collapse to read/write."""
 
@@ -252,7 +281,7 @@ class ScopedModelView(SafeActionsMixin, OptimisticEditMixin, ModelView):
     def export_file(self, fmt: str) -> tuple[bytes, str, str, int]:
         """(bytes, MIME type, file name, row count) of the list's export in the request's filters."""
         header = [self.label_columns.get(c, c) for c in self.export_columns]
-        rows = [[self._export_value(item, c) for c in self.export_columns] for item in self._filtered_query()]
+        rows = self.export_rows(self._filtered_query())
         name = self.list_title or "export"
         if fmt == "csv":
             body, mime = write_csv(header, rows), CSV_MIME
@@ -260,12 +289,18 @@ class ScopedModelView(SafeActionsMixin, OptimisticEditMixin, ModelView):
             body, mime = write_xlsx(header, rows, name), XLSX_MIME
         return body, mime, f"{name}.{fmt}", len(rows)
 
+    def export_rows(self, items) -> list[list]:
+        """The export's cells, one list per row (a view may resolve names for all rows at once)."""
+        return [[self._export_value(item, c) for c in self.export_columns] for item in items]
+
     def _export_value(self, item, column):
         value = item
         for part in column.split("."):
             value = getattr(value, part, None) if value is not None else None
         if callable(value):
             value = value()
+        if column.endswith("_due") and isinstance(value, dt.datetime):
+            return formats.deadline_text(value)
         return value
 
     @expose("/upload/", methods=["GET", "POST"])
@@ -343,8 +378,12 @@ def list_cells(row: dict, columns, formatters: dict, yes: str, no: str) -> Marku
             text = ""
         else:
             text = escape(value)
-        cells.append(f"<td>{text}</td>")
+        # A date or time is one unit: never broken at its hyphens over two lines.
+        cells.append(f'<td class="text-nowrap">{text}</td>' if _DATE_CELL.match(text) else f"<td>{text}</td>")
     return Markup("".join(cells))
+
+
+_DATE_CELL = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?$")
 
 
 class PageFirstInterface(SQLAInterface):

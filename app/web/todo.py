@@ -10,6 +10,7 @@ queries whatever the data's size.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -45,6 +46,10 @@ def register_provider(name: str, provider: Provider) -> None:
     _PROVIDERS[name] = provider
 
 
+def providers() -> dict[str, Provider]:
+    return dict(_PROVIDERS)
+
+
 def collect(user, now: dt.datetime) -> list[TodoGroup]:
     """Every group of every domain for `user`, in registration order."""
     return [group for provider in _PROVIDERS.values() for group in provider(user, now)]
@@ -52,3 +57,30 @@ def collect(user, now: dt.datetime) -> list[TodoGroup]:
 
 def total(user, now: dt.datetime) -> int:
     return sum(group.count for group in collect(user, now))
+
+
+# The navigation bar's count, per user, kept for a short while: every page shows it, and the
+# providers run a few queries each. The to-do page itself always counts afresh (remember()).
+COUNT_TTL_SECONDS = 60
+_counts: dict[int, tuple[float, int]] = {}
+
+
+def remember(user, count: int) -> None:
+    if len(_counts) > 10_000:
+        _counts.clear()
+    _counts[user.id] = (time.monotonic() + COUNT_TTL_SECONDS, count)
+
+
+def forget(user) -> None:
+    """Drop a user's kept count (something of theirs was just done)."""
+    _counts.pop(getattr(user, "id", None), None)
+
+
+def cached_total(user, now: dt.datetime) -> int:
+    """What waits on `user`, counted at most once a minute."""
+    hit = _counts.get(user.id)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    count = total(user, now)
+    remember(user, count)
+    return count
