@@ -1,0 +1,148 @@
+/* 领导看板 charts (ECharts, served from app/static): grade distribution by post category,
+   the lights of the supervision items, the trend over periods and the sub-units (a click on a
+   sub-unit's bar opens that unit's dashboard). The data comes from the JSON block
+   #dashboard-data, so the page carries no inline code. */
+(function () {
+  "use strict";
+  var GRADE_COLORS = { "优秀": "#3c9b4a", "称职": "#337ab7", "基本称职": "#f0ad4e", "不称职": "#d9534f", "不定等次": "#999" };
+  var LIGHT_COLORS = { green: "#3c9b4a", yellow: "#f0ad4e", red: "#d9534f", overdue_done: "#e08a5a", done: "#9aa5b1" };
+  var charts = [];
+
+  function readData() {
+    var el = document.getElementById("dashboard-data");
+    if (!el) { return null; }
+    try { return JSON.parse(el.textContent); } catch (e) { return null; }
+  }
+
+  function fixed(v) { return v === null || v === undefined ? "—" : Number(v).toFixed(2); }
+
+  function empty(text) {
+    return { title: { text: text, left: "center", top: "middle", textStyle: { color: "#999", fontSize: 13, fontWeight: "normal" } } };
+  }
+
+  function title(text) { return { text: text, left: "center", textStyle: { fontSize: 14 } }; }
+
+  function gradesOption(data) {
+    if (!data.categories.length) { return [empty("本范围在该考评期没有考评结果"), title("等次分布")]; }
+    var names = data.categories.map(function (c) { return c.name; });
+    var series = data.grades.map(function (g) {
+      return { name: g, type: "bar", stack: "grades", barMaxWidth: 36, itemStyle: { color: GRADE_COLORS[g] },
+               data: data.categories.map(function (c) { return c.grades[g] || 0; }) };
+    });
+    return [{
+      animation: false, title: title("等次分布（按岗位类别）"),
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      legend: { bottom: 0, itemWidth: 12, itemHeight: 10 },
+      grid: { left: 40, right: 16, top: 36, bottom: 60, containLabel: true },
+      xAxis: { type: "category", data: names, axisLabel: { interval: 0, rotate: names.length > 3 ? 20 : 0 } },
+      yAxis: { type: "value", name: "人", minInterval: 1 },
+      series: series
+    }];
+  }
+
+  function lightsOption(data) {
+    var items = data.lights.filter(function (l) { return l.count > 0; });
+    if (!items.length) { return [empty("本范围暂无督查事项"), title("督查事项红黄绿灯")]; }
+    return [{
+      animation: false, title: title("督查事项红黄绿灯"),
+      tooltip: { trigger: "item", formatter: "{b}：{c} 项（{d}%）" },
+      legend: { bottom: 0, itemWidth: 12, itemHeight: 10 },
+      series: [{ type: "pie", radius: ["35%", "62%"], center: ["50%", "50%"],
+                 label: { formatter: "{c}" },
+                 data: items.map(function (l) { return { name: l.label, value: l.count, itemStyle: { color: LIGHT_COLORS[l.key] } }; }) }]
+    }];
+  }
+
+  function trendOption(data) {
+    if (!data.trend.length) { return [empty("暂无历次考评结果"), title("历次考评走势")]; }
+    var periods = data.trend.map(function (t) { return t.name; });
+    var means = data.trend.map(function (t) { return t.mean; });
+    var present = means.filter(function (v) { return v !== null; });
+    var low = present.length ? Math.max(0, Math.floor((Math.min.apply(null, present) - 10) / 10) * 10) : 0;
+    return [{
+      animation: false, title: title("历次考评走势"),
+      tooltip: { trigger: "axis" },
+      legend: { bottom: 0, itemWidth: 12, itemHeight: 10 },
+      grid: { left: 40, right: 40, top: 40, bottom: 50, containLabel: true },
+      xAxis: { type: "category", data: periods, axisLabel: { interval: 0, hideOverlap: true } },
+      yAxis: [{ type: "value", name: "平均分", min: low, max: 100 },
+              { type: "value", name: "优秀率%", min: 0, max: 100, splitLine: { show: false } }],
+      series: [
+        { name: "平均综合得分", type: "line", data: means, symbolSize: 7, lineStyle: { width: 3 }, itemStyle: { color: "#c23531" },
+          label: { show: true, formatter: function (p) { return fixed(p.value); } } },
+        { name: "优秀率", type: "bar", yAxisIndex: 1, barMaxWidth: 28, itemStyle: { color: "#91c7ae" },
+          data: data.trend.map(function (t) { return t.evaluated ? Math.round(1000 * (t.grades["优秀"] || 0) / t.evaluated) / 10 : 0; }) }
+      ]
+    }];
+  }
+
+  function drillUrl(data, code) {
+    var q = "unit=" + encodeURIComponent(code);
+    if (data.drill.period) { q += "&period=" + encodeURIComponent(data.drill.period); }
+    return data.drill.url + "?" + q;
+  }
+
+  function unitsOption(data) {
+    var units = data.units;
+    var names = units.map(function (u) { return u.name; });
+    return [{
+      animation: false, title: title("下级单位平均综合得分与超期事项"),
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      legend: { bottom: 0, itemWidth: 12, itemHeight: 10 },
+      grid: { left: 10, right: 30, top: 36, bottom: 36, containLabel: true },
+      xAxis: [{ type: "value", name: "分", min: 0, max: 100 }, { type: "value", name: "项", minInterval: 1, splitLine: { show: false } }],
+      yAxis: { type: "category", data: names, inverse: true, triggerEvent: true,
+               axisLabel: { interval: 0, color: "#337ab7" } },
+      series: [
+        { name: "平均综合得分", type: "bar", barMaxWidth: 14, itemStyle: { color: "#337ab7" }, cursor: "pointer",
+          label: { show: true, position: "right", formatter: function (p) { return fixed(p.value); } },
+          data: units.map(function (u) { return u.mean; }) },
+        { name: "主办事项超期", type: "bar", xAxisIndex: 1, barMaxWidth: 14, itemStyle: { color: "#d9534f" }, cursor: "pointer",
+          data: units.map(function (u) { return u.red; }) }
+      ]
+    }];
+  }
+
+  function names(data) { return data.units.map(function (u) { return u.name; }); }
+
+  function draw(id, parts) {
+    var el = document.getElementById(id);
+    if (!el || !window.echarts) { return null; }
+    var chart = window.echarts.init(el, null, { renderer: "canvas" });
+    var option = parts[0];
+    if (parts[1] && !option.series) { option.title = [parts[1], option.title]; }
+    chart.setOption(option);
+    charts.push(chart);
+    return chart;
+  }
+
+  function init() {
+    var data = readData();
+    if (!data) { return; }
+    draw("chart-grades", gradesOption(data));
+    draw("chart-lights", lightsOption(data));
+    draw("chart-trend", trendOption(data));
+    if (data.units && data.units.length) {
+      var units = draw("chart-units", unitsOption(data));
+      var el = document.getElementById("chart-units");
+      if (units && el) {
+        var n = data.units.length;
+        el.style.height = Math.max(300, 60 + 26 * n) + "px";
+        units.resize();
+        units.on("click", function (p) {
+          // a bar, or the unit's name on the axis
+          var i = p.componentType === "yAxis" ? names(data).indexOf(p.value) : p.dataIndex;
+          var u = data.units[i];
+          if (u && u.code) { window.location.href = drillUrl(data, u.code); }
+        });
+      }
+    }
+    window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
