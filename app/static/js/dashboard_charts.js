@@ -83,21 +83,26 @@
   }
 
   function unitsOption(data) {
+    // Two panels side by side on the same units: the mean composite (0-100) and the overdue items.
     var units = data.units;
     var names = units.map(function (u) { return u.name; });
+    var category = { type: "category", data: names, inverse: true, triggerEvent: true,
+                     axisLabel: { interval: 0, color: "#337ab7" } };
     return [{
-      animation: false, title: title("下级单位平均综合得分与超期事项"),
+      animation: false, title: title("下级单位：平均综合得分与主办事项超期"),
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      legend: { bottom: 0, itemWidth: 12, itemHeight: 10 },
-      grid: { left: 10, right: 30, top: 36, bottom: 36, containLabel: true },
-      xAxis: [{ type: "value", name: "分", min: 0, max: 100 }, { type: "value", name: "项", minInterval: 1, splitLine: { show: false } }],
-      yAxis: { type: "category", data: names, inverse: true, triggerEvent: true,
-               axisLabel: { interval: 0, color: "#337ab7" } },
+      grid: [{ left: 10, width: "52%", top: 64, bottom: 24, containLabel: true },
+             { right: 20, width: "28%", top: 64, bottom: 24, containLabel: false }],
+      xAxis: [{ gridIndex: 0, type: "value", name: "平均分", nameLocation: "middle", nameGap: 22, position: "top", min: 0, max: 100 },
+              { gridIndex: 1, type: "value", name: "超期项", nameLocation: "middle", nameGap: 22, position: "top", minInterval: 1 }],
+      yAxis: [Object.assign({ gridIndex: 0 }, category),
+              { gridIndex: 1, type: "category", data: names, inverse: true, axisLabel: { show: false }, axisTick: { show: false } }],
       series: [
-        { name: "平均综合得分", type: "bar", barMaxWidth: 14, itemStyle: { color: "#337ab7" }, cursor: "pointer",
-          label: { show: true, position: "right", formatter: function (p) { return fixed(p.value); } },
+        { name: "平均综合得分", type: "bar", xAxisIndex: 0, yAxisIndex: 0, barMaxWidth: 16, itemStyle: { color: "#337ab7" },
+          cursor: "pointer", label: { show: true, position: "right", formatter: function (p) { return fixed(p.value); } },
           data: units.map(function (u) { return u.mean; }) },
-        { name: "主办事项超期", type: "bar", xAxisIndex: 1, barMaxWidth: 14, itemStyle: { color: "#d9534f" }, cursor: "pointer",
+        { name: "主办事项超期", type: "bar", xAxisIndex: 1, yAxisIndex: 1, barMaxWidth: 16, itemStyle: { color: "#d9534f" },
+          cursor: "pointer", label: { show: true, position: "right" },
           data: units.map(function (u) { return u.red; }) }
       ]
     }];
