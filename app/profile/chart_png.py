@@ -179,8 +179,9 @@ def radar_png(dimensions: list[dict], size: int = 900) -> bytes:
         norm = math.hypot(dx, dy) or 1
         if abs(dx) < 1:  # on the vertical axis: beside the point, clear of the scale's numbers
             c.text(x + 16, y - 18 if dy < 0 else y + 18, _fmt(dimensions[k]["score"]), RED, scale=3, anchor="start")
-        else:
-            c.text(x + 34 * dx / norm, y + 26 * dy / norm, _fmt(dimensions[k]["score"]), RED, scale=3)
+        else:  # outside the point, away from the centre
+            c.text(x + (16 if dx > 0 else -16), y + 26 * dy / norm, _fmt(dimensions[k]["score"]), RED, scale=3,
+                   anchor="start" if dx > 0 else "end")
     return c.png()
 
 
