@@ -178,3 +178,14 @@ def test_profile_page_has_no_data_button_but_json_stays(app, data):
     html = client.get(f"/cadre-profile/{cadre}").get_data(as_text=True)
     assert f"/cadre-profile/{cadre}/json" not in html and "fa-code" not in html
     assert client.get(f"/cadre-profile/{cadre}/json").get_json()["cadre"]["name"] == "特写甲"
+
+
+def test_docx_font_table_names_fallbacks(docx_bytes):
+    """Fonts are named, not embedded: where 方正小标宋简体 or 仿宋_GB2312 is missing Word takes the
+    alternative of the font table (w:altName)."""
+    import zipfile
+
+    table = zipfile.ZipFile(io.BytesIO(docx_bytes)).read("word/fontTable.xml").decode()
+    for name, alt in (("方正小标宋简体", "宋体"), ("仿宋_GB2312", "仿宋")):
+        assert re.search(rf'w:name="{name}"><w:altName w:val="{alt}"/>', table), name
+    assert not [n for n in zipfile.ZipFile(io.BytesIO(docx_bytes)).namelist() if n.startswith("word/fonts/")]
