@@ -43,11 +43,15 @@
   function lightsOption(data) {
     var items = data.lights.filter(function (l) { return l.count > 0; });
     if (!items.length) { return [empty("本范围暂无督查事项"), title("督查事项红黄绿灯")]; }
+    var lit = items.reduce(function (n, l) { return n + l.count; }, 0);
+    var heading = title("督查事项红黄绿灯");
+    heading.subtext = "共 " + lit + " 项（草稿、已终止不计灯色）";
+    heading.itemGap = 4;
     return [{
-      animation: false, title: title("督查事项红黄绿灯"),
+      animation: false, title: heading,
       tooltip: { trigger: "item", formatter: "{b}：{c} 项（{d}%）" },
       legend: { bottom: 0, itemWidth: 12, itemHeight: 10 },
-      series: [{ type: "pie", radius: ["35%", "62%"], center: ["50%", "50%"],
+      series: [{ type: "pie", radius: ["32%", "58%"], center: ["50%", "54%"],
                  label: { formatter: "{c}" },
                  data: items.map(function (l) { return { name: l.label, value: l.count, itemStyle: { color: LIGHT_COLORS[l.key] } }; }) }]
     }];
@@ -63,8 +67,8 @@
       animation: false, title: title("历次考评走势"),
       tooltip: { trigger: "axis" },
       legend: { bottom: 0, itemWidth: 12, itemHeight: 10 },
-      grid: { left: 40, right: 40, top: 40, bottom: 50, containLabel: true },
-      xAxis: { type: "category", data: periods, axisLabel: { interval: 0, hideOverlap: true } },
+      grid: { left: 40, right: 40, top: 40, bottom: 40, containLabel: true },
+      xAxis: { type: "category", data: periods, axisLabel: { interval: 0, rotate: periods.length > 3 ? 30 : 0, fontSize: 11 } },
       yAxis: [{ type: "value", name: "平均分", min: low, max: 100 },
               { type: "value", name: "优秀率%", min: 0, max: 100, splitLine: { show: false } }],
       series: [
@@ -87,14 +91,14 @@
     var units = data.units;
     var names = units.map(function (u) { return u.name; });
     var category = { type: "category", data: names, inverse: true, triggerEvent: true,
-                     axisLabel: { interval: 0, color: "#337ab7" } };
+                     axisLabel: { interval: 0, color: "#337ab7", width: 140, overflow: "truncate" } };
     return [{
       animation: false, title: title("下级单位：平均综合得分与主办事项超期"),
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      grid: [{ left: 10, width: "52%", top: 64, bottom: 24, containLabel: true },
-             { right: 20, width: "28%", top: 64, bottom: 24, containLabel: false }],
-      xAxis: [{ gridIndex: 0, type: "value", name: "平均分", nameLocation: "middle", nameGap: 22, position: "top", min: 0, max: 100 },
-              { gridIndex: 1, type: "value", name: "超期项", nameLocation: "middle", nameGap: 22, position: "top", minInterval: 1 }],
+      grid: [{ left: 150, right: "36%", top: 56, bottom: 36 }, { left: "70%", right: 28, top: 56, bottom: 36 }],
+      legend: { bottom: 0, itemWidth: 12, itemHeight: 10 },
+      xAxis: [{ gridIndex: 0, type: "value", position: "top", min: 0, max: 100 },
+              { gridIndex: 1, type: "value", position: "top", minInterval: 1 }],
       yAxis: [Object.assign({ gridIndex: 0 }, category),
               { gridIndex: 1, type: "category", data: names, inverse: true, axisLabel: { show: false }, axisTick: { show: false } }],
       series: [
