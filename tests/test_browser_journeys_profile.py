@@ -150,3 +150,44 @@ def test_profile_has_no_raw_data_button(live_server, open_page, data):  # noqa: 
     # The JSON itself is kept for programs (same session, same scope).
     body = page.request.get(f"{live_server}/cadre-profile/{cadre_id}/json")
     assert body.status == 200 and body.json()["cadre"]["name"] == "特写甲"
+
+
+def test_chart_segments_open_the_lists_behind_them(live_server, open_page, data):  # noqa: F811  (fixtures)
+    """The red slice of the lights chart opens the red items of the unit; a grade segment opens
+    the results of that grade, category, unit and period."""
+    period = data["periods"][2023]
+    w = open_page()
+    page = w.page
+    login(page, live_server, "ld_luoshan")
+    page.goto(f"{live_server}/dashboard/?unit=XY03&period={period}")
+    assert_charts_drawn(page, ("#chart-lights", "#chart-grades"))
+    x, y = page.evaluate(
+        """() => { const el = document.getElementById('chart-lights');
+                   const c = echarts.getInstanceByDom(el);
+                   const d = c.getModel().getSeriesByIndex(0).getData();
+                   let i = -1; for (let k = 0; k < d.count(); k++) { if (d.getName(k).startsWith('红灯')) i = k; }
+                   const l = d.getItemLayout(i); const a = (l.startAngle + l.endAngle) / 2, r = (l.r0 + l.r) / 2;
+                   const b = el.getBoundingClientRect();
+                   return [b.left + l.cx + r * Math.cos(a), b.top + l.cy + r * Math.sin(a)]; }"""
+    )
+    with page.expect_navigation():
+        page.mouse.click(x, y)
+    url = urlparse(page.url)
+    assert url.path == "/tasks/list/" and parse_qs(url.query) == {"unit": ["XY03"], "light": ["red"]}, page.url
+    assert "红灯" in page.locator("table").last.inner_text()
+
+    page.goto(f"{live_server}/dashboard/?unit=XY03&period={period}")
+    x, y = page.evaluate(
+        """() => { const el = document.getElementById('chart-grades');
+                   const c = echarts.getInstanceByDom(el);
+                   const data = JSON.parse(document.getElementById('dashboard-data').textContent);
+                   const i = data.categories.findIndex(x => x.name === '乡镇党政副职');
+                   const p = c.convertToPixel({seriesIndex: 0}, [i, 0.5]);
+                   const b = el.getBoundingClientRect(); return [b.left + p[0], b.top + p[1]]; }"""
+    )
+    with page.expect_navigation():
+        page.mouse.click(x, y)
+    url = urlparse(page.url)
+    assert url.path == "/results/list/", page.url
+    assert parse_qs(url.query) == {"period": [period], "unit": ["XY03"], "category": ["乡镇党政副职"], "grade": ["优秀"]}
+    assert "特写甲" in page.locator("body").inner_text()

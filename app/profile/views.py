@@ -162,7 +162,9 @@ class DashboardView(BaseView):
             "profile/dashboard.html", unit=unit, periods=periods, period=period, d=data, grades=GRADES,
             list_url=list_url, unit_code=unit.code if unit else None,
             crumbs=breadcrumbs(unit, current_scope_prefix()),
-            chart={**chart_data(data), "drill": {"url": url_for(".index"), "period": period["code"] if period else None}},
+            chart={**chart_data(data), "drill": {"url": url_for(".index"), "period": period["code"] if period else None,
+                                                  "unit": unit.code if unit else None,
+                                                  "tasks": "/tasks/list/", "results": "/results/list/"}},
         )
 
     def _unit(self) -> OrgUnit | None:

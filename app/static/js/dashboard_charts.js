@@ -80,6 +80,12 @@
     }];
   }
 
+  function listUrl(base, params) {
+    var q = Object.keys(params).filter(function (k) { return params[k]; })
+      .map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(params[k]); }).join("&");
+    return q ? base + "?" + q : base;
+  }
+
   function drillUrl(data, code) {
     var q = "unit=" + encodeURIComponent(code);
     if (data.drill.period) { q += "&period=" + encodeURIComponent(data.drill.period); }
@@ -128,8 +134,21 @@
   function init() {
     var data = readData();
     if (!data) { return; }
-    draw("chart-grades", gradesOption(data));
-    draw("chart-lights", lightsOption(data));
+    var d = data.drill;
+    var grades = draw("chart-grades", gradesOption(data));
+    if (grades && data.categories.length) {  // a segment opens the results behind it
+      grades.on("click", function (p) {
+        if (p.componentType !== "series") { return; }
+        window.location.href = listUrl(d.results, { period: d.period, unit: d.unit, category: p.name, grade: p.seriesName });
+      });
+    }
+    var lightsChart = draw("chart-lights", lightsOption(data));
+    if (lightsChart) {  // a slice opens the items of that light
+      lightsChart.on("click", function (p) {
+        var light = data.lights.filter(function (l) { return l.label === p.name; })[0];
+        if (light) { window.location.href = listUrl(d.tasks, { unit: d.unit, light: light.key }); }
+      });
+    }
     draw("chart-trend", trendOption(data));
     if (data.units && data.units.length) {
       var units = draw("chart-units", unitsOption(data));
