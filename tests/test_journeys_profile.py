@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -127,8 +128,71 @@ def test_docx_has_radar_and_trend_pictures(doc):
     # each picture fits the 156 mm type area
     assert all(mm(shape.width) <= 156 for shape in shapes)
     captions = [p.text for p in doc.paragraphs if p.text.startswith("图")]
-    assert any("各维度得分" in c and "1 德" in c for c in captions), captions
-    assert any("历次考评走势" in c and "2023-12 2023年度" in c for c in captions), captions
+    assert captions == ["图1 各维度得分与同类干部平均比较", "图2 历次考评走势（综合得分及各评价组得分）"], captions
+
+
+def _blobs(doc) -> list[bytes]:
+    return [doc.part.related_parts[s._inline.graphic.graphicData.pic.blipFill.blip.embed].blob
+            for s in doc.inline_shapes]
+
+
+def test_docx_pictures_are_drawn_by_matplotlib_at_150_dpi(doc):
+    """The pictures come from matplotlib (PNG tEXt 'Software'), not a home-made rasteriser, at
+    150 dpi and at their printed size: a radar 110 mm wide, a trend 150 mm wide."""
+    from PIL import Image
+
+    pictures = [Image.open(io.BytesIO(b)) for b in _blobs(doc)]
+    assert len(pictures) == 2
+    for picture in pictures:
+        assert "Matplotlib" in picture.info.get("Software", ""), picture.info
+        assert [round(v) for v in picture.info["dpi"]] == [150, 150]
+    assert [round(mm(s.width)) for s in doc.inline_shapes] == [110, 150]
+    assert [round(p.size[0] / 150 * 25.4) for p in pictures] == [110, 150]
+
+
+def test_chart_font_is_a_cjk_font_installed_here():
+    """The charts ask matplotlib for a CJK font found on this machine (fonts-noto-cjk here), one
+    that has the glyphs of the labels, and the radar's and trend's labels are set in it."""
+    from matplotlib import font_manager
+
+    from app.profile import chart_pictures
+
+    found = chart_pictures.cjk_font()
+    assert found is not None, "no CJK font found by matplotlib.font_manager"
+    family, path = found
+    assert "CJK" in family and "CJK" in path and Path(path).is_file(), found
+    face = font_manager.get_font(font_manager.findfont(chart_pictures._font()))
+    assert face.family_name == family
+    assert all(face.get_char_index(ord(ch)) for ch in "德能勤绩廉本人得分同类平均综合组织评价年度"), family
+
+    dims = [{"name": n, "score": 80.0 + k, "peer_avg": 82.0} for k, n in enumerate(profile_data.DIMS)]
+    radar = chart_pictures.radar_figure(dims)
+    labels = {t.get_text(): t for t in radar.axes[0].texts}
+    assert set(profile_data.DIMS) <= set(labels), labels
+    assert font_manager.findfont(labels["德"].get_fontproperties()) == font_manager.findfont(chart_pictures._font())
+    assert [t.get_text() for t in radar.legends[0].get_texts()] == ["本人得分", "同类平均"]
+
+    history = [{"period": {"name": f"{y}年度"}, "composite": 80.0 + y % 10, "group_scores": {"组织评价": 81.0}}
+               for y in (2021, 2022, 2023)]
+    trend = chart_pictures.trend_figure(history, ["组织评价"])
+    ticks = trend.axes[0].get_xticklabels()
+    assert [t.get_text() for t in ticks] == ["2021年度", "2022年度", "2023年度"]
+    assert font_manager.get_font(font_manager.findfont(ticks[0].get_fontproperties())).family_name == family
+    assert [t.get_text() for t in trend.legends[0].get_texts()] == ["综合得分", "组织评价"]
+
+
+def test_charts_without_a_cjk_font_still_come_out(monkeypatch):
+    """A machine without any CJK font still gets its pictures (the Chinese then shows as boxes)."""
+    import warnings
+
+    from app.profile import chart_pictures
+
+    monkeypatch.setattr(chart_pictures, "cjk_font", lambda: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png = chart_pictures.radar_png([{"name": "德", "score": 90.0, "peer_avg": 85.0}])
+        trend = chart_pictures.trend_png([{"period": {"name": "2023年度"}, "composite": 90.0, "group_scores": {}}], [])
+    assert _png_size(png)[0] >= 600 and _png_size(trend)[0] >= 600
 
 
 def test_docx_pictures_are_different_charts_of_the_data(app, data):

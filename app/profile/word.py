@@ -4,7 +4,8 @@ Laid out after GB/T 9704-2012 (党政机关公文格式): A4 paper; margins top 
 left 28 mm, right 26 mm; 22 lines a page (fixed line pitch 28.95 pt); title in 小标宋 2号
 centred, body in 仿宋_GB2312 3号 with a two-character first-line indent, headings in 黑体 3号;
 page numbers "— 1 —" in 宋体 4号 at the foot, right on odd pages and left on even pages, one
-character in from the edge. The radar and trend charts are pictures (app/profile/chart_png.py).
+character in from the edge. The radar and trend charts are pictures with Chinese labels, drawn by
+matplotlib (app/profile/chart_pictures.py) at their printed size.
 
 Fonts are named, never embedded or fetched: a machine without 方正小标宋简体 or 仿宋_GB2312 uses
 the alternative the font table names (宋体, 仿宋, 楷体), as Word does with w:altName.
@@ -23,7 +24,7 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Mm, Pt
 from lxml import etree
 
-from app.profile.chart_png import GROUP_COLOR_NAMES, radar_png, trend_png
+from app.profile.chart_pictures import RADAR_SIZE_MM, TREND_SIZE_MM, radar_png, trend_png
 
 TITLE_FONT = "方正小标宋简体"  # 小标宋
 BODY_FONT = "仿宋_GB2312"  # 仿宋
@@ -244,9 +245,7 @@ def _evaluation(doc, heading, profile: dict, sentences: list[str]) -> None:
         heading("各维度得分（与同类干部平均比较）")
         _table(doc, ["维度", "本人得分", "同类平均", "差值"],
                [[d["name"], d["score"], d["peer_avg"], _signed(d["diff"])] for d in profile["dimensions"]])
-        axes = "，".join(f"{k} {d['name']}" for k, d in enumerate(profile["dimensions"], 1))
-        _picture(doc, radar_png(profile["dimensions"]), 105,
-                 f"图1 各维度得分（红色实线为本人，灰色虚线为同类平均；轴：{axes}）")
+        _picture(doc, radar_png(profile["dimensions"]), RADAR_SIZE_MM[0], "图1 各维度得分与同类干部平均比较")
     if profile["history"]:
         heading("历次考评")
         _table(doc, ["考评期", "综合得分", "排名/人数", "较上期", "等次"], [
@@ -254,12 +253,9 @@ def _evaluation(doc, heading, profile: dict, sentences: list[str]) -> None:
              h["grade"]]
             for h in profile["history"]
         ])
-        periods = "，".join(f"{(h['period']['end_date'] or '')[:7]} {h['period']['name']}" for h in profile["history"])
-        groups = "，".join(f"{g}（{GROUP_COLOR_NAMES[j % len(GROUP_COLOR_NAMES)]}虚线）"
-                           for j, g in enumerate(profile["groups"]))
-        _picture(doc, trend_png(profile["history"], profile["groups"]), TEXT_WIDTH_MM - 6,
-                 f"图{2 if profile['dimensions'] else 1} 历次考评走势（红色实线为综合得分"
-                 f"{'，' + groups if groups else ''}；横轴为考评期截止年月：{periods}）")
+        what = "综合得分及各评价组得分" if profile["groups"] else "综合得分"
+        _picture(doc, trend_png(profile["history"], profile["groups"]), min(TREND_SIZE_MM[0], TEXT_WIDTH_MM),
+                 f"图{2 if profile['dimensions'] else 1} 历次考评走势（{what}）")
 
 
 def _supervision(doc, heading, profile: dict) -> None:
