@@ -195,6 +195,19 @@ def test_charts_without_a_cjk_font_still_come_out(monkeypatch):
     assert _png_size(png)[0] >= 600 and _png_size(trend)[0] >= 600
 
 
+def test_matplotlib_is_imported_lazily():
+    """No module of the app imports matplotlib at its top level: app start-up does not load it."""
+    import ast
+
+    top_level = []
+    for path in (Path(__file__).resolve().parent.parent / "app").rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            top_level += [f"{path}: {n}" for n in names if n.split(".")[0] == "matplotlib"]
+    assert not top_level, top_level
+
+
 def test_docx_pictures_are_different_charts_of_the_data(app, data):
     """The pictures are drawn from the cadre's own figures: another cadre gets other pictures."""
     client = app.test_client()
