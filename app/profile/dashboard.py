@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from app.core import clock
 from app.evaluation.scoring import BASIC, COMPETENT, EXCELLENT, INCOMPETENT, UNDETERMINED
@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import (
     FINDING_STATES,
     TASK_STATES,
+    UNIT_KINDS,
     Cadre,
     EvaluationPeriod,
     EvaluationResult,
@@ -34,7 +35,9 @@ GRADES = (EXCELLENT, COMPETENT, BASIC, INCOMPETENT, UNDETERMINED)
 TOP_N = 3
 REPEATED_OVERDUE = 2
 FLAG_LIMIT = 50
-SUPERVISION_LIGHTS = (deadlines.RED, deadlines.YELLOW, deadlines.OVERDUE_DONE)
+SUPERVISION_LIGHTS = (deadlines.RED, deadlines.YELLOW, deadlines.OVERDUE_DONE, deadlines.GREEN, deadlines.DONE)
+TREND_PERIODS = 8  # the trend chart shows this many latest periods
+OWN_LEVEL = "本级"  # the unit's own cadres and items, beside its sub-units
 
 
 def visible_periods(unpublished: bool) -> list[dict]:
@@ -52,7 +55,7 @@ _CACHE_ENTRIES = 256
 _cache: dict = {}
 
 
-def cached_dashboard(path: str, period: dict | None) -> dict:
+def cached_dashboard(path: str, period: dict | None, periods: list[dict] | None = None) -> dict:
     """build_dashboard, kept for a minute per (subtree, period, state of the data).
 
     A city dashboard aggregates 50,000 cadres and 30,000 items (hundreds of milliseconds);
@@ -63,24 +66,30 @@ def cached_dashboard(path: str, period: dict | None) -> dict:
     from app.models import AuditLog
 
     version = db.session.scalar(select(func.max(AuditLog.id)))
-    key = (path, period["id"] if period else None, period["state"] if period else None, version)
+    trend_key = tuple((p["id"], p["state"]) for p in periods or [])
+    key = (path, period["id"] if period else None, period["state"] if period else None, trend_key, version)
     hit = _cache.get(key)
     now = time.monotonic()
     if hit is not None and hit[0] > now:
         return hit[1]
-    data = build_dashboard(path, period)
+    data = build_dashboard(path, period, periods=periods)
     if len(_cache) >= _CACHE_ENTRIES:
         _cache.clear()
     _cache[key] = (now + CACHE_SECONDS, data)
     return data
 
 
-def build_dashboard(path: str, period: dict | None, now: dt.datetime | None = None) -> dict:
-    """Every figure of the dashboard for the units whose path starts with `path`."""
+def build_dashboard(path: str, period: dict | None, now: dt.datetime | None = None,
+                    periods: list[dict] | None = None) -> dict:
+    """Every figure of the dashboard for the units whose path starts with `path`.
+
+    `periods` (the periods the reader may see, newest first) feed the trend over periods."""
     now = now or clock.instant()
     out = {"as_of": now.strftime("%Y-%m-%d %H:%M:%S"), "cadres": _cadre_count(path), "supervision": _supervision(path, now), "findings": _findings(path)}
     out["repeated_overdue"] = _repeated_overdue(path, now)
     out["severe_findings"] = _severe_findings(path)
+    out["trend"] = _trend(path, (periods or [])[:TREND_PERIODS])
+    out["units"] = _sub_units(path, period["id"] if period else None, now)
     if period is None:
         out.update(categories=[], grade_totals=dict.fromkeys(GRADES, 0), ranked={}, flagged=[], evaluated=0)
         return out
@@ -187,11 +196,14 @@ def _tasks_in_subtree(stmt, path: str):
 def _supervision(path: str, now: dt.datetime) -> dict:
     """Items of the subtree: counts by state and by light (one query; lights as on the task screens)."""
     T = SupervisionTask
-    flags = [func.sum(case((lights.light_condition(light, now), 1), else_=0)) for light in SUPERVISION_LIGHTS]
-    stmt = select(T.state, func.count(T.id), *flags).where(T.state != "draft").group_by(T.state)
+    # 按期完成 (done, the last light) is what is left of the lit items: the lights exclude each other
+    flags = [func.sum(case((lights.light_condition(light, now), 1), else_=0)) for light in SUPERVISION_LIGHTS[:-1]]
+    lit = func.sum(case((and_(T.state.in_(lights.LIT_STATES), T.complete_due.is_not(None)), 1), else_=0))
+    stmt = select(T.state, func.count(T.id), lit, *flags).where(T.state != "draft").group_by(T.state)
     by_state = {key: 0 for key in TASK_STATES if key != "draft"}
     totals = {"total": 0, "open": 0, **dict.fromkeys(SUPERVISION_LIGHTS, 0)}
-    for state, count, *per_light in db.session.execute(_tasks_in_subtree(stmt, path)):
+    for state, count, lit_count, *per_light in db.session.execute(_tasks_in_subtree(stmt, path)):
+        per_light.append(int(lit_count or 0) - sum(int(v or 0) for v in per_light))
         by_state[state] = count
         totals["total"] += count
         totals["open"] += count if state in OPEN_TASK_STATES else 0
@@ -253,3 +265,120 @@ def _repeated_overdue(path: str, now: dt.datetime) -> list[dict]:
     )
     return [{"cadre_id": i, "code": c, "name": n, "unit": u, "overdue": int(k)}
             for i, c, n, u, k in db.session.execute(stmt)]
+
+
+def _trend(path: str, periods: list[dict]) -> list[dict]:
+    """Per period (oldest first): results in the subtree, their mean composite and grade counts
+    (one GROUP BY over the given periods)."""
+    if not periods:
+        return []
+    R = EvaluationResult
+    stmt = (
+        select(R.period_id, R.grade, func.count(R.id), func.sum(R.composite), func.count(R.composite))
+        .join(Cadre, R.cadre_id == Cadre.id)
+        .where(R.period_id.in_([p["id"] for p in periods]))
+        .group_by(R.period_id, R.grade)
+    )
+    per: dict[int, dict] = {p["id"]: {"n": 0, "sum": 0.0, "scored": 0, "grades": dict.fromkeys(GRADES, 0)}
+                            for p in periods}
+    for period_id, grade, count, total, scored in db.session.execute(_in_subtree(stmt, Cadre.org_unit_id, path)):
+        row = per[period_id]
+        row["n"] += count
+        row["sum"] += float(total or 0)
+        row["scored"] += scored
+        row["grades"][grade] = row["grades"].get(grade, 0) + count
+    out = []
+    for p in reversed(periods):
+        row = per[p["id"]]
+        if not row["n"]:
+            continue
+        mean = round(row["sum"] / row["scored"], 2) if row["scored"] else None
+        out.append({"code": p["code"], "name": p["name"], "evaluated": row["n"], "mean": mean,
+                    "grades": row["grades"]})
+    return out
+
+
+def _fold_to_children(prefix: str, rows, children: dict[int, dict], keys: tuple[str, ...]) -> None:
+    """Add per-unit rows (path, *values) to the child of `prefix` each unit lies under (or to
+    the unit's own level, key None)."""
+    for path, *values in rows:
+        rest = path[len(prefix):].strip("/")
+        child = int(rest.split("/", 1)[0]) if rest else None
+        target = children.get(child)
+        if target is None:
+            continue
+        for key, value in zip(keys, values):
+            target[key] = (target[key] or 0) + (value or 0)
+
+
+def _sub_units(path: str, period_id: int | None, now: dt.datetime) -> list[dict]:
+    """The direct sub-units of the unit at `path`, each with the figures of its whole subtree
+    (cadres, results of the period, overdue items it leads), plus the unit's own level.
+
+    Each figure is one GROUP BY per unit of the subtree, folded here onto the children (a city
+    has some 3,700 units: the fold is cheap, one query per figure whatever the size)."""
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.path == path))
+    if unit is None:
+        return []
+    child_rows = db.session.execute(
+        select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.kind).where(OrgUnit.parent_id == unit.id)
+        .order_by(OrgUnit.sort_order, OrgUnit.code)
+    ).all()
+    keys = ("cadres", "evaluated", "composite_sum", "scored", EXCELLENT, INCOMPETENT, "red")
+    blank = dict.fromkeys(keys, 0)
+    children: dict = {None: {"code": None, "name": OWN_LEVEL, "kind": unit.kind, **blank}}
+    for cid, code, name, kind in child_rows:
+        children[cid] = {"code": code, "name": name, "kind": kind, **blank}
+    in_subtree = OrgUnit.path.startswith(path, autoescape=True)
+    cadres = (select(OrgUnit.path, func.count(Cadre.id)).join(OrgUnit, Cadre.org_unit_id == OrgUnit.id)
+              .where(in_subtree, Cadre.status == "在职").group_by(OrgUnit.path))
+    _fold_to_children(path, db.session.execute(cadres), children, ("cadres",))
+    if period_id is not None:
+        R = EvaluationResult
+        results = (
+            select(OrgUnit.path, func.count(R.id), func.sum(R.composite), func.count(R.composite),
+                   func.sum(case((R.grade == EXCELLENT, 1), else_=0)), func.sum(case((R.grade == INCOMPETENT, 1), else_=0)))
+            .join(Cadre, R.cadre_id == Cadre.id).join(OrgUnit, Cadre.org_unit_id == OrgUnit.id)
+            .where(in_subtree, R.period_id == period_id).group_by(OrgUnit.path)
+        )
+        _fold_to_children(path, db.session.execute(results), children,
+                          ("evaluated", "composite_sum", "scored", EXCELLENT, INCOMPETENT))
+    T = SupervisionTask
+    red = (select(OrgUnit.path, func.count(T.id)).join(OrgUnit, T.lead_unit_id == OrgUnit.id)
+           .where(in_subtree, lights.light_condition(deadlines.RED, now)).group_by(OrgUnit.path))
+    _fold_to_children(path, db.session.execute(red), children, ("red",))
+    out = []
+    for key, row in children.items():
+        if key is None and not any(row[k] for k in keys):
+            continue
+        scored = row.pop("scored")
+        total = row.pop("composite_sum")
+        row["mean"] = round(float(total) / scored, 2) if scored else None
+        row["kind_label"] = UNIT_KINDS.get(row["kind"], row["kind"])
+        out.append(row)
+    return out[1:] + out[:1] if out and out[0]["code"] is None else out
+
+
+def breadcrumbs(unit: OrgUnit | None, scope_prefix: str | None) -> list[dict]:
+    """The units from the reader's scope root down to `unit` (each a drill-up link)."""
+    if unit is None:
+        return []
+    ids = [int(x) for x in unit.path.strip("/").split("/") if x]
+    stmt = select(OrgUnit.code, OrgUnit.name, OrgUnit.path).where(OrgUnit.id.in_(ids))
+    rows = [r for r in db.session.execute(stmt) if scope_prefix is None or r.path.startswith(scope_prefix)]
+    rows.sort(key=lambda r: len(r.path))
+    return [{"code": c, "name": n} for c, n, _ in rows]
+
+
+def chart_data(data: dict) -> dict:
+    """What dashboard_charts.js draws: grade distribution, lights, trend and sub-units."""
+    sup = data["supervision"]
+    return {
+        "grades": list(GRADES),
+        "categories": [{"name": c["category"], "grades": c["grades"]} for c in data.get("categories", [])],
+        "lights": [{"key": k, "label": deadlines.LIGHT_LABELS[k], "count": sup[k]} for k in
+                   (deadlines.GREEN, deadlines.YELLOW, deadlines.RED, deadlines.OVERDUE_DONE, deadlines.DONE)],
+        "trend": data.get("trend", []),
+        "units": [{"code": u["code"], "name": u["name"], "mean": u["mean"], "evaluated": u["evaluated"],
+                   "red": u["red"]} for u in data.get("units", [])],
+    }

@@ -17,7 +17,7 @@ from app.core.errors import DomainError
 from app.models import OrgUnit
 from app.profile.assemble import build_profile, narrative
 from app.profile.conclusions import save_conclusion
-from app.profile.dashboard import GRADES, cached_dashboard, visible_periods
+from app.profile.dashboard import GRADES, breadcrumbs, cached_dashboard, chart_data, visible_periods
 from app.profile.word import render_docx
 from app.security.scope import current_scope_prefix
 from app.web.context import acting_user, can, chosen_unit
@@ -157,10 +157,14 @@ class DashboardView(BaseView):
         period = next((p for p in periods if p["code"] == code), None) if code else (periods[0] if periods else None)
         if code and period is None:
             abort(404)
-        data = cached_dashboard(unit.path if unit else current_scope_prefix(), period)
+        data = cached_dashboard(unit.path if unit else current_scope_prefix(), period, periods)
         return self.render_template(
             "profile/dashboard.html", unit=unit, periods=periods, period=period, d=data, grades=GRADES,
             list_url=list_url, unit_code=unit.code if unit else None,
+            crumbs=breadcrumbs(unit, current_scope_prefix()),
+            chart={**chart_data(data), "drill": {"url": url_for(".index"), "period": period["code"] if period else None,
+                                                  "unit": unit.code if unit else None,
+                                                  "tasks": "/tasks/list/", "results": "/results/list/"}},
         )
 
     def _unit(self) -> OrgUnit | None:
