@@ -51,7 +51,7 @@ def test_setup_on_empty_database_gives_admin_with_menus(fresh_db_url):
         c = app.test_client()
         r = c.post("/login/", data={"username": "root1", "password": "Str0ng!Passw0rd"})
         assert r.status_code == 302, r.status_code
-        html = c.get("/").get_data(as_text=True)
+        html = c.get("/", follow_redirects=True).get_data(as_text=True)
         for menu in ("干部管理", "干部名册", "组织机构", "审计日志"):
             assert menu in html, menu
         assert c.get("/cadres/list/").status_code == 200
