@@ -1,0 +1,113 @@
+"""Issue 14, what a supervisor and a liaison see and click (real browser).
+
+- a returned (退办) item stays on the liaison's 我的待办 as 被退回, with the reason (point 1);
+- the task list names the late milestone (签收 / 首次反馈 / 办结) with its days (point 9);
+- irreversible buttons ask for confirmation, and a refused report keeps what was typed (point 10);
+- every list has a plain keyword search box, still row-scoped (point 11).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from tests.test_browser import (  # noqa: F401  (fixtures are used by name)
+    LOCAL_HOST,
+    browser,
+    live_server,
+    login,
+    open_page,
+    shot,
+)
+
+SUPERVISOR = "dcy_luoshan"
+LIAISON = "llr_luoshan_t01"
+LIAISON_UNIT = "XY03T01"
+
+
+def _draft(app, code: str, title: str, unit: str = LIAISON_UNIT, **fields) -> int:
+    from app.extensions import db
+    from app.models import OrgUnit
+    from app.supervision.tasks import create_task
+
+    with app.app_context():
+        unit_id = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == unit))
+        assert unit_id, f"demo unit {unit} is missing"
+        fields.setdefault("rule_name", "普通事项")
+        task = create_task(code, title, lead_unit_id=unit_id, category="督实事", **fields)
+        db.session.commit()
+        return task.id
+
+
+def _lead(app, task_id: int) -> int:
+    from app.extensions import db
+    from app.models import SupervisionTask
+
+    with app.app_context():
+        return next(a.id for a in db.session.get(SupervisionTask, task_id).assignments if a.is_lead)
+
+
+def _returned_task(app, code: str, title: str, reason: str) -> int:
+    """An item assigned, signed, reported complete by the lead unit and returned (退办)."""
+    from app.extensions import db
+    from app.supervision import tasks as S
+
+    task_id = _draft(app, code, title)
+    with app.app_context():
+        S.assign(task_id)
+        db.session.commit()
+    lead = _lead(app, task_id)
+    with app.app_context():
+        S.sign(lead)
+        S.submit_completion(lead, "已完成全部工作。")
+        S.return_task(task_id, reason)
+        db.session.commit()
+    return task_id
+
+
+def accept_dialogs(page) -> list[str]:
+    """Accept every confirm() of the page; returns the list its messages are written to."""
+    seen: list[str] = []
+
+    def on_dialog(dialog):
+        seen.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", on_dialog)
+    return seen
+
+
+# ---------------------------------------------------------------- point 1: 被退回 on 我的待办
+
+def test_returned_item_waits_on_liaison_todo_with_reason(app, live_server, open_page):
+    code, reason = "DC-J1-RET-01", "办结佐证材料不全，请补充会议纪要。"
+    task_id = _returned_task(app, code, "退办后须重新报送的事项", reason)
+
+    w = open_page()
+    page = w.page
+    login(page, live_server, LIAISON)
+    page.goto(f"{live_server}/todo/")
+    section = page.locator("#todo-returned")
+    assert section.count() == 1, "the liaison's 我的待办 has no 被退回 section after a 退办"
+    row = section.locator("li", has_text=code)
+    assert row.count() == 1, "the returned item is not on the liaison's 我的待办"
+    assert "被退回" in row.inner_text()
+    assert reason in row.inner_text(), "the 退办 reason is not shown with the returned item"
+    assert "共 0 项" not in page.locator(".sv-title").inner_text()
+    shot(page, "j1_todo_returned.png")
+
+    # The item is done from there: its page opens with the reason, and reporting completion
+    # again takes it off the list.
+    row.locator("a", has_text=code).click()
+    page.wait_for_url(f"**/tasks/show/{task_id}")
+    assert reason in page.locator(".sv-reason").inner_text()
+    from app.extensions import db
+    from app.supervision import tasks as S
+
+    with app.app_context():
+        S.submit_completion(_lead(app, task_id), "已补充会议纪要。")
+        db.session.commit()
+    page.goto(f"{live_server}/todo/")
+    assert page.locator("#todo-returned li", has_text=code).count() == 0
+    w.check()
