@@ -80,7 +80,7 @@ def accept_dialogs(page) -> list[str]:
 
 # ---------------------------------------------------------------- point 1: 被退回 on 我的待办
 
-def test_returned_item_waits_on_liaison_todo_with_reason(app, live_server, open_page):
+def test_returned_item_waits_on_liaison_todo_with_reason(app, live_server, open_page):  # noqa: F811  (fixtures)
     code, reason = "DC-J1-RET-01", "办结佐证材料不全，请补充会议纪要。"
     task_id = _returned_task(app, code, "退办后须重新报送的事项", reason)
 
@@ -110,4 +110,46 @@ def test_returned_item_waits_on_liaison_todo_with_reason(app, live_server, open_
         db.session.commit()
     page.goto(f"{live_server}/todo/")
     assert page.locator("#todo-returned li", has_text=code).count() == 0
+    w.check()
+
+
+# ---------------------------------------------------------------- point 9: the late milestone by name
+
+def test_task_list_names_the_late_milestone(app, live_server, open_page):  # noqa: F811  (fixtures)
+    """Assigned 5 days ago and signed at once, never reported: the first report is late, the
+    completion is not due yet. The list says 首次反馈超期 N 天, not a bare number."""
+    from app.extensions import db
+    from app.models import TaskAssignment
+    from app.supervision import deadlines
+    from app.supervision import tasks as S
+
+    code = "DC-J1-LATE-01"
+    task_id = _draft(app, code, "首次反馈超期的事项")
+    then = dt.datetime.now().replace(microsecond=0) - dt.timedelta(days=5)
+    with app.app_context():
+        S.assign(task_id, now=then)
+        db.session.commit()
+    lead = _lead(app, task_id)
+    with app.app_context():
+        S.sign(lead, now=then + dt.timedelta(hours=1))
+        db.session.commit()
+        a = db.session.get(TaskAssignment, lead)
+        late = deadlines.days_late(a.first_report_due, None, dt.datetime.now())
+        complete_due = a.task.complete_due
+    assert late >= 1 and complete_due > dt.datetime.now(), "the case needs a late first report only"
+
+    w = open_page()
+    page = w.page
+    login(page, live_server, SUPERVISOR)
+    page.goto(f"{live_server}/tasks/list/")
+    row = page.locator("table tr", has_text=code)
+    assert row.count() == 1
+    text = row.inner_text()
+    assert f"首次反馈超期 {late} 天" in text, f"the list does not name the late milestone: {text!r}"
+    assert "办结超期" not in text and "签收超期" not in text
+    assert "超期情况" in page.locator("table thead").inner_text()
+    shot(page, "j1_task_list_late_milestone.png")
+
+    page.goto(f"{live_server}/tasks/show/{task_id}")
+    assert f"首次反馈超期 {late} 天" in page.locator(".sv-status").inner_text()
     w.check()

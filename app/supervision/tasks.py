@@ -64,6 +64,8 @@ from app.supervision.lights import (  # noqa: F401  (re-exported API)
     OPEN_STATES,
     completion_days_late,
     days_late,
+    late_milestones,
+    late_text,
     light_condition,
     light_filter,
     task_light,

@@ -86,6 +86,7 @@ TASK_COMPUTED = {
     "light": task_light_now,
     "light_label": lambda t: S.LIGHT_LABELS.get(task_light_now(t), ""),
     "days_late": lambda t: S.days_late(t, now()),
+    "late_text": lambda t: S.late_text(t, now()),
     "assist_names": lambda t: "、".join(u.name for u in t.assist_units),
     "complete_due_text": lambda t: due_text(t.complete_due),
 }
@@ -171,7 +172,7 @@ class TaskView(ScopedModelView):
     edit_title = "修改督查事项（草稿）"
     list_template = "supervision/task_list.html"
     label_columns = TASK_LABELS
-    list_columns = ["code", "title", "category", "state_label", "light", "days_late", "lead_unit.name",
+    list_columns = ["code", "title", "category", "state_label", "light", "late_text", "lead_unit.name",
                     "responsible_cadre.name", "complete_due"]
     order_columns = ["code", "title", "category", "complete_due"]
     search_columns = ["code", "title", "state", "category", "source", "complete_due"]
@@ -184,7 +185,8 @@ class TaskView(ScopedModelView):
     formatters_columns = {"light": light_badge, "complete_due": due_text, "days_late": days_late_text}
     add_form = edit_form = TaskForm
     add_columns = edit_columns = FORM_COLUMNS
-    export_columns = ["code", "title", "category", "state_label", "light_label", "days_late", "lead_unit.code",
+    export_columns = ["code", "title", "category", "state_label", "light_label", "days_late", "late_text",
+                      "lead_unit.code",
                       "lead_unit.name", "assist_names", "responsible_cadre.code", "responsible_cadre.name",
                       "leader_in_charge", "source", "assigned_at", "complete_due_text", "submitted_at", "completed_at"]
 
@@ -477,6 +479,7 @@ def task_page(task: SupervisionTask, user) -> dict:
         "state_label": S.state_label(task.state),
         "light": S.task_light(task, at),
         "days": S.days_late(task, at),
+        "late": S.late_text(task, at),
         "assignments": [_assignment_row(task, a, at) for a in task.assignments if a.id in mine],
         "reports": reports,
         "attachments": attachment_rows("task_report", [r.id for r in reports]),

@@ -476,7 +476,7 @@ TASK_LABELS = {
     "lead_unit.code": "主办单位编码", "assist_units": "协办单位", "assist_names": "协办单位",
     "responsible_cadre": "责任干部", "responsible_cadre.name": "责任干部", "responsible_cadre.code": "责任干部编号",
     "leader_in_charge": "分管领导", "state": "状态", "state_label": "状态", "light": "灯色", "light_label": "灯色",
-    "days_late": "超期天数", "manual_deadline": "办结期限（人工设定）", "assigned_at": "交办时间",
+    "days_late": "超期天数", "late_text": "超期情况", "manual_deadline": "办结期限（人工设定）", "assigned_at": "交办时间",
     "complete_due": "办结期限", "complete_due_text": "办结期限", "submitted_at": "报送办结时间",
     "completed_at": "办结时间", "expected_version": "",
 }
