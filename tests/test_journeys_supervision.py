@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
+
+from tests.conftest import login
 
 UNIT = "XY03T01"
 SUPERVISOR = "dcy_luoshan"
@@ -56,3 +59,122 @@ def test_late_milestones_are_named(ctx):
     assert names[0] == "first_report" and "complete" in names
     assert "办结超期 1 天" in S.late_text(task, after)
     assert S.late_text(task, T0) == ""
+
+
+# ---------------------------------------------------------------- point 4: inspections and draft deadlines
+
+def _inspection(code: str, date: dt.date):
+    from app.extensions import db
+    from app.supervision import findings as F
+
+    inspection = F.create_inspection(code, date, "镇政府便民服务中心", "第一督查组", "暗访", _unit_id())
+    db.session.commit()
+    return inspection
+
+
+def test_inspection_in_the_future_is_refused(ctx):
+    from app.core.errors import DomainError
+    from app.extensions import db
+    from app.models import Inspection
+    from app.supervision import findings as F
+
+    today = dt.date.today()
+    with pytest.raises(DomainError, match="晚于今天"):
+        F.create_inspection("JC-J1-FUT", today + dt.timedelta(days=1), "某地", None, "明察", _unit_id())
+    db.session.rollback()
+    assert db.session.scalar(select(Inspection.id).where(Inspection.code == "JC-J1-FUT")) is None
+    inspection = _inspection("JC-J1-TODAY", today)  # today itself is fine
+    with pytest.raises(DomainError, match="晚于今天"):
+        F.add_finding(inspection.id, _unit_id(), "问题", "作风建设", "一般", continuous=True,
+                      found_on=today + dt.timedelta(days=2))
+    db.session.rollback()
+
+
+def test_inspection_editable_until_a_finding_is_acted_on(ctx):
+    from app.core.errors import DomainError
+    from app.extensions import db
+    from app.supervision import findings as F
+
+    day = dt.date.today() - dt.timedelta(days=30)
+    inspection = _inspection("JC-J1-EDIT", day)
+    defaulted = F.add_finding(inspection.id, _unit_id(), "台账缺失", "档案资料", "一般",
+                              deadline=day + dt.timedelta(days=20))
+    own_day = F.add_finding(inspection.id, _unit_id(), "公示过期", "制度执行", "一般", continuous=True,
+                            found_on=day + dt.timedelta(days=1))
+    db.session.commit()
+    assert defaulted.found_on == day
+
+    new_day = day - dt.timedelta(days=2)
+    F.update_inspection(inspection.id, "JC-J1-EDIT", new_day, "镇政府大厅", "第二督查组", "明察", _unit_id(),
+                        expected_version=inspection.version)
+    db.session.commit()
+    db.session.expire_all()
+    assert (inspection.date, inspection.place, inspection.mode) == (new_day, "镇政府大厅", "明察")
+    assert defaulted.found_on == new_day, "a finding dated on the inspection's day follows the new date"
+    assert own_day.found_on == day + dt.timedelta(days=1), "a finding with its own date keeps it"
+
+    with pytest.raises(DomainError, match="晚于今天"):
+        F.update_inspection(inspection.id, "JC-J1-EDIT", dt.date.today() + dt.timedelta(days=1), "镇政府大厅",
+                            None, "明察", _unit_id())
+    db.session.rollback()
+    with pytest.raises(DomainError, match="整改期限早于"):
+        F.update_inspection(inspection.id, "JC-J1-EDIT", day + dt.timedelta(days=21), "镇政府大厅", None, "明察",
+                            _unit_id())
+    db.session.rollback()
+
+    F.start_rectification(defaulted.id)
+    db.session.commit()
+    assert not F.inspection_editable(inspection)
+    with pytest.raises(DomainError, match="不能再修改"):
+        F.update_inspection(inspection.id, "JC-J1-EDIT", day, "镇政府大厅", None, "明察", _unit_id())
+    db.session.rollback()
+    db.session.expire_all()
+    assert inspection.date == new_day
+
+
+def test_inspection_edit_screen(client, app):
+    from app.extensions import db
+    from app.supervision import findings as F
+
+    with app.app_context():
+        inspection = _inspection("JC-J1-SCREEN", dt.date.today() - dt.timedelta(days=3))
+        pk, version, unit_id = inspection.id, inspection.version, _unit_id()
+    login(client, SUPERVISOR)
+    assert "修改检查信息" in client.get(f"/inspections/show/{pk}").get_data(as_text=True)
+    assert client.get(f"/inspections/edit/{pk}").status_code == 200
+    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    form = {"code": "JC-J1-SCREEN", "date": future, "mode": "明察", "place": "村委会", "team": "",
+            "org_unit": unit_id, "expected_version": version}
+    page = client.post(f"/inspections/edit/{pk}", data=form).get_data(as_text=True)
+    assert "晚于今天" in page
+    with app.app_context():
+        assert db.session.get(F.Inspection, pk).place == "镇政府便民服务中心", "a refused edit changed the row"
+    form["date"] = (dt.date.today() - dt.timedelta(days=4)).isoformat()
+    assert client.post(f"/inspections/edit/{pk}", data=form).status_code == 302
+    with app.app_context():
+        assert db.session.get(F.Inspection, pk).place == "村委会"
+    # a new inspection in the future is refused on the add form too
+    page = client.post("/inspections/add", data={**form, "code": "JC-J1-ADD", "date": future}).get_data(as_text=True)
+    assert "晚于今天" in page
+    # a county leader reads inspections but changes nothing
+    login(client, "ld_luoshan")
+    assert client.get(f"/inspections/edit/{pk}").status_code == 403
+    assert "修改检查信息" not in client.get(f"/inspections/show/{pk}").get_data(as_text=True)
+
+
+def test_draft_with_a_past_deadline_warns(client, app):
+    from app.supervision import tasks as S
+
+    with app.app_context():
+        past = dt.date.today() - dt.timedelta(days=3)
+        task = _task("DC-J1-PAST", manual_deadline=past)
+        fine = _task("DC-J1-FINE", manual_deadline=dt.date.today() + dt.timedelta(days=30))
+        assert S.draft_warnings(task) and "已过" in S.draft_warnings(task)[0]
+        assert S.draft_warnings(fine) == []
+        pk = task.id
+    login(client, SUPERVISOR)
+    page = client.get(f"/tasks/show/{pk}").get_data(as_text=True)
+    assert "sv-draft-warning" in page and past.isoformat() in page and "已过" in page
+    page = client.get(f"/tasks/edit/{pk}").get_data(as_text=True)
+    assert "已过" in page, "the draft's edit form does not warn of the past deadline"
+    assert 'data-past-warning="' in page, "the deadline field does not warn while typing"

@@ -457,6 +457,17 @@ def delete_draft(task_id: int, user=None) -> None:
         db.session.delete(task)
 
 
+def draft_warnings(task: SupervisionTask, now: dt.datetime | None = None) -> list[str]:
+    """What to tell the supervisor about a draft before 交办 (Chinese; [] if nothing): a
+    办结期限 set by hand that has already passed (交办 would refuse it)."""
+    today = default_now(now).date()
+    deadline = task.manual_deadline
+    if task.state != "draft" or deadline is None or deadline >= today:
+        return []
+    return [f"人工设定的办结期限 {deadline.isoformat()} 已过（今天是 {today.isoformat()}），"
+            "交办前请修改办结期限，否则无法按期办结"]
+
+
 def can_supervise(task: SupervisionTask, user) -> bool:
     """Whether the user may run supervisor commands on this (visible) task; for screens."""
     return is_supervisor(user) and all(unit_visible_to(u, user) for u in [task.lead_unit, *task.assist_units])

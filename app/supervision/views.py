@@ -111,7 +111,8 @@ class TaskForm(DynamicForm):
                        description="13710：当天签收部署，3 天内首次反馈，普通事项 7 天、重大复杂事项 1 个月内办结；"
                                    "长期事项须人工设定办结期限，每 7 天反馈一次")
     manual_deadline = DateField("办结期限（人工设定）", [Optional()], widget=DatePickerWidget(),
-                                description="长期事项必填；其他事项填写后代替按规则计算的办结期限")
+                                description="长期事项必填；其他事项填写后代替按规则计算的办结期限",
+                                render_kw={"data-past-warning": "该办结期限早于今天，已经过期：交办前请修改"})
     lead_unit = _unit_lookup("主办单位", True)
     assist_units = MultiLookupField("协办单位", [Optional()], loader=scoped_unit, endpoint="LookupView.units",
                                     describe=describe_unit)
@@ -241,6 +242,7 @@ class TaskView(ScopedModelView):
             form = TaskForm(obj=task)
             form.rule.data = task.rule_id
             form.expected_version.data = task.version
+            _flash_draft_warnings(task)
         form.fill_rules()
         if request.method == "POST" and form.validate():
             try:
@@ -303,9 +305,20 @@ class TaskView(ScopedModelView):
     @has_access
     def show(self, pk):
         user = acting_user()
-        task = only_visible_task(_int(pk), user)
+        return self._show_page(only_visible_task(_int(pk), user), user)
+
+    def _show_page(self, task, user, kept: dict | None = None):
+        """The show page; `kept`: a refused report form's input, shown again in its open panel."""
         page = task_page(task, user)
-        return self.render_template("supervision/task_show.html", title=f"督查事项 {task.code}", task=task, **page)
+        return self.render_template("supervision/task_show.html", title=f"督查事项 {task.code}", task=task,
+                                    kept=kept or {}, **page)
+
+    def _keep_input(self, pk: int, kind: str):
+        """A refused report: the show page again with what the user typed (files excepted)."""
+        user = acting_user()
+        kept = {"kind": kind, **{k: request.form.get(k, "") for k in ("done_text", "undone_reason", "next_steps")}}
+        kept["files"] = bool(uploaded_files())
+        return self._show_page(only_visible_task(pk, user), user, kept)
 
     @expose("/attachment/<int:aid>")
     @has_access
@@ -384,7 +397,7 @@ class TaskView(ScopedModelView):
         return _assignment_command(
             pk, lambda u, a: S.report_progress(a.id, form.get("done_text"), form.get("undone_reason"),
                                                form.get("next_steps"), files, user=u, now=now()),
-            "进展反馈已报送")
+            "进展反馈已报送", refused=lambda: self._keep_input(pk, "report"))
 
     @expose("/<int:pk>/complete", methods=["POST"])
     @has_access
@@ -394,7 +407,7 @@ class TaskView(ScopedModelView):
             pk, lambda u, a: S.submit_completion(a.id, form.get("done_text"), form.get("undone_reason"),
                                                  form.get("next_steps"), files, user=u, now=now(),
                                                  expected_version=form_version()),
-            "办结报告已报送")
+            "办结报告已报送", refused=lambda: self._keep_input(pk, "complete"))
 
     @expose("/<int:pk>/extension", methods=["POST"])
     @has_access
@@ -410,6 +423,11 @@ class TaskView(ScopedModelView):
     def read_reminder(self, rid):
         back = _safe_next(url_for("TodoView.index"))
         return run(lambda: S.mark_reminder_read(rid, user=acting_user(), now=now()), "催办已标记为已读", back)
+
+
+def _flash_draft_warnings(task) -> None:
+    for warning in S.draft_warnings(task, now()):
+        flash(warning, "warning")
 
 
 def _int(pk) -> int:
@@ -438,8 +456,9 @@ def _task_command(pk: int, fn, success: str | None):
     return redirect(back)
 
 
-def _assignment_command(pk: int, fn, success: str):
-    """Run a liaison command on the user's own assignment of a visible task."""
+def _assignment_command(pk: int, fn, success: str, refused=None):
+    """Run a liaison command on the user's own assignment of a visible task; refused (a
+    DomainError, flashed): `refused()`'s answer if given, else back to the page."""
     user = acting_user()
     task = only_visible_task(pk, user)
     raw = request.form.get("assignment_id") or ""
@@ -454,6 +473,8 @@ def _assignment_command(pk: int, fn, success: str):
         fn(user, assignment)
     except DomainError as exc:
         flash_domain_error(exc)
+        if refused is not None:
+            return refused()
     else:
         flash(success, "success")
     return redirect(back)
@@ -487,6 +508,7 @@ def task_page(task: SupervisionTask, user) -> dict:
         "reminders": reminders,
         "units": units,
         "acts": task_actions(task, user, at, extensions),
+        "warnings": S.draft_warnings(task, at),
         "labels": {"extension": EXTENSION_STATES, "report": REPORT_KINDS, "level": LEVEL_LABELS,
                    "milestone": S.MILESTONE_LABELS},
         "fmt": {"dt": datetime_text, "due": due_text, "size": human_size, "badge": light_badge,

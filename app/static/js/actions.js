@@ -1,0 +1,42 @@
+/* Irreversible buttons ask first, and dates already past are pointed out while typing.
+
+   - <form data-confirm="…"> or a submit <button data-confirm="…">: the browser's confirm
+     dialog with that text; cancelling leaves the page as it was (nothing is sent).
+   - <input data-past-warning="…">: the text is shown under the field while its date
+     (YYYY-MM-DD) lies before today. */
+(function ($) {
+  document.addEventListener("submit", function (event) {
+    var form = event.target, button = event.submitter;
+    var message = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  function today() {
+    var d = new Date(), pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  }
+
+  function checkPast(input) {
+    var $input = $(input), value = ($input.val() || "").trim();
+    var $holder = $input.closest(".input-group").length ? $input.closest(".input-group") : $input;
+    var $note = $holder.next(".past-warning");
+    var past = /^\d{4}-\d{2}-\d{2}$/.test(value) && value < today();
+    if (past && !$note.length) {
+      $note = $('<div class="text-warning past-warning"><i class="fa fa-exclamation-triangle"></i> </div>');
+      $note.append(document.createTextNode($input.attr("data-past-warning")));
+      $holder.after($note);
+    } else if (!past) {
+      $note.remove();
+    }
+  }
+
+  if ($) {
+    $(document).on("change input keyup blur changeDate dp.change", "input[data-past-warning]", function () {
+      checkPast(this);
+    });
+    $(function () { $("input[data-past-warning]").each(function () { checkPast(this); }); });
+  }
+})(window.jQuery);
