@@ -153,3 +153,135 @@ def test_task_list_names_the_late_milestone(app, live_server, open_page):  # noq
     page.goto(f"{live_server}/tasks/show/{task_id}")
     assert f"首次反馈超期 {late} 天" in page.locator(".sv-status").inner_text()
     w.check()
+
+
+# ---------------------------------------------------------------- point 10: confirm first, keep the input
+
+class Dialogs:
+    """Answers the page's confirm() dialogs with `self.answer`, recording their messages."""
+
+    def __init__(self, page):
+        self.answer, self.messages = False, []
+        page.on("dialog", self._on)
+
+    def _on(self, dialog):
+        self.messages.append(dialog.message)
+        if self.answer:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+
+def _task_state(app, task_id: int) -> str | None:
+    from app.extensions import db
+    from app.models import SupervisionTask
+
+    with app.app_context():
+        db.session.expire_all()
+        task = db.session.get(SupervisionTask, task_id)
+        return None if task is None else task.state
+
+
+def test_irreversible_buttons_ask_first(app, live_server, open_page):  # noqa: F811  (fixtures)
+    from app.extensions import db
+    from app.models import Finding
+    from app.supervision import findings as F
+
+    task_id = _draft(app, "DC-J1-CONF-01", "确认后才交办的事项")
+    w = open_page()
+    page = w.page
+    dialogs = Dialogs(page)
+    login(page, live_server, SUPERVISOR)
+    show = f"{live_server}/tasks/show/{task_id}"
+
+    # 交办, 删除草稿: cancelled, nothing happens
+    page.goto(show)
+    page.locator(".sv-actions button", has_text="交办").click()
+    page.locator(".sv-actions button", has_text="删除草稿").click()
+    page.wait_for_timeout(300)
+    assert len(dialogs.messages) == 2, f"no confirmation was asked: {dialogs.messages}"
+    assert "确定交办" in dialogs.messages[0] and "确定删除草稿" in dialogs.messages[1]
+    assert _task_state(app, task_id) == "draft", "a cancelled 交办/删除 changed the item"
+    # confirmed: 交办 happens
+    dialogs.answer = True
+    with page.expect_navigation():
+        page.locator(".sv-actions button", has_text="交办").click()
+    assert _task_state(app, task_id) == "assigned"
+
+    # 验收销号 of a finding: cancelled, the finding stays 待验收
+    with app.app_context():
+        day = dt.date.today() - dt.timedelta(days=5)
+        unit_id = db.session.scalar(select(F.OrgUnit.id).where(F.OrgUnit.code == LIAISON_UNIT))
+        inspection = F.create_inspection("JC-J1-CONF", day, "村委会", None, "明察", unit_id)
+        finding = F.add_finding(inspection.id, unit_id, "台账未更新", "档案资料", "一般", continuous=True)
+        F.start_rectification(finding.id)
+        F.report_rectification(finding.id, "已更新台账")
+        db.session.commit()
+        fid = finding.id
+    dialogs.answer = False
+    page.goto(f"{live_server}/findings/show/{fid}")
+    shot(page, "j1_finding_awaiting_verification.png")
+    page.locator(".sv-actions button", has_text="验收销号").click()
+    page.wait_for_timeout(300)
+    assert "确定验收通过并销号" in dialogs.messages[-1]
+    with app.app_context():
+        assert db.session.get(Finding, fid).state == "awaiting_verification"
+    w.check()
+
+
+def test_refused_completion_report_keeps_what_was_typed(app, live_server, open_page):  # noqa: F811  (fixtures)
+    from app.extensions import db
+    from app.supervision import tasks as S
+
+    code = "DC-J1-KEEP-01"
+    task_id = _draft(app, code, "附件被拒后保留输入的事项")
+    with app.app_context():
+        S.assign(task_id)
+        db.session.commit()
+    w = open_page()
+    page = w.page
+    dialogs = Dialogs(page)
+    dialogs.answer = True
+    login(page, live_server, LIAISON)
+    page.goto(f"{live_server}/tasks/show/{task_id}")
+    with page.expect_navigation():
+        page.locator(".sv-actions button", has_text="签收").click()
+    assert "确定签收" in dialogs.messages[-1]
+    page.goto(f"{live_server}/tasks/show/{task_id}")
+    page.locator('.sv-actions button[data-target="#f-complete"]').click()
+    page.locator("#f-complete.in").wait_for()
+    typed = {"#complete-done": "已完成全部整治任务，共清理垃圾 12 吨。", "#complete-undone": "无",
+             "#complete-next": "建立长效机制。"}
+    for selector, text in typed.items():
+        page.fill(selector, text)
+    page.set_input_files("#complete-files", files=[{"name": "程序.exe", "mimeType": "application/octet-stream",
+                                                    "buffer": b"MZ not allowed"}])
+    with page.expect_navigation():
+        page.locator("#f-complete button[type=submit]").click()
+    assert "确定提交办结报告" in dialogs.messages[-1]
+    assert "不允许上传" in " ".join(page.locator(".alert-danger").all_inner_texts())
+    assert _task_state(app, task_id) == "in_progress", "a refused report changed the item"
+    assert page.locator("#f-complete").is_visible(), "the refused form is not open again"
+    for selector, text in typed.items():
+        assert page.input_value(selector) == text, f"{selector} lost what the user typed"
+    assert page.locator("#f-complete .sv-kept-files").is_visible()
+    shot(page, "j1_refused_upload_keeps_input.png")
+    w.check()
+
+
+def test_draft_deadline_in_the_past_warns_while_typing(app, live_server, open_page):  # noqa: F811  (fixtures)
+    task_id = _draft(app, "DC-J1-PAST-01", "期限已过的草稿")
+    w = open_page()
+    page = w.page
+    login(page, live_server, SUPERVISOR)
+    page.goto(f"{live_server}/tasks/edit/{task_id}")
+    field = page.locator("input[name=manual_deadline]")
+    assert page.locator(".past-warning").count() == 0
+    field.fill((dt.date.today() - dt.timedelta(days=2)).isoformat())
+    page.locator(".past-warning").wait_for()
+    assert "已经过期" in page.locator(".past-warning").inner_text()
+    shot(page, "j1_draft_past_deadline_form.png")
+    field.fill((dt.date.today() + dt.timedelta(days=20)).isoformat())
+    page.wait_for_timeout(200)
+    assert page.locator(".past-warning").count() == 0
+    w.check()

@@ -5,6 +5,8 @@
    - <input data-past-warning="…">: the text is shown under the field while its date
      (YYYY-MM-DD) lies before today. */
 (function ($) {
+  if (window.svActionsLoaded) { return; }  // once per page, or a dialog would be asked twice
+  window.svActionsLoaded = true;
   document.addEventListener("submit", function (event) {
     var form = event.target, button = event.submitter;
     var message = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
