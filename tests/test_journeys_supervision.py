@@ -24,11 +24,12 @@ def _unit_id(code: str = UNIT) -> int:
     return db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
 
 
-def _task(code: str, rule: str = "普通事项", **fields):
+def _task(code: str, rule: str = "普通事项", title: str | None = None, **fields):
     from app.extensions import db
     from app.supervision import tasks as S
 
-    task = S.create_task(code, f"事项 {code}", lead_unit_id=_unit_id(), category="督实事", rule_name=rule, **fields)
+    task = S.create_task(code, title or f"事项 {code}", lead_unit_id=_unit_id(), category="督实事", rule_name=rule,
+                         **fields)
     db.session.commit()
     return task
 
@@ -178,3 +179,66 @@ def test_draft_with_a_past_deadline_warns(client, app):
     page = client.get(f"/tasks/edit/{pk}").get_data(as_text=True)
     assert "已过" in page, "the draft's edit form does not warn of the past deadline"
     assert 'data-past-warning="' in page, "the deadline field does not warn while typing"
+
+
+# ---------------------------------------------------------------- point 11: keyword search on every list
+
+def _rows(html: str) -> int:
+    import re
+
+    return len(re.findall(r'<input[^>]*name="rowid"', html))
+
+
+def test_keyword_search_on_every_list(client, app):
+    from app.web.modelview import ScopedModelView
+
+    views = [v for v in app.appbuilder.baseviews if isinstance(v, ScopedModelView)]
+    assert len(views) >= 10
+    missing = [type(v).__name__ for v in views if not v.keyword_columns]
+    assert not missing, f"lists without a keyword box: {missing}"
+    login(client, "admin")
+    # The score-sheet list opens on one cadre, chosen in its own 干部 search box (name or code).
+    for view in [v for v in views if v.route_base != "/scoresheets"]:
+        html = client.get(f"{view.route_base}/list/?q=%25").get_data(as_text=True)
+        assert 'name="q"' in html and "搜索" in html, view.route_base
+
+
+def test_keyword_search_finds_by_code_title_and_unit_within_scope(client, app):
+    from tests.test_query_counts import count_queries
+
+    with app.app_context():
+        _task("DC-J1-KW-0001", title="乡村振兴示范点检查")
+        _task("DC-J1-KW-0002", title="河长制落实")
+    login(client, SUPERVISOR)
+    html = client.get("/tasks/list/?q=乡村振兴示范").get_data(as_text=True)
+    assert "DC-J1-KW-0001" in html and "DC-J1-KW-0002" not in html
+    html = client.get("/tasks/list/?q=dc-j1-kw").get_data(as_text=True)  # code, any case
+    assert "DC-J1-KW-0001" in html and "DC-J1-KW-0002" in html
+    assert 'value="dc-j1-kw"' in html, "the box does not show the keyword searched"
+    html = client.get("/tasks/list/?q=DC-J1-KW 河长").get_data(as_text=True)  # every word must match
+    assert "DC-J1-KW-0002" in html and "DC-J1-KW-0001" not in html
+    assert _rows(client.get("/tasks/list/?q=100%25_").get_data(as_text=True)) == 0, "% and _ are literal"
+    # by the lead unit's name; the export follows the keyword
+    assert "DC-J1-KW-0001" in client.get("/tasks/list/?q=桥北镇").get_data(as_text=True)
+    export = client.get("/tasks/export/csv?q=乡村振兴示范").get_data(as_text=True)
+    assert "DC-J1-KW-0001" in export and "DC-J1-KW-0002" not in export
+    # cadres: by name and by unit
+    with app.app_context():
+        from app.extensions import db
+        from app.models import Cadre
+
+        cadre = db.session.scalars(select(Cadre).where(Cadre.org_unit_id == _unit_id()).order_by(Cadre.id)).first()
+        cadre_code, cadre_name = cadre.code, cadre.name
+    assert cadre_code in client.get("/cadres/list/?q=桥北镇").get_data(as_text=True)
+    assert cadre_code in client.get(f"/cadres/list/?q={cadre_name}").get_data(as_text=True)
+
+    # scope: a county leader of another county finds nothing of 罗山县, and no cadre of it
+    login(client, "ld_guangshan")
+    assert _rows(client.get("/tasks/list/?q=DC-J1-KW").get_data(as_text=True)) == 0
+    assert cadre_code not in client.get(f"/cadres/list/?q={cadre_name}").get_data(as_text=True)
+
+    # the keyword costs no extra query
+    login(client, SUPERVISOR)
+    plain = count_queries(app, client, "/tasks/list/")
+    searched = count_queries(app, client, "/tasks/list/?q=乡村")
+    assert searched <= plain, (plain, searched)

@@ -247,6 +247,7 @@ class FindingView(ScopedModelView):
     add_title = "登记发现问题"
     can_edit = can_delete = False
     list_template = "supervision/finding_list.html"
+    keyword_columns = ("description", "category", "org_unit.name", "org_unit.code")
     label_columns = FINDING_LABELS
     list_columns = ["found_on", "org_unit.name", "category", "severity", "short_description", "cadre_names",
                     "state_label", "deadline_text", "overdue", "accountability"]
