@@ -242,3 +242,83 @@ def test_keyword_search_finds_by_code_title_and_unit_within_scope(client, app):
     plain = count_queries(app, client, "/tasks/list/")
     searched = count_queries(app, client, "/tasks/list/?q=乡村")
     assert searched <= plain, (plain, searched)
+
+
+def test_new_task_form_numbers_the_item(client, app):
+    import re
+
+    from app.extensions import db
+    from app.models import SupervisionTask
+    from app.supervision import tasks as S
+
+    year = dt.date.today().year
+    with app.app_context():
+        first = S.next_task_code()
+        assert re.fullmatch(rf"DC-{year}-\d{{4}}", first), first
+        _task(first)
+        _task(f"DC-{year}-J1-HAND")  # a code typed by hand in another form is ignored
+        second = S.next_task_code()
+        assert int(second[-4:]) == int(first[-4:]) + 1
+        rule_id = S._rule(None, "普通事项").id
+    login(client, SUPERVISOR)
+    html = client.get("/tasks/add").get_data(as_text=True)
+    assert f'value="{second}"' in html, "the new-task form is not pre-filled with the next 事项编号"
+    # editable: a code of one's own is kept; a duplicate is refused in Chinese, nothing written
+    form = {"code": "DC-J1-MINE", "title": "自编编号事项", "category": "督实事", "rule": rule_id,
+            "lead_unit": _unit_id_in(app)}
+    assert client.post("/tasks/add", data=form).status_code == 302
+    page = client.post("/tasks/add", data={**form, "code": first, "title": "重复编号"}).get_data(as_text=True)
+    assert "已存在" in page
+    with app.app_context():
+        assert db.session.scalar(select(SupervisionTask.id).where(SupervisionTask.title == "重复编号")) is None
+        assert db.session.scalar(select(SupervisionTask.id).where(SupervisionTask.code == "DC-J1-MINE"))
+
+
+def _unit_id_in(app) -> int:
+    with app.app_context():
+        return _unit_id()
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360"
+                    "000002000154a24f5d0000000049454e44ae426082")
+
+
+def test_attachments_preview_in_the_browser(client, app):
+    from app.extensions import db
+    from app.models import Attachment, TaskReport
+    from app.supervision import tasks as S
+
+    with app.app_context():
+        task = _task("DC-J1-ATT")
+        S.assign(task.id)
+        lead = next(a for a in task.assignments if a.is_lead)
+        S.sign(lead.id)
+        report = S.report_progress(lead.id, "已完成", attachments=[
+            ("方案.pdf", PDF, "application/pdf"), ("现场.png", PNG, "image/png"),
+            ("台账.xlsx", b"PK\x03\x04xlsx", None), ("说明.txt", b"<script>alert(1)</script>", "text/html")])
+        db.session.commit()
+        files = {a.filename: a.id for a in db.session.scalars(
+            select(Attachment).where(Attachment.owner_table == "task_report", Attachment.owner_id == report.id))}
+        pk = task.id
+        assert db.session.get(TaskReport, report.id) is not None
+    login(client, SUPERVISOR)
+    page = client.get(f"/tasks/show/{pk}").get_data(as_text=True)
+    assert f'/tasks/attachment/{files["方案.pdf"]}?preview=1' in page, "no preview link for a PDF"
+    assert f'/tasks/attachment/{files["台账.xlsx"]}?preview=1' not in page
+
+    pdf = client.get(f"/tasks/attachment/{files['方案.pdf']}?preview=1")
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.headers["Content-Disposition"].startswith("inline") and pdf.data == PDF
+    png = client.get(f"/tasks/attachment/{files['现场.png']}?preview=1")
+    assert png.headers["Content-Type"] == "image/png" and png.headers["Content-Disposition"].startswith("inline")
+    for name in ("台账.xlsx", "说明.txt"):  # others (and anything a browser could run) are downloaded
+        other = client.get(f"/tasks/attachment/{files[name]}?preview=1")
+        assert other.headers["Content-Disposition"].startswith("attachment"), name
+        assert other.headers["Content-Type"] == "application/octet-stream", name
+    plain = client.get(f"/tasks/attachment/{files['方案.pdf']}")
+    assert plain.headers["Content-Disposition"].startswith("attachment")
+
+    # still scoped: another county's leader gets a 404, as for a missing file
+    login(client, "ld_guangshan")
+    assert client.get(f"/tasks/attachment/{files['方案.pdf']}?preview=1").status_code == 404

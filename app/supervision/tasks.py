@@ -106,6 +106,18 @@ def create_task(code: str, title: str, *, lead_unit_id: int, user=None, **fields
     return task
 
 
+TASK_CODE_PREFIX = "DC"
+
+
+def next_task_code(now: dt.datetime | None = None) -> str:
+    """The next free automatic 事项编号 of the year: DC-2026-0001, DC-2026-0002, … (one more
+    than the highest number of that form; codes typed by hand in other forms are ignored)."""
+    prefix = f"{TASK_CODE_PREFIX}-{default_now(now).year}-"
+    codes = db.session.scalars(select(SupervisionTask.code).where(SupervisionTask.code.like(prefix + "%")))
+    numbers = [int(code[len(prefix):]) for code in codes if code[len(prefix):].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1:04d}"
+
+
 def update_draft(task_id: int, user=None, expected_version: int | None = None, **fields) -> SupervisionTask:
     """Change fields of a draft (same keywords as create_task, plus code/title/lead_unit_id)."""
     _check_fields(fields)

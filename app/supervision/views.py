@@ -63,6 +63,7 @@ from app.supervision.web import (
     light_badge,
     only_visible_task,
     parse_date,
+    previewable,
     run,
     scoped_cadre,
     scoped_unit,
@@ -103,7 +104,8 @@ def _unit_lookup(label, required):
 class TaskForm(DynamicForm):
     """A draft's fields. No state field: states move only by the workflow buttons."""
 
-    code = StringField("事项编号", [DataRequired(message="请填写事项编号"), Length(max=32)], widget=BS3TextFieldWidget())
+    code = StringField("事项编号", [DataRequired(message="请填写事项编号"), Length(max=32)], widget=BS3TextFieldWidget(),
+                       description="新建时自动编号（如 DC-2026-0001），可以修改，不能与已有事项重复")
     title = StringField("事项名称", [DataRequired(message="请填写事项名称"), Length(max=200)], widget=BS3TextFieldWidget())
     category = SelectField("事项类别", choices=[(c, c) for c in TASK_CATEGORIES], widget=Select2Widget(),
                            description="督大事：重大决策部署；督难事：重点难点任务；督实事：民生实事")
@@ -216,6 +218,8 @@ class TaskView(ScopedModelView):
         user = acting_user()
         form = TaskForm()
         form.fill_rules()
+        if request.method == "GET":
+            form.code.data = S.next_task_code(now())
         if request.method == "POST" and form.validate():
             fields = form.service_fields()
             try:
@@ -511,7 +515,7 @@ def task_page(task: SupervisionTask, user) -> dict:
         "warnings": S.draft_warnings(task, at),
         "labels": {"extension": EXTENSION_STATES, "report": REPORT_KINDS, "level": LEVEL_LABELS,
                    "milestone": S.MILESTONE_LABELS},
-        "fmt": {"dt": datetime_text, "due": due_text, "size": human_size, "badge": light_badge,
+        "fmt": {"dt": datetime_text, "due": due_text, "size": human_size, "badge": light_badge, "preview": previewable,
                 "days": days_late_text},
         "today": at.date().isoformat(),
     }

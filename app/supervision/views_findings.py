@@ -52,6 +52,7 @@ from app.supervision.web import (
     human_size,
     ids_of,
     only_visible_finding,
+    previewable,
     run,
     scoped_cadre,
     scoped_unit,
@@ -319,7 +320,7 @@ class FindingView(ScopedModelView):
             attachments=attachment_rows("rectification_report", [r.id for r in reports]),
             acts=finding_actions(finding, user), overdue=finding_overdue(finding),
             state_label=F.finding_state_label(finding.state), measures=ACCOUNTABILITY_MEASURES,
-            chosen=(finding.accountability or "").split("、"), fmt={"dt": datetime_text, "size": human_size},
+            chosen=(finding.accountability or "").split("、"), fmt={"dt": datetime_text, "size": human_size, "preview": previewable},
             kept=kept or {},
         )
 

@@ -40,7 +40,7 @@ from app.supervision import deadlines
 from app.supervision import findings as F
 from app.supervision import tasks as S
 from app.web.context import request_now as now
-from app.web.downloads import download
+from app.web.downloads import download, inline, preview_type
 from app.web.lookup import LookupWidget
 from app.web.modelview import PageFirstInterface
 
@@ -120,8 +120,20 @@ def attachment_rows(owner_table: str, owner_ids) -> dict[int, list]:
     return out
 
 
-def send_attachment(attachment: Attachment):
+def send_attachment(attachment: Attachment, preview: bool | None = None):
+    """An attachment the caller has checked the user may read: shown in the browser when
+    asked (?preview=1) and a PDF or an image, else downloaded."""
+    if preview is None:
+        preview = has_request_context() and request.args.get("preview") == "1"
+    mime = preview_type(attachment.filename) if preview else None
+    if mime is not None:
+        return inline(attachment.content, mime, attachment.filename)
     return download(attachment.content, "application/octet-stream", attachment.filename)
+
+
+def previewable(filename: str) -> bool:
+    """Whether the browser can show the attachment in place (PDF, images)."""
+    return preview_type(filename) is not None
 
 
 def human_size(size: int) -> str:
