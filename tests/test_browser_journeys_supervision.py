@@ -285,3 +285,38 @@ def test_draft_deadline_in_the_past_warns_while_typing(app, live_server, open_pa
     page.wait_for_timeout(200)
     assert page.locator(".past-warning").count() == 0
     w.check()
+
+
+# ---------------------------------------------------------------- point 11: the keyword box
+
+def test_keyword_box_on_the_lists(app, live_server, open_page):  # noqa: F811  (fixtures)
+    _draft(app, "DC-J1-KW-B01", "防汛物资储备检查")
+    _draft(app, "DC-J1-KW-B02", "秸秆禁烧巡查")
+    w = open_page()
+    page = w.page
+    login(page, live_server, SUPERVISOR)
+    page.goto(f"{live_server}/tasks/list/?state=draft")
+    box = page.locator("form.list-keyword input[name=q]")
+    assert box.is_visible(), "the task list has no keyword box"
+    assert "事项编号" in (box.get_attribute("placeholder") or "")
+    box.fill("防汛物资")
+    with page.expect_navigation():
+        page.locator("form.list-keyword button[type=submit]").click()
+    rows = page.locator("table tbody tr", has_text="DC-J1-KW-")
+    assert rows.count() == 1 and "DC-J1-KW-B01" in rows.inner_text()
+    assert "state=draft" in page.url, "the keyword dropped the list's other filters"
+    shot(page, "j1_task_list_keyword.png")
+    with page.expect_navigation():
+        page.locator("form.list-keyword a", has_text="清除搜索").click()
+    assert page.locator("table tbody tr", has_text="DC-J1-KW-").count() == 2
+
+    # the same box on other lists: cadres (by unit name) and findings
+    page.goto(f"{live_server}/cadres/list/")
+    page.locator("form.list-keyword input[name=q]").fill("桥北镇")
+    with page.expect_navigation():
+        page.locator("form.list-keyword button[type=submit]").click()
+    assert page.locator("table tbody tr", has_text="桥北镇").count() >= 1
+    shot(page, "j1_cadre_list_keyword.png")
+    page.goto(f"{live_server}/findings/list/")
+    assert page.locator("form.list-keyword input[name=q]").is_visible()
+    w.check()
