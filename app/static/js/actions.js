@@ -1,4 +1,5 @@
-/* Irreversible buttons ask first, and dates already past are pointed out while typing.
+/* Irreversible buttons ask first, dates already past are pointed out while typing, and a
+   list's keyword box keeps the list's other filters.
 
    - <form data-confirm="…"> or a submit <button data-confirm="…">: the browser's confirm
      dialog with that text; cancelling leaves the page as it was (nothing is sent).
@@ -15,6 +16,22 @@
       event.stopImmediatePropagation();
     }
   }, true);
+
+  // <form method="get" data-keep-args="q">: a search that keeps the list's other filters of
+  // the address (all but the form's own fields and the page number).
+  document.addEventListener("submit", function (event) {
+    var form = event.target, own = form.getAttribute && form.getAttribute("data-keep-args");
+    if (own === null || own === undefined || event.defaultPrevented) { return; }
+    var skip = own.split(/\s+/);
+    new URLSearchParams(window.location.search).forEach(function (value, key) {
+      if (skip.indexOf(key) >= 0 || key.indexOf("page_") === 0) { return; }
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = key;
+      input.value = value;
+      form.appendChild(input);
+    });
+  });
 
   function today() {
     var d = new Date(), pad = function (n) { return (n < 10 ? "0" : "") + n; };
