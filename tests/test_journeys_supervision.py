@@ -322,3 +322,14 @@ def test_attachments_preview_in_the_browser(client, app):
     # still scoped: another county's leader gets a 404, as for a missing file
     login(client, "ld_guangshan")
     assert client.get(f"/tasks/attachment/{files['方案.pdf']}?preview=1").status_code == 404
+
+
+def test_irreversible_buttons_elsewhere_ask_first(client, app):
+    """The period workflow's buttons (开始评分/锁定/发布/解锁) carry a confirmation too."""
+    import re
+
+    login(client, "kpy_city")
+    html = client.get("/periods/list/").get_data(as_text=True)
+    buttons = re.findall(r"<button[^>]*>(?:开始评分|锁定|发布|解锁)</button>", html)
+    assert buttons, "the demo has no period to move on"
+    assert all("data-confirm=" in b for b in buttons), buttons
