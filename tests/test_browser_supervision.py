@@ -74,7 +74,7 @@ def _todo_section(page, base, key):
     return page.locator(f"#todo-{key}")
 
 
-def test_task_workflow_in_browser(app, live_server, open_page):
+def test_task_workflow_in_browser(app, live_server, open_page):  # noqa: F811  (fixtures)
     task_id = _make_draft(app)
     show = f"{live_server}/tasks/show/{task_id}"
 
