@@ -80,6 +80,8 @@ def test_task_workflow_in_browser(app, live_server, open_page):  # noqa: F811  (
 
     sup_w, lia_w = open_page(), open_page()
     sup, lia = sup_w.page, lia_w.page
+    for page in (sup, lia):  # irreversible buttons ask first (issue 14): this walk says yes
+        page.on("dialog", lambda dialog: dialog.accept())
     login(sup, live_server, SUPERVISOR)
     login(lia, live_server, LIAISON)
 

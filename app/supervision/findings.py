@@ -118,11 +118,30 @@ def _own(finding_id: int, user, what: str) -> Finding:
 
 # ---------------------------------------------------------------- recording
 
+INSPECTION = "督查检查"
+
+
 def create_inspection(
-    code: str, date: dt.date, place: str, team: str | None, mode: str, org_unit_id: int, user=None
+    code: str, date: dt.date, place: str, team: str | None, mode: str, org_unit_id: int, user=None,
+    now: dt.datetime | None = None,
 ) -> Inspection:
-    """Record an inspection (明察/暗访) of a unit in the supervisor's subtree."""
+    """Record an inspection (明察/暗访) of a unit in the supervisor's subtree, dated today
+    or earlier (an inspection is recorded after it took place)."""
     require_supervisor(user)
+    code, place, team, unit = _inspection_fields(code, date, place, team, mode, org_unit_id, user, now)
+    if db.session.scalar(select(Inspection.id).where(Inspection.code == code)) is not None:
+        raise DomainError(f"检查编号“{code}”已存在")
+    with command(user, INSPECTION):
+        inspection = Inspection(
+            code=code, date=date, place=place, team=team, mode=mode,
+            org_unit=unit, org_unit_id=unit.id, created_by=username(user),
+        )
+        db.session.add(inspection)
+    return inspection
+
+
+def _inspection_fields(code, date, place, team, mode, org_unit_id, user, now):
+    """The checked (code, place, team, unit) of an inspection form; DomainError on a bad one."""
     code = required_text(code, "检查编号不能为空")
     place = required_text(place, "检查地点不能为空")
     if len(code) > 32 or len(place) > 200 or len(team or "") > 200:
@@ -131,24 +150,67 @@ def create_inspection(
         raise DomainError("检查方式应为“明察”或“暗访”")
     if not isinstance(date, dt.date):
         raise DomainError("请填写检查日期")
+    today = default_now(now).date()
+    if date > today:
+        raise DomainError(f"检查日期 {date.isoformat()} 晚于今天（{today.isoformat()}），请填写检查实际进行的日期")
     unit = db.session.get(OrgUnit, org_unit_id) if org_unit_id is not None else None
     if unit is None or not unit_visible_to(unit, user):
         raise DomainError("被检查单位不存在或不在您的管辖范围内")
-    if db.session.scalar(select(Inspection.id).where(Inspection.code == code)) is not None:
+    return code, place, (team or "").strip() or None, unit
+
+
+def acted_findings(inspection_id: int) -> int:
+    """How many findings of the inspection were acted on (整改 started, reported, verified,
+    or accountability recorded): once one was, the inspection is fixed."""
+    from sqlalchemy import func
+
+    acted = or_(Finding.state != "pending", Finding.accountability.is_not(None),
+                exists().where(RectificationReport.finding_id == Finding.id))
+    return db.session.scalar(
+        select(func.count()).select_from(Finding).where(Finding.inspection_id == inspection_id, acted)
+    ) or 0
+
+
+def inspection_editable(inspection: Inspection) -> bool:
+    return acted_findings(inspection.id) == 0
+
+
+def update_inspection(
+    inspection_id: int, code: str, date: dt.date, place: str, team: str | None, mode: str, org_unit_id: int,
+    user=None, now: dt.datetime | None = None, expected_version: int | None = None,
+) -> Inspection:
+    """Correct an inspection (supervisor) until one of its findings was acted on. Findings
+    dated on the inspection's old date (the default) move to the new date with it."""
+    require_supervisor(user)
+    inspection = get_inspection(inspection_id, user)
+    code, place, team, unit = _inspection_fields(code, date, place, team, mode, org_unit_id, user, now)
+    clash = select(Inspection.id).where(Inspection.code == code, Inspection.id != inspection.id)
+    if db.session.scalar(clash) is not None:
         raise DomainError(f"检查编号“{code}”已存在")
-    with command(user, "督查检查"):
-        inspection = Inspection(
-            code=code, date=date, place=place, team=(team or "").strip() or None, mode=mode,
-            org_unit=unit, org_unit_id=unit.id, created_by=username(user),
-        )
-        db.session.add(inspection)
+    if not inspection_editable(inspection):
+        raise DomainError("本次检查发现的问题已开始整改或已记录问责，检查信息不能再修改")
+    findings = db.session.scalars(select(Finding).where(Finding.inspection_id == inspection.id)).all()
+    moved = [f for f in findings if f.found_on == inspection.date]
+    early = [f for f in moved if f.deadline is not None and f.deadline < date]
+    if early:
+        raise DomainError(f"有 {len(early)} 个问题的整改期限早于新的检查日期，请先核对检查日期")
+    with command(user, INSPECTION):
+        claim(inspection, "version", (inspection.version,), "该检查")
+        check_version(inspection, expected_version, INSPECTION)
+        # The findings are checked again under the claim: one acted on meanwhile refuses.
+        if not inspection_editable(inspection):
+            raise DomainError("本次检查发现的问题已开始整改或已记录问责，检查信息不能再修改")
+        for finding in moved:
+            finding.found_on = date
+        inspection.code, inspection.date, inspection.place, inspection.team = code, date, place, team
+        inspection.mode, inspection.org_unit, inspection.org_unit_id = mode, unit, unit.id
     return inspection
 
 
 def add_finding(
     inspection_id: int, org_unit_id: int, description: str, category: str, severity: str,
     cadre_ids=(), requirement: str | None = None, deadline: dt.date | None = None,
-    continuous: bool = False, user=None, found_on: dt.date | None = None,
+    continuous: bool = False, user=None, found_on: dt.date | None = None, now: dt.datetime | None = None,
 ) -> Finding:
     """Log a problem found by an inspection: 限期整改 needs a deadline, 持续整改 has none."""
     require_supervisor(user)
@@ -163,6 +225,8 @@ def add_finding(
     if severity not in SEVERITIES:
         raise DomainError(f"问题严重程度应为 {'/'.join(SEVERITIES)} 之一")
     found_on = found_on or inspection.date
+    if found_on > default_now(now).date():
+        raise DomainError(f"发现日期 {found_on.isoformat()} 晚于今天，请填写实际发现问题的日期")
     if continuous and deadline is not None:
         raise DomainError("持续整改的问题不设整改期限")
     if not continuous and deadline is None:

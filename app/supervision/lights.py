@@ -63,6 +63,28 @@ def days_late(task: SupervisionTask, now: dt.datetime) -> int:
     return max((deadlines.days_late(due, done, now) for _, _, due, done in task_milestones(task)), default=0)
 
 
+LATE_NAMES = {deadlines.ACKNOWLEDGE: "签收", deadlines.FIRST_REPORT: "首次反馈", deadlines.COMPLETE: "办结",
+              REPORT: "定期反馈"}
+_LATE_ORDER = (deadlines.ACKNOWLEDGE, deadlines.FIRST_REPORT, REPORT, deadlines.COMPLETE)
+
+
+def late_milestones(task: SupervisionTask, now: dt.datetime) -> list[tuple[str, int]]:
+    """Return (milestone, days) of each kind of milestone that is (or was) late, most days
+    first (the most late assignment's days for the per-unit milestones); [] if none."""
+    worst: dict[str, int] = {}
+    for name, _, due, done in task_milestones(task):
+        days = deadlines.days_late(due, done, now)
+        if days:
+            worst[name] = max(days, worst.get(name, 0))
+    return sorted(worst.items(), key=lambda item: (-item[1], _LATE_ORDER.index(item[0])))
+
+
+def late_text(task: SupervisionTask, now: dt.datetime) -> str:
+    """The late milestones in words, e.g. "首次反馈超期 2 天" or "签收超期 3 天、首次反馈超期 1 天";
+    "" when nothing is late."""
+    return "、".join(f"{LATE_NAMES[name]}超期 {days} 天" for name, days in late_milestones(task, now))
+
+
 def completion_days_late(task: SupervisionTask, now: dt.datetime) -> int:
     """Return the whole days the completion (办结) is or was late; 0 for drafts and terminated."""
     if task.state not in LIT_STATES or task.complete_due is None:

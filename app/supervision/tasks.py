@@ -64,6 +64,8 @@ from app.supervision.lights import (  # noqa: F401  (re-exported API)
     OPEN_STATES,
     completion_days_late,
     days_late,
+    late_milestones,
+    late_text,
     light_condition,
     light_filter,
     task_light,
@@ -102,6 +104,18 @@ def create_task(code: str, title: str, *, lead_unit_id: int, user=None, **fields
         _apply(task, {"code": code, "title": title, "lead_unit_id": lead_unit_id, **fields}, user)
         db.session.add(task)
     return task
+
+
+TASK_CODE_PREFIX = "DC"
+
+
+def next_task_code(now: dt.datetime | None = None) -> str:
+    """The next free automatic 事项编号 of the year: DC-2026-0001, DC-2026-0002, … (one more
+    than the highest number of that form; codes typed by hand in other forms are ignored)."""
+    prefix = f"{TASK_CODE_PREFIX}-{default_now(now).year}-"
+    codes = db.session.scalars(select(SupervisionTask.code).where(SupervisionTask.code.like(prefix + "%")))
+    numbers = [int(code[len(prefix):]) for code in codes if code[len(prefix):].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1:04d}"
 
 
 def update_draft(task_id: int, user=None, expected_version: int | None = None, **fields) -> SupervisionTask:
@@ -453,6 +467,17 @@ def delete_draft(task_id: int, user=None) -> None:
     with command(user, TASK):
         claim(task, "state", ("draft",))
         db.session.delete(task)
+
+
+def draft_warnings(task: SupervisionTask, now: dt.datetime | None = None) -> list[str]:
+    """What to tell the supervisor about a draft before 交办 (Chinese; [] if nothing): a
+    办结期限 set by hand that has already passed (交办 would refuse it)."""
+    today = default_now(now).date()
+    deadline = task.manual_deadline
+    if task.state != "draft" or deadline is None or deadline >= today:
+        return []
+    return [f"人工设定的办结期限 {deadline.isoformat()} 已过（今天是 {today.isoformat()}），"
+            "交办前请修改办结期限，否则无法按期办结"]
 
 
 def can_supervise(task: SupervisionTask, user) -> bool:

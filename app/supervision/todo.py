@@ -20,7 +20,7 @@ from app.supervision.access import (
 )
 from app.supervision.findings import scope_findings
 
-TODO_KEYS = ("to_sign", "reports_due", "extensions", "reviews", "reminders", "findings_to_rectify", "findings_to_verify")
+TODO_KEYS = ("returned", "to_sign", "reports_due", "extensions", "reviews", "reminders", "findings_to_rectify", "findings_to_verify")
 
 
 def scope_tasks(stmt, user):
@@ -45,7 +45,9 @@ def supervisable(user):
 def todo(user, now: dt.datetime | None = None, limit: int = 200) -> dict[str, list]:
     """Return what waits on the user, one query per list (each at most `limit` rows):
 
-    liaisons — to_sign: own unit's unsigned assignments of 已交办/办理中 items;
+    liaisons — returned: own lead assignments of items a supervisor returned (退办, the
+      reason in task.state_reason) whose completion is not yet reported again;
+      to_sign: own unit's unsigned assignments of 已交办/办理中 items;
       reports_due: own signed assignments of 办理中 items still owing the first report, a
       periodic report or their completion report due within 24 h or overdue;
       reminders: unread reminders to the own unit; findings_to_rectify: own findings
@@ -74,8 +76,14 @@ def _liaison_todo(lists: dict, unit_id: int, now: dt.datetime, limit: int) -> No
         a.next_report_due <= cut,
         and_(a.completion_reported_at.is_(None), t.complete_due <= cut),
     )
+    # 退办 moves the item back to 办理中 with its reason; until the lead unit reports completion
+    # again it waits as 被退回 (whatever its deadlines), and only there.
+    returned = and_(t.state == "in_progress", t.state_reason.is_not(None), a.is_lead,
+                    a.completion_reported_at.is_(None))
+    lists["returned"] = _all(mine.where(returned).order_by(t.complete_due, a.id), limit)
     lists["reports_due"] = _all(
-        mine.where(t.state == "in_progress", a.signed_at.is_not(None), owing).order_by(t.complete_due, a.id), limit
+        mine.where(t.state == "in_progress", a.signed_at.is_not(None), owing, not_(returned))
+        .order_by(t.complete_due, a.id), limit
     )
     lists["reminders"] = _all(
         select(TaskReminder)

@@ -63,6 +63,7 @@ from app.supervision.web import (
     light_badge,
     only_visible_task,
     parse_date,
+    previewable,
     run,
     scoped_cadre,
     scoped_unit,
@@ -86,6 +87,7 @@ TASK_COMPUTED = {
     "light": task_light_now,
     "light_label": lambda t: S.LIGHT_LABELS.get(task_light_now(t), ""),
     "days_late": lambda t: S.days_late(t, now()),
+    "late_text": lambda t: S.late_text(t, now()),
     "assist_names": lambda t: "、".join(u.name for u in t.assist_units),
     "complete_due_text": lambda t: due_text(t.complete_due),
 }
@@ -102,7 +104,8 @@ def _unit_lookup(label, required):
 class TaskForm(DynamicForm):
     """A draft's fields. No state field: states move only by the workflow buttons."""
 
-    code = StringField("事项编号", [DataRequired(message="请填写事项编号"), Length(max=32)], widget=BS3TextFieldWidget())
+    code = StringField("事项编号", [DataRequired(message="请填写事项编号"), Length(max=32)], widget=BS3TextFieldWidget(),
+                       description="新建时自动编号（如 DC-2026-0001），可以修改，不能与已有事项重复")
     title = StringField("事项名称", [DataRequired(message="请填写事项名称"), Length(max=200)], widget=BS3TextFieldWidget())
     category = SelectField("事项类别", choices=[(c, c) for c in TASK_CATEGORIES], widget=Select2Widget(),
                            description="督大事：重大决策部署；督难事：重点难点任务；督实事：民生实事")
@@ -110,7 +113,8 @@ class TaskForm(DynamicForm):
                        description="13710：当天签收部署，3 天内首次反馈，普通事项 7 天、重大复杂事项 1 个月内办结；"
                                    "长期事项须人工设定办结期限，每 7 天反馈一次")
     manual_deadline = DateField("办结期限（人工设定）", [Optional()], widget=DatePickerWidget(),
-                                description="长期事项必填；其他事项填写后代替按规则计算的办结期限")
+                                description="长期事项必填；其他事项填写后代替按规则计算的办结期限",
+                                render_kw={"data-past-warning": "该办结期限早于今天，已经过期：交办前请修改"})
     lead_unit = _unit_lookup("主办单位", True)
     assist_units = MultiLookupField("协办单位", [Optional()], loader=scoped_unit, endpoint="LookupView.units",
                                     describe=describe_unit)
@@ -171,7 +175,7 @@ class TaskView(ScopedModelView):
     edit_title = "修改督查事项（草稿）"
     list_template = "supervision/task_list.html"
     label_columns = TASK_LABELS
-    list_columns = ["code", "title", "category", "state_label", "light", "days_late", "lead_unit.name",
+    list_columns = ["code", "title", "category", "state_label", "light", "late_text", "lead_unit.name",
                     "responsible_cadre.name", "complete_due"]
     order_columns = ["code", "title", "category", "complete_due"]
     search_columns = ["code", "title", "state", "category", "source", "complete_due"]
@@ -184,7 +188,8 @@ class TaskView(ScopedModelView):
     formatters_columns = {"light": light_badge, "complete_due": due_text, "days_late": days_late_text}
     add_form = edit_form = TaskForm
     add_columns = edit_columns = FORM_COLUMNS
-    export_columns = ["code", "title", "category", "state_label", "light_label", "days_late", "lead_unit.code",
+    export_columns = ["code", "title", "category", "state_label", "light_label", "days_late", "late_text",
+                      "lead_unit.code",
                       "lead_unit.name", "assist_names", "responsible_cadre.code", "responsible_cadre.name",
                       "leader_in_charge", "source", "assigned_at", "complete_due_text", "submitted_at", "completed_at"]
 
@@ -213,6 +218,8 @@ class TaskView(ScopedModelView):
         user = acting_user()
         form = TaskForm()
         form.fill_rules()
+        if request.method == "GET":
+            form.code.data = S.next_task_code(now())
         if request.method == "POST" and form.validate():
             fields = form.service_fields()
             try:
@@ -239,6 +246,7 @@ class TaskView(ScopedModelView):
             form = TaskForm(obj=task)
             form.rule.data = task.rule_id
             form.expected_version.data = task.version
+            _flash_draft_warnings(task)
         form.fill_rules()
         if request.method == "POST" and form.validate():
             try:
@@ -301,9 +309,20 @@ class TaskView(ScopedModelView):
     @has_access
     def show(self, pk):
         user = acting_user()
-        task = only_visible_task(_int(pk), user)
+        return self._show_page(only_visible_task(_int(pk), user), user)
+
+    def _show_page(self, task, user, kept: dict | None = None):
+        """The show page; `kept`: a refused report form's input, shown again in its open panel."""
         page = task_page(task, user)
-        return self.render_template("supervision/task_show.html", title=f"督查事项 {task.code}", task=task, **page)
+        return self.render_template("supervision/task_show.html", title=f"督查事项 {task.code}", task=task,
+                                    kept=kept or {}, **page)
+
+    def _keep_input(self, pk: int, kind: str):
+        """A refused report: the show page again with what the user typed (files excepted)."""
+        user = acting_user()
+        kept = {"kind": kind, **{k: request.form.get(k, "") for k in ("done_text", "undone_reason", "next_steps")}}
+        kept["files"] = bool(uploaded_files())
+        return self._show_page(only_visible_task(pk, user), user, kept)
 
     @expose("/attachment/<int:aid>")
     @has_access
@@ -382,7 +401,7 @@ class TaskView(ScopedModelView):
         return _assignment_command(
             pk, lambda u, a: S.report_progress(a.id, form.get("done_text"), form.get("undone_reason"),
                                                form.get("next_steps"), files, user=u, now=now()),
-            "进展反馈已报送")
+            "进展反馈已报送", refused=lambda: self._keep_input(pk, "report"))
 
     @expose("/<int:pk>/complete", methods=["POST"])
     @has_access
@@ -392,7 +411,7 @@ class TaskView(ScopedModelView):
             pk, lambda u, a: S.submit_completion(a.id, form.get("done_text"), form.get("undone_reason"),
                                                  form.get("next_steps"), files, user=u, now=now(),
                                                  expected_version=form_version()),
-            "办结报告已报送")
+            "办结报告已报送", refused=lambda: self._keep_input(pk, "complete"))
 
     @expose("/<int:pk>/extension", methods=["POST"])
     @has_access
@@ -408,6 +427,11 @@ class TaskView(ScopedModelView):
     def read_reminder(self, rid):
         back = _safe_next(url_for("TodoView.index"))
         return run(lambda: S.mark_reminder_read(rid, user=acting_user(), now=now()), "催办已标记为已读", back)
+
+
+def _flash_draft_warnings(task) -> None:
+    for warning in S.draft_warnings(task, now()):
+        flash(warning, "warning")
 
 
 def _int(pk) -> int:
@@ -436,8 +460,9 @@ def _task_command(pk: int, fn, success: str | None):
     return redirect(back)
 
 
-def _assignment_command(pk: int, fn, success: str):
-    """Run a liaison command on the user's own assignment of a visible task."""
+def _assignment_command(pk: int, fn, success: str, refused=None):
+    """Run a liaison command on the user's own assignment of a visible task; refused (a
+    DomainError, flashed): `refused()`'s answer if given, else back to the page."""
     user = acting_user()
     task = only_visible_task(pk, user)
     raw = request.form.get("assignment_id") or ""
@@ -452,6 +477,8 @@ def _assignment_command(pk: int, fn, success: str):
         fn(user, assignment)
     except DomainError as exc:
         flash_domain_error(exc)
+        if refused is not None:
+            return refused()
     else:
         flash(success, "success")
     return redirect(back)
@@ -477,6 +504,7 @@ def task_page(task: SupervisionTask, user) -> dict:
         "state_label": S.state_label(task.state),
         "light": S.task_light(task, at),
         "days": S.days_late(task, at),
+        "late": S.late_text(task, at),
         "assignments": [_assignment_row(task, a, at) for a in task.assignments if a.id in mine],
         "reports": reports,
         "attachments": attachment_rows("task_report", [r.id for r in reports]),
@@ -484,9 +512,10 @@ def task_page(task: SupervisionTask, user) -> dict:
         "reminders": reminders,
         "units": units,
         "acts": task_actions(task, user, at, extensions),
+        "warnings": S.draft_warnings(task, at),
         "labels": {"extension": EXTENSION_STATES, "report": REPORT_KINDS, "level": LEVEL_LABELS,
                    "milestone": S.MILESTONE_LABELS},
-        "fmt": {"dt": datetime_text, "due": due_text, "size": human_size, "badge": light_badge,
+        "fmt": {"dt": datetime_text, "due": due_text, "size": human_size, "badge": light_badge, "preview": previewable,
                 "days": days_late_text},
         "today": at.date().isoformat(),
     }

@@ -20,6 +20,7 @@ from app.web.todo import providers as todo_providers
 from app.web.todo import remember as remember_todo_count
 
 TODO_SECTIONS = [
+    ("returned", "被退回", "督查员退办、须重新报送办结的事项"),
     ("to_sign", "待签收", "已交办给本单位、尚未签收的事项"),
     ("reports_due", "待反馈", "首次反馈、定期反馈或办结报告 24 小时内到期或已超期"),
     ("extensions", "待审批延期", "承办单位提出的延期申请"),

@@ -14,7 +14,7 @@ from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.security.decorators import has_access
 from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.core.errors import DomainError, NotFound
@@ -52,6 +52,7 @@ from app.supervision.web import (
     human_size,
     ids_of,
     only_visible_finding,
+    previewable,
     run,
     scoped_cadre,
     scoped_unit,
@@ -99,6 +100,10 @@ class InspectionForm(DynamicForm):
                            endpoint="LookupView.units", describe=describe_unit)
 
 
+class InspectionEditForm(InspectionForm):
+    expected_version = HiddenField()
+
+
 class InspectionView(ScopedModelView):
     """督查检查 (明察暗访): list, record, and the findings of each."""
 
@@ -128,7 +133,7 @@ class InspectionView(ScopedModelView):
         if request.method == "POST" and form.validate():
             try:
                 inspection = F.create_inspection(form.code.data, form.date.data, form.place.data, form.team.data,
-                                                 form.mode.data, form.org_unit.data.id, user=user)
+                                                 form.mode.data, form.org_unit.data.id, user=user, now=now())
             except DomainError as exc:
                 flash_domain_error(exc)
             else:
@@ -151,13 +156,40 @@ class InspectionView(ScopedModelView):
         return self.render_template(
             "supervision/inspection_show.html", title=f"督查检查 {inspection.code}", inspection=inspection,
             findings=findings, may_add=can("write", "Finding"), state_label=F.finding_state_label,
+            may_edit=can("write", "Inspection") and F.inspection_editable(inspection),
             overdue=finding_overdue,
         )
 
     @expose("/edit/<pk>", methods=["GET", "POST"])
     @has_access
     def edit(self, pk):
-        return _no_generic_change(self, pk, "督查检查登记后不提供修改")
+        """Correct an inspection until one of its findings was acted on (then it is fixed)."""
+        user = acting_user()
+        try:
+            inspection = F.get_inspection(_int(pk), user)
+        except NotFound:
+            abort(404)
+        if not F.inspection_editable(inspection):
+            flash("本次检查发现的问题已开始整改或已记录问责，检查信息不能再修改", "warning")
+            return redirect(url_for("InspectionView.show", pk=inspection.id))
+        if request.method == "POST":
+            form = InspectionEditForm()
+        else:
+            form = InspectionEditForm(obj=inspection)
+            form.expected_version.data = inspection.version
+        if request.method == "POST" and form.validate():
+            try:
+                F.update_inspection(inspection.id, form.code.data, form.date.data, form.place.data, form.team.data,
+                                    form.mode.data, form.org_unit.data.id, user=user, now=now(),
+                                    expected_version=form_version())
+            except DomainError as exc:
+                flash_domain_error(exc)
+            else:
+                flash("检查信息已保存", "success")
+                return redirect(url_for("InspectionView.show", pk=inspection.id))
+        widget = self.edit_widget(form=form, include_cols=[*self.add_columns, "expected_version"], exclude_cols=[],
+                                  fieldsets=None)
+        return self.render_template(self.edit_template, title="修改督查检查", widgets={"edit": widget})
 
     @expose("/delete/<pk>", methods=["GET", "POST"])
     @has_access
@@ -216,6 +248,7 @@ class FindingView(ScopedModelView):
     add_title = "登记发现问题"
     can_edit = can_delete = False
     list_template = "supervision/finding_list.html"
+    keyword_columns = ("description", "category", "org_unit.name", "org_unit.code")
     label_columns = FINDING_LABELS
     list_columns = ["found_on", "org_unit.name", "category", "severity", "short_description", "cadre_names",
                     "state_label", "deadline_text", "overdue", "accountability"]
@@ -260,7 +293,7 @@ class FindingView(ScopedModelView):
                     form.inspection.data, form.org_unit.data.id, form.description.data, form.category.data,
                     form.severity.data, cadre_ids=ids_of(form.cadres.data), requirement=form.requirement.data,
                     deadline=form.deadline.data, continuous=form.mode.data == "continuous", user=user,
-                    found_on=form.found_on.data,
+                    found_on=form.found_on.data, now=now(),
                 )
             except DomainError as exc:
                 flash_domain_error(exc)
@@ -274,7 +307,10 @@ class FindingView(ScopedModelView):
     @has_access
     def show(self, pk):
         user = acting_user()
-        finding = only_visible_finding(_int(pk), user)
+        return self._show_page(only_visible_finding(_int(pk), user), user)
+
+    def _show_page(self, finding, user, kept: dict | None = None):
+        """The show page; `kept`: a refused rectification report's input, shown again."""
         reports = db.session.scalars(
             select(RectificationReport).where(RectificationReport.finding_id == finding.id)
             .order_by(RectificationReport.created_at, RectificationReport.id)
@@ -284,7 +320,8 @@ class FindingView(ScopedModelView):
             attachments=attachment_rows("rectification_report", [r.id for r in reports]),
             acts=finding_actions(finding, user), overdue=finding_overdue(finding),
             state_label=F.finding_state_label(finding.state), measures=ACCOUNTABILITY_MEASURES,
-            chosen=(finding.accountability or "").split("、"), fmt={"dt": datetime_text, "size": human_size},
+            chosen=(finding.accountability or "").split("、"), fmt={"dt": datetime_text, "size": human_size, "preview": previewable},
+            kept=kept or {},
         )
 
     @expose("/edit/<pk>", methods=["GET", "POST"])
@@ -324,9 +361,16 @@ class FindingView(ScopedModelView):
     @has_access
     def rectification(self, pk):
         text, files = request.form.get("text"), uploaded_files()
-        return _finding_command(pk, lambda u: F.report_rectification(pk, text, files, user=u, now=now(),
-                                                                     expected_version=form_version()),
-                                "整改情况已报送，等待督查员验收")
+        user = acting_user()
+        only_visible_finding(pk, user)
+        try:
+            F.report_rectification(pk, text, files, user=user, now=now(), expected_version=form_version())
+        except DomainError as exc:
+            flash_domain_error(exc)
+            kept = {"text": text or "", "files": bool(files)}  # the user's input, in the open form again
+            return self._show_page(only_visible_finding(pk, user), user, kept)
+        flash("整改情况已报送，等待督查员验收", "success")
+        return redirect(url_for("FindingView.show", pk=pk))
 
     @expose("/<int:pk>/verify", methods=["POST"])
     @has_access

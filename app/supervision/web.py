@@ -40,7 +40,7 @@ from app.supervision import deadlines
 from app.supervision import findings as F
 from app.supervision import tasks as S
 from app.web.context import request_now as now
-from app.web.downloads import download
+from app.web.downloads import download, inline, preview_type
 from app.web.lookup import LookupWidget
 from app.web.modelview import PageFirstInterface
 
@@ -120,8 +120,20 @@ def attachment_rows(owner_table: str, owner_ids) -> dict[int, list]:
     return out
 
 
-def send_attachment(attachment: Attachment):
+def send_attachment(attachment: Attachment, preview: bool | None = None):
+    """An attachment the caller has checked the user may read: shown in the browser when
+    asked (?preview=1) and a PDF or an image, else downloaded."""
+    if preview is None:
+        preview = has_request_context() and request.args.get("preview") == "1"
+    mime = preview_type(attachment.filename) if preview else None
+    if mime is not None:
+        return inline(attachment.content, mime, attachment.filename)
     return download(attachment.content, "application/octet-stream", attachment.filename)
+
+
+def previewable(filename: str) -> bool:
+    """Whether the browser can show the attachment in place (PDF, images)."""
+    return preview_type(filename) is not None
 
 
 def human_size(size: int) -> str:
@@ -476,7 +488,7 @@ TASK_LABELS = {
     "lead_unit.code": "主办单位编码", "assist_units": "协办单位", "assist_names": "协办单位",
     "responsible_cadre": "责任干部", "responsible_cadre.name": "责任干部", "responsible_cadre.code": "责任干部编号",
     "leader_in_charge": "分管领导", "state": "状态", "state_label": "状态", "light": "灯色", "light_label": "灯色",
-    "days_late": "超期天数", "manual_deadline": "办结期限（人工设定）", "assigned_at": "交办时间",
+    "days_late": "超期天数", "late_text": "超期情况", "manual_deadline": "办结期限（人工设定）", "assigned_at": "交办时间",
     "complete_due": "办结期限", "complete_due_text": "办结期限", "submitted_at": "报送办结时间",
     "completed_at": "办结时间", "expected_version": "",
 }

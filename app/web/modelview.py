@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action as fab_action
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.widgets import RenderTemplateWidget, SearchWidget
@@ -174,6 +175,93 @@ def date_formatters(datamodel) -> dict:
     return out
 
 
+KEYWORD_ARG = "q"
+KEYWORD_OWN = ("code", "name", "title", "place", "unit_name", "username", "note")  # text columns searched by default
+KEYWORD_RELATIONS = ("cadre", "org_unit", "lead_unit")  # many-to-one relations whose code and name are searched
+KEYWORD_WORDS = {"code": "编码", "name": "名称", "title": "标题", "place": "地点", "unit_name": "单位",
+                 "username": "用户名", "note": "说明", "cadre": "干部姓名或编号", "org_unit": "单位名称或编码", "lead_unit": "主办单位"}
+
+
+def keyword_columns_of(model) -> tuple[str, ...]:
+    """The columns a list's keyword box searches by default: the model's own code/name/title
+    (and a few like them), and the code and name of its cadre or unit."""
+    from sqlalchemy import inspect as sa_inspect
+
+    mapper = sa_inspect(model)
+    text = lambda m, name: name in m.columns and _is_text(m.columns[name])  # noqa: E731
+    own = [name for name in KEYWORD_OWN if text(mapper, name)]
+    related = []
+    for rel in KEYWORD_RELATIONS:
+        prop = mapper.relationships.get(rel)
+        if prop is not None and not prop.uselist:
+            related += [f"{rel}.{name}" for name in ("code", "name") if text(prop.mapper, name)]
+        elif f"{rel}_id" in mapper.columns and _referenced(model, f"{rel}_id") is not None:
+            target = sa_inspect(_referenced(model, f"{rel}_id"))  # a key without a relationship
+            related += [f"{rel}_id.{name}" for name in ("code", "name") if text(target, name)]
+    return tuple(own + related)
+
+
+def _referenced(model, fk_column: str):
+    """The mapped class a foreign-key column of `model` points to (None if none)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    column = sa_inspect(model).columns[fk_column]
+    for fk in column.foreign_keys:
+        for mapper in model.registry.mappers:
+            if mapper.local_table is fk.column.table:
+                return mapper.class_
+    return None
+
+
+def _is_text(column) -> bool:
+    try:
+        return column.type.python_type is str
+    except NotImplementedError:
+        return False
+
+
+def keyword_condition(model, columns, keyword: str):
+    """SQL: any of `columns` ("col" or "relation.col") contains `keyword` (case-insensitive,
+    % and _ taken literally); a relation's column through EXISTS, so no row is repeated."""
+    from sqlalchemy import or_, select
+
+    pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    by_relation: dict[str, list] = {}
+    parts = []
+    for column in columns:
+        if "." in column:
+            rel, name = column.split(".", 1)
+            by_relation.setdefault(rel, []).append(name)
+        else:
+            parts.append(getattr(model, column).ilike(pattern, escape="\\"))
+    for rel, names in by_relation.items():
+        if rel.endswith("_id"):  # a foreign key without a relationship: key IN (matching rows)
+            target = _referenced(model, rel)
+            match = or_(*(getattr(target, n).ilike(pattern, escape="\\") for n in names))
+            parts.append(getattr(model, rel).in_(select(target.id).where(match)))
+            continue
+        target = getattr(model, rel).property.mapper.class_
+        parts.append(getattr(model, rel).has(or_(*(getattr(target, n).ilike(pattern, escape="\\") for n in names))))
+    return or_(*parts)
+
+
+class KeywordFilter(BaseFilter):
+    """The list's plain keyword box (?q=…): rows whose code, name or title (the view's
+    `keyword_columns`) contain the words, each word anywhere. A base filter, so it holds
+    inside the row scope, for the list, its count and its export alike."""
+
+    name = "关键字"
+
+    def apply(self, query, value):
+        if not has_request_context():
+            return query
+        words = (request.args.get(KEYWORD_ARG) or "").split()[:5]
+        model = self.datamodel.obj
+        for word in words:
+            query = query.filter(keyword_condition(model, value, word[:100]))
+        return query
+
+
 class ScopedModelView(ReadableDatesMixin, SafeActionsMixin, OptimisticEditMixin, ModelView):
     """A ModelView whose every path, list actions and exports included, goes through
     the base filters (the row scope), and whose permissions collapse to read/write."""
@@ -187,8 +275,13 @@ class ScopedModelView(ReadableDatesMixin, SafeActionsMixin, OptimisticEditMixin,
     import_help = ""
     unit_filter = True  # the list shows the 按单位筛选 picker (rows reachable by a unit id)
     can_edit = can_delete = True  # False: no edit/delete button on any list row (rows move by workflow)
+    keyword_columns: tuple[str, ...] | None = None  # the keyword box's columns; None: keyword_columns_of(model)
 
     def __init__(self, **kwargs):
+        if self.keyword_columns is None:
+            self.keyword_columns = keyword_columns_of(self.datamodel.obj)
+        if self.keyword_columns:
+            self.base_filters = [*(self.base_filters or []), ["id", KeywordFilter, tuple(self.keyword_columns)]]
         # Routes a view does not use are not registered at all (no dead 404 endpoints).
         unused = set()
         if self.import_service is None:
@@ -200,6 +293,26 @@ class ScopedModelView(ReadableDatesMixin, SafeActionsMixin, OptimisticEditMixin,
 
     def render_template(self, template, **kwargs):
         return super().render_template(template, view=self, **kwargs)
+
+    def keyword_clear_url(self) -> str:
+        """The list as it is, without the keyword (first page)."""
+        args = [(k, v) for k, v in request.args.items(multi=True) if k != KEYWORD_ARG and not k.startswith("page_")]
+        from urllib.parse import urlencode
+
+        return request.path + ("?" + urlencode(args) if args else "")
+
+    def keyword_placeholder(self) -> str:
+        """What the keyword box searches, in the list's own words (e.g. 事项编号、事项名称)."""
+        labels = []
+        for column in self.keyword_columns or ():
+            if "." in column:
+                label = KEYWORD_WORDS.get(column.split(".")[0].removesuffix("_id"), "")
+            else:
+                label = str(self.label_columns.get(column) or "")
+                label = label if label and not label.isascii() else KEYWORD_WORDS.get(column, column)
+            if label and label not in labels:
+                labels.append(label)
+        return "、".join(labels[:4])
 
     def row_editable(self, row: dict) -> bool:
         """Whether a list row offers the edit button (row: its list column values); the
