@@ -197,6 +197,9 @@ def _security_headers(app: Flask) -> None:
     from app.web.modelview import list_cells
 
     app.jinja_env.globals["list_cells"] = list_cells
+    from app.web.context import person
+
+    app.jinja_env.filters["person"] = person  # a user by name and unit, not by login name
 
     @app.after_request
     def _headers(response):
