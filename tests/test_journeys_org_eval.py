@@ -1,0 +1,162 @@
+"""Issue 14, the organization staff's journeys (points 2, 3, 8, 12, 13): org import previewed
+and checked against the 王 tree, score files never imported twice, people shown by name and
+unit, score-import templates, the results export, and the trace's arithmetic."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from app.core.errors import ImportRejected
+from app.extensions import db
+from app.models import AppUser, Cadre, EvaluationPeriod, OrgUnit, RaterGroup, ScoreSheet
+from tests.conftest import login
+
+PERIOD = "2025-Y"  # the demo's period in 评分中
+DIMS = ["德", "能", "勤", "绩", "廉"]
+
+
+def xlsx(rows: list[list]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def user(name: str) -> AppUser:
+    return db.session.scalar(select(AppUser).where(AppUser.username == name))
+
+
+def luoshan_cadres(n: int) -> list[Cadre]:
+    return db.session.scalars(select(Cadre).join(OrgUnit, Cadre.org_unit_id == OrgUnit.id)
+                              .where(OrgUnit.code.startswith("XY03")).order_by(Cadre.code).limit(n)).all()
+
+
+def sheet_count(period_code: str = PERIOD) -> int:
+    period = db.session.scalar(select(EvaluationPeriod).where(EvaluationPeriod.code == period_code))
+    return db.session.scalar(select(func.count()).select_from(ScoreSheet).where(ScoreSheet.period_id == period.id))
+
+
+@pytest.fixture()
+def named_staff(app):
+    """kpy_luoshan with a real name (the demo names accounts after their role)."""
+    with app.app_context():
+        staff = user("kpy_luoshan")
+        staff.first_name, staff.last_name = "王", "敏"
+        db.session.commit()
+    return "王敏（罗山县）"
+
+
+# ---------------------------------------------------------------- point 3: a score file twice
+
+
+def test_the_same_score_file_twice_is_refused_and_nothing_written(ctx):
+    from app.evaluation.imports import import_sheets
+
+    a, b = luoshan_cadres(2)
+    body = xlsx([["干部编号", "评价组", *DIMS],
+                 [a.code, "组织评价", 61.5, 62.5, 63.5, 64.5, 65.5],
+                 [b.code, "组织评价", 71.5, 72.5, 73.5, 74.5, 75.5]])
+    staff = user("kpy_luoshan")
+    before = sheet_count()
+    assert import_sheets(PERIOD, body, "评分表.xlsx", user=staff) == {"kind": "sheets", "sheets": 2}
+    assert sheet_count() == before + 2
+
+    with pytest.raises(ImportRejected) as refused:
+        import_sheets(PERIOD, body, "评分表（副本）.xlsx", user=staff)
+    assert "该文件已" in refused.value.message and "导入过" in refused.value.message
+    assert "未写入任何数据" in refused.value.message
+    assert sheet_count() == before + 2
+
+    # Another file holding one of the same sheets (and a new one): the repeated row is named.
+    again = xlsx([["干部编号", "评价组", *DIMS],
+                  [a.code, "组织评价", 80, 81, 82, 83, 84],
+                  [b.code, "组织评价", 71.5, 72.5, 73.5, 74.5, 75.5]])
+    with pytest.raises(ImportRejected) as identical:
+        import_sheets(PERIOD, again, "补充.xlsx", user=staff)
+    assert [line for line, _ in identical.value.errors] == [3]
+    assert f"干部“{b.code}”在“组织评价”已有一张分值完全相同的评分表" in identical.value.errors[0][1]
+    assert sheet_count() == before + 2
+
+
+# ---------------------------------------------------------------- point 12: templates, groups, the grid
+
+
+def _ids(period_code=PERIOD, group="组织评价"):
+    period = db.session.scalar(select(EvaluationPeriod).where(EvaluationPeriod.code == period_code))
+    grp = db.session.scalar(select(RaterGroup).where(RaterGroup.scheme_id == period.scheme_id, RaterGroup.name == group))
+    return period.id, grp.id
+
+
+def test_template_download_is_a_real_xlsx_that_imports(app, client):
+    with app.app_context():
+        pid, gid = _ids()
+        vid = _ids(group="群众评价")[1]
+        luoshan = {c.code for c in db.session.scalars(
+            select(Cadre).join(OrgUnit, Cadre.org_unit_id == OrgUnit.id).where(OrgUnit.code.startswith("XY03")))}
+    login(client, "kpy_luoshan")
+    index = client.get("/entry/list/").get_data(as_text=True)
+    assert f"/entry/template/{pid}/{gid}" in index and "下载导入模板" in index
+    answer = client.get(f"/entry/template/{pid}/{gid}")
+    assert answer.status_code == 200
+    assert "spreadsheetml" in answer.headers["Content-Type"]
+    wb = load_workbook(io.BytesIO(answer.data))
+    assert wb.sheetnames == ["组织评价", "填写说明", "干部名单"]
+    assert [c.value for c in wb["组织评价"][1]] == ["干部编号", "评价组", *DIMS]
+    roster = [row[0] for row in wb["干部名单"].iter_rows(min_row=2, values_only=True)]
+    assert roster and set(roster) <= luoshan  # only the cadres of the user's county
+    votes = load_workbook(io.BytesIO(client.get(f"/entry/template/{pid}/{vid}").data))
+    assert [c.value for c in votes.worksheets[0][1]] == ["干部编号", "评价组", "优秀", "称职", "基本称职", "不称职", "不了解"]
+    # the filled-in template imports as is
+    ws = wb["组织评价"]
+    ws.append([roster[0], "组织评价", 66.25, 67.25, 68.25, 69.25, 70.25])
+    buf = io.BytesIO()
+    wb.save(buf)
+    with app.app_context():
+        from app.evaluation.imports import import_sheets
+
+        assert import_sheets(PERIOD, buf.getvalue(), "模板.xlsx", user=user("kpy_luoshan"))["sheets"] == 1
+
+
+def test_unknown_rater_group_lists_the_valid_names(ctx):
+    from app.evaluation.imports import import_sheets
+
+    (a,) = luoshan_cadres(1)
+    body = xlsx([["干部编号", "评价组", *DIMS], [a.code, "组织考核", 70, 70, 70, 70, 70]])
+    with pytest.raises(ImportRejected) as refused:
+        import_sheets(PERIOD, body, "x.xlsx", user=user("kpy_luoshan"))
+    (line, message), = refused.value.errors
+    assert line == 2
+    assert "评价组“组织考核”不在考评方案中" in message
+    assert "“组织评价”" in message and "“领导和同事评价”" in message
+
+
+def test_grid_shows_who_entered_each_sheet_and_the_cadres_sheet_count(app, client, named_staff):
+    with app.app_context():
+        pid, gid = _ids()
+        from app.evaluation.imports import import_sheets
+
+        (a,) = luoshan_cadres(1)
+        code = a.code
+        body = xlsx([["干部编号", "评价组", *DIMS], [code, "组织评价", 51, 52, 53, 54, 55],
+                     [code, "组织评价", 56, 57, 58, 59, 60]])
+        import_sheets(PERIOD, body, "grid.xlsx", user=user("kpy_luoshan"))
+        total = db.session.scalar(select(func.count()).select_from(ScoreSheet).where(
+            ScoreSheet.period_id == pid, ScoreSheet.group_id == gid, ScoreSheet.cadre_id == a.id))
+    login(client, "kpy_city")
+    html = client.get(f"/entry/grid/{pid}/{gid}?q={code}").get_data(as_text=True)
+    assert "录入人" in html and "本组张数" in html
+    config = json.loads(re.search(r'<script type="application/json" id="grid-config">(.*?)</script>', html, re.S)
+                        .group(1))
+    mine = [r for r in config["rows"] if sorted(r["values"].values()) in ([51, 52, 53, 54, 55], [56, 57, 58, 59, 60])]
+    assert len(mine) == 2 and {r["entered_by"] for r in mine} == {named_staff}
+    assert {r["cadre_sheets"] for r in config["rows"]} == {total}
+    assert "kpy_luoshan" not in html
