@@ -160,3 +160,127 @@ def test_grid_shows_who_entered_each_sheet_and_the_cadres_sheet_count(app, clien
     assert len(mine) == 2 and {r["entered_by"] for r in mine} == {named_staff}
     assert {r["cadre_sheets"] for r in config["rows"]} == {total}
     assert "kpy_luoshan" not in html
+
+
+# ---------------------------------------------------------------- point 2: org import, previewed and 王-shaped
+
+ORG_HEADER = "单位编码,单位名称,类型,上级编码"
+
+
+def _unit(code: str) -> OrgUnit:
+    return db.session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+
+
+def _first(kind: str, under: str = "XY03") -> OrgUnit:
+    return db.session.scalar(select(OrgUnit).where(OrgUnit.kind == kind, OrgUnit.code.startswith(under))
+                             .order_by(OrgUnit.code).limit(1))
+
+
+def test_org_import_refuses_parents_outside_the_wang_tree_and_lists_every_row(ctx):
+    from app.org.units import import_units, preview_units
+
+    village, town = _first("village"), _first("township")
+    before = db.session.scalar(select(func.count()).select_from(OrgUnit))
+    data = (f"{ORG_HEADER}\nKD1,村里的部门,部门,{village.code}\nKD2,镇下的县,县区,{town.code}\n"
+            f"KD3,正常的村,村社区,{town.code}\nKD4,部门下的村,村社区,KD5\nKD5,县直新部门,部门,XY03\n").encode()
+    for call in (preview_units, import_units):
+        with pytest.raises(ImportRejected) as refused:
+            call(data, "u.csv", user=None)
+        errors = dict(refused.value.errors)
+        assert set(errors) == {2, 3, 5}
+        assert "“部门”不能隶属于“村社区”，其上级应为“市”或“县区”" in errors[2]
+        assert "“县区”不能隶属于“乡镇街道”" in errors[3]
+        assert "“村社区”不能隶属于“部门”，其上级应为“乡镇街道”" in errors[5]
+    assert db.session.scalar(select(func.count()).select_from(OrgUnit)) == before
+    # retyping a township into a village would strand its villages
+    with pytest.raises(ImportRejected, match="其下级单位"):
+        import_units(f"{ORG_HEADER}\n{town.code},{town.name},村社区,XY03\n".encode(), "t.csv", user=None)
+
+
+def test_org_upload_previews_renames_and_moves_and_applies_only_on_confirmation(app, client):
+    from tests.jobs_support import run_jobs
+
+    with app.app_context():
+        county, town = _unit("XY03"), _first("township")
+        other = _unit("XY04")
+        old_name, town_parent = county.name, town.parent_id
+    data = (f"{ORG_HEADER}\nXY03,罗山县（改）,县区,XY\n{town.code},{town.name},乡镇街道,XY04\n"
+            f"KP1,预览新镇,乡镇街道,XY03\n").encode()
+    login(client, "admin")
+    page = client.post("/orgunits/upload/", data={"file": (io.BytesIO(data), "u.csv")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "尚未写入任何数据" in html and "确认导入" in html
+    assert "将改名的单位（1 个）" in html and old_name in html and "罗山县（改）" in html
+    assert "将移动的单位（1 个）" in html and f"{other.name}（XY04）" in html
+    assert "将新增的单位（1 个）" in html and "预览新镇" in html
+    run_jobs(app)  # nothing is queued before the confirmation
+    with app.app_context():
+        assert _unit("XY03").name == old_name and _unit(town.code).parent_id == town_parent
+        assert _unit("KP1") is None
+    job = re.search(r'name="confirm" value="(\d+)"', html).group(1)
+    digest = re.search(r'name="digest" value="([0-9a-f]+)"', html).group(1)
+    done = client.post("/orgunits/upload/", data={"confirm": job, "digest": digest})
+    assert done.status_code == 302 and f"/jobs/{job}" in done.headers["Location"]
+    run_jobs(app)
+    result = client.get(f"/jobs/{job}").get_data(as_text=True)
+    assert "导入成功：新增 1 条，更新 2 条，其中改名 1 个，移动 1 个" in result
+    with app.app_context():
+        assert _unit("XY03").name == "罗山县（改）" and _unit(town.code).parent_id == other.id
+        assert _unit("KP1").parent_id == _unit("XY03").id
+    # a second confirmation of the same preview does nothing
+    again = client.post("/orgunits/upload/", data={"confirm": job, "digest": digest}, follow_redirects=True)
+    assert "该预览已确认过或已失效" in again.get_data(as_text=True)
+    # back as it was, for the other tests of this module
+    from app.org.units import import_units
+
+    with app.app_context():
+        import_units(f"{ORG_HEADER}\nXY03,{old_name},县区,XY\n".encode(), "back.csv", user=None)
+
+
+def test_org_upload_with_bad_parents_lists_the_rows_at_once(app, client):
+    with app.app_context():
+        village = _first("village")
+    data = f"{ORG_HEADER}\nKB1,村里的部门,部门,{village.code}\n".encode()
+    login(client, "admin")
+    html = client.post("/orgunits/upload/", data={"file": (io.BytesIO(data), "u.csv")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "导入被拒绝，未写入任何数据" in html and "“部门”不能隶属于“村社区”" in html
+    assert "确认导入" not in html
+
+
+def test_confirming_a_preview_after_the_tree_changed_writes_nothing(app, client):
+    from app.org.units import import_units
+    from tests.jobs_support import run_jobs
+
+    data = f"{ORG_HEADER}\nKS1,预览后变化的镇,乡镇街道,XY03\n".encode()
+    login(client, "admin")
+    html = client.post("/orgunits/upload/", data={"file": (io.BytesIO(data), "u.csv")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    job = re.search(r'name="confirm" value="(\d+)"', html).group(1)
+    digest = re.search(r'name="digest" value="([0-9a-f]+)"', html).group(1)
+    with app.app_context():  # someone else adds the unit meanwhile, under another name
+        import_units(f"{ORG_HEADER}\nKS1,别人加的镇,乡镇街道,XY03\n".encode(), "o.csv", user=None)
+    client.post("/orgunits/upload/", data={"confirm": job, "digest": digest})
+    run_jobs(app)
+    assert "预览之后组织机构已被他人修改" in client.get(f"/jobs/{job}").get_data(as_text=True)
+    with app.app_context():
+        assert _unit("KS1").name == "别人加的镇"
+
+
+def test_cli_org_import_checks_kinds_and_says_what_it_renamed_and_moved(app, tmp_path):
+    with app.app_context():
+        village, town = _first("village", "XY04"), _first("township", "XY04")
+        town_name = town.name
+    runner = app.test_cli_runner()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{ORG_HEADER}\nKC1,村里的部门,部门,{village.code}\n", encoding="utf-8")
+    refused = runner.invoke(args=["org", "import", str(bad)])
+    assert refused.exit_code != 0 and "第 2 行" in refused.output and "“部门”不能隶属于“村社区”" in refused.output
+    good = tmp_path / "good.csv"
+    good.write_text(f"{ORG_HEADER}\n{town.code},{town_name}（新）,乡镇街道,XY05\n", encoding="utf-8")
+    result = runner.invoke(args=["org", "import", str(good)])
+    assert result.exit_code == 0, result.output
+    assert f"改名：{town.code} “{town_name}” → “{town_name}（新）”" in result.output
+    assert f"移动：{town.code} {town_name}（新）：上级" in result.output and "（XY05）" in result.output

@@ -13,7 +13,6 @@ from app.evaluation import entry as eval_entry
 from app.evaluation import imports as eval_import
 from app.evaluation.web import PAGE, EvalBaseView, flash_error, period_by_code
 from app.extensions import db
-from app.org.users import people_by_id, person_label
 from app.models import (
     ADJUSTMENT_KINDS,
     ADJUSTMENT_STATUSES,
@@ -25,6 +24,7 @@ from app.models import (
     RaterGroup,
     ScoreSheet,
 )
+from app.org.users import people_by_id, person_label
 from app.security.scope import apply_cadre_scope, current_scope_prefix
 from app.web.context import acting_user
 from app.web.downloads import XLSX_MIME
