@@ -513,6 +513,9 @@ class EvaluationResult(db.Model):
 
     period: Mapped[EvaluationPeriod] = relationship()
     cadre: Mapped[Cadre] = relationship()
+    # the cadre's unit (read only: org_unit_id is kept by compute and the cadre's moves)
+    org_unit: Mapped[OrgUnit] = relationship(primaryjoin="foreign(EvaluationResult.org_unit_id) == OrgUnit.id",
+                                             viewonly=True)
 
     __table_args__ = (
         UniqueConstraint("period_id", "cadre_id", name="uq_evaluation_result_period_cadre"),

@@ -284,3 +284,97 @@ def test_cli_org_import_checks_kinds_and_says_what_it_renamed_and_moved(app, tmp
     assert result.exit_code == 0, result.output
     assert f"改名：{town.code} “{town_name}” → “{town_name}（新）”" in result.output
     assert f"移动：{town.code} {town_name}（新）：上级" in result.output and "（XY05）" in result.output
+
+
+# ---------------------------------------------------------------- point 8: names, units, the picker, the export
+
+
+def test_people_are_shown_by_name_and_unit_on_a_task(app, client):
+    from app.models import TaskReport
+
+    with app.app_context():
+        report = db.session.scalar(select(TaskReport).where(TaskReport.created_by.like("llr_%") | TaskReport.created_by.like("dcy_%"))
+                                   .order_by(TaskReport.id).limit(1))
+        author = user(report.created_by)
+        label = f"{author.first_name}{author.last_name or ''}"
+        task_id, username, unit = report.task_id, author.username, author.org_unit.name
+    login(client, "admin")
+    html = client.get(f"/tasks/show/{task_id}").get_data(as_text=True)
+    assert f'<small class="text-muted">{username}</small>' not in html
+    assert label in html and unit in html
+    from app.org.users import person_label
+
+    with app.app_context():
+        assert person_label(user(username)) in html
+
+
+def test_the_cadre_picker_shows_unit_and_post(app, client):
+    with app.app_context():
+        (cadre,) = luoshan_cadres(1)
+        code, unit, post = cadre.code, cadre.org_unit.name, cadre.position
+    login(client, "kpy_city")
+    (item,) = client.get(f"/lookup/cadres?q={code}").get_json()["results"]
+    assert unit in item["text"] and post in item["text"] and code in item["text"]
+
+
+def _results_in(period_code: str, unit_prefix: str, grade: str) -> list[str]:
+    from app.models import EvaluationResult
+
+    stmt = (select(Cadre.code).join(EvaluationResult, EvaluationResult.cadre_id == Cadre.id)
+            .join(EvaluationPeriod, EvaluationResult.period_id == EvaluationPeriod.id)
+            .join(OrgUnit, OrgUnit.id == EvaluationResult.org_unit_id)
+            .where(EvaluationPeriod.code == period_code, OrgUnit.code.startswith(unit_prefix),
+                   EvaluationResult.grade == grade))
+    return sorted(db.session.scalars(stmt))
+
+
+def test_results_list_shows_the_unit_and_its_export_holds_exactly_the_filtered_rows(app, client):
+    with app.app_context():
+        expected = _results_in("2024-Y", "XY04", "称职")
+        units = {u.name for u in db.session.scalars(select(OrgUnit).where(OrgUnit.code.startswith("XY04")))}
+    assert expected
+    login(client, "kpy_city")
+    page = client.get("/results/list/?period=2024-Y&unit=XY04&grade=称职").get_data(as_text=True)
+    assert "<th>所属单位" in page or "所属单位</a>" in page or ">所属单位<" in page
+    assert "/results/listing/xlsx?" in page
+    answer = client.get("/results/listing/xlsx?period=2024-Y&unit=XY04&grade=称职")
+    assert answer.status_code == 200
+    ws = load_workbook(io.BytesIO(answer.data)).worksheets[0]
+    rows = list(ws.iter_rows(values_only=True))
+    header, body = list(rows[0]), rows[1:]
+    assert header[:5] == ["干部编号", "姓名", "所属单位", "职务", "岗位类别"] and "督查实绩" in header
+    assert sorted(r[0] for r in body) == expected
+    assert {r[2] for r in body} <= units
+    supervision = header.index("督查实绩")
+    assert all(isinstance(r[supervision], (int, float)) for r in body)
+    assert {r[header.index("等次")] for r in body} == {"称职"}
+
+
+# ---------------------------------------------------------------- point 13: the trace's arithmetic and people
+
+
+def test_trace_shows_the_arithmetic_and_who_entered_each_input(app, client, named_staff):
+    from app.evaluation.imports import import_sheets
+    from app.models import EvaluationResult
+
+    with app.app_context():
+        result = db.session.scalar(
+            select(EvaluationResult).join(Cadre, EvaluationResult.cadre_id == Cadre.id)
+            .join(OrgUnit, OrgUnit.id == Cadre.org_unit_id).join(EvaluationPeriod)
+            .where(EvaluationPeriod.code == PERIOD, OrgUnit.code.startswith("XY03"),
+                   EvaluationResult.composite.is_not(None)).order_by(Cadre.code).limit(1))
+        import_sheets(PERIOD, xlsx([["干部编号", "评价组", *DIMS],
+                                    [result.cadre.code, "领导和同事评价", 77.5, 77.5, 77.5, 77.5, 77.5]]),
+                      "trace.xlsx", user=user("kpy_luoshan"))
+        rid, composite, raw, adjustment, sanping = (result.id, result.composite, result.composite_raw,
+                                                    result.adjustment, result.sanping)
+    login(client, "kpy_city")
+    html = client.get(f"/results/{rid}/trace").get_data(as_text=True)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "计算过程（三评 → 综合分 → 调整 → 综合得分）" in text
+    assert re.search(rf"三评得分 T \(0\.4×[\d.]+ \+ 0\.3×[\d.]+ \+ 0\.3×[\d.]+\) ÷ 1 {sanping:.2f}", text)
+    assert f"调整前综合分 C0 = α·T + Σ v·I 0.6×{sanping:.2f} + 0.15×" in text
+    assert re.search(r"实绩指标 I\[督查实绩\] max\(0, 100 − 5×\d+（超期事项）", text)
+    assert f"{raw:.2f} {'+' if adjustment >= 0 else '−'} {abs(adjustment):.2f} {composite:.2f}" in text
+    assert re.search(r"S\[组织评价,德\]（\d+ 张） \([\d.]+ − 最高 [\d.]+ − 最低 [\d.]+\) ÷ \(\d+ − 2\)", text)
+    assert "录入人" in text and named_staff in text  # the sheet just imported, by name and unit

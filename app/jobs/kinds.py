@@ -93,7 +93,7 @@ def _results_export(params, data, filename, progress, user) -> Done:
 
     _require("can_read", "Result")
     progress(0, 0, "正在导出考评结果…")
-    body, mime, name, count = results_file(params["period"], params["fmt"])
+    body, mime, name, count = results_file(params["period"], params["fmt"], params.get("layout", "standard"))
     return Done(f"导出完成：共 {count} 行", {"rows": count}, (name, mime, body))
 
 

@@ -63,8 +63,6 @@ def place_unit(unit: OrgUnit, *, user, check_kinds: bool = True) -> None:
             raise DomainError("上级单位不存在或不在您的管辖范围内")
         if unit.kind not in UNIT_KINDS:
             raise DomainError("单位类型无效")
-        if check_kinds:
-            _check_kinds(unit, parent)
         hold_tree()
     if unit.id is None:
         db.session.add(unit)
@@ -73,6 +71,9 @@ def place_unit(unit: OrgUnit, *, user, check_kinds: bool = True) -> None:
     parent_path = _stored_path(parent) if parent is not None else "/"
     if parent is not None and (parent.id == unit.id or (old_path and parent_path.startswith(old_path))):
         raise DomainError("不能把单位移动到它自己或它的下级单位之下")
+    if check_kinds:
+        with db.session.no_autoflush:
+            _check_kinds(unit, parent)
     new_path = parent_path + f"{unit.id}/"
     unit.path = new_path
     if old_path and old_path != new_path:
