@@ -159,13 +159,13 @@ def _adjustments(result) -> list[dict]:
 
 def _name_people(sheets, ballots, indicators, adjustments, audit) -> None:
     """Who entered each input, by name and unit (entered_by; adjustments' proposer and approver;
-    the audit's users): 命令行或早期数据 where no user is recorded."""
+    the audit's users): （未记录） where no user is recorded."""
     from app.org.users import people_by_id, people_by_username
 
     by_id = people_by_id(row["entered_by_id"] for rows in (sheets, ballots, indicators) for row in rows)
     for rows in (sheets, ballots, indicators):
         for row in rows:
-            row["entered_by"] = by_id.get(row.pop("entered_by_id"), "命令行或早期数据")
+            row["entered_by"] = by_id.get(row.pop("entered_by_id"), "（未记录）")
     names = people_by_username([a[k] for a in adjustments for k in ("proposed_by", "approved_by")]
                                + [a["username"] for a in audit])
     for a in adjustments:

@@ -265,7 +265,7 @@ def _entered_text(user_ids: set, people: dict) -> str:
     """Who entered a grid row: names and units; 命令行 for rows entered by a command."""
     names = sorted(people[u] for u in user_ids if u is not None)
     if None in user_ids:
-        names.append("命令行或早期数据")
+        names.append("（未记录）")
     return "、".join(names)
 
 
