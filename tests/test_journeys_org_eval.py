@@ -87,6 +87,21 @@ def test_the_same_score_file_twice_is_refused_and_nothing_written(ctx):
     assert sheet_count() == before + 2
 
 
+def test_the_same_adjustments_twice_are_refused(ctx):
+    from app.evaluation.imports import import_adjustments
+    from app.models import Adjustment
+
+    (a,) = luoshan_cadres(1)
+    body = xlsx([["干部编号", "类型", "分值", "事由"], [a.code, "加分", 2, "获省级表彰（重复导入测试）"]])
+    staff = user("kpy_luoshan")
+    assert import_adjustments(PERIOD, body, "adj.xlsx", user=staff) == {"adjustments": 1}
+    with pytest.raises(ImportRejected) as refused:
+        import_adjustments(PERIOD, body, "adj.xlsx", user=staff)
+    assert refused.value.errors[0][0] == 2 and "已有一条相同的加分调整" in refused.value.errors[0][1]
+    assert db.session.scalar(select(func.count()).select_from(Adjustment).where(
+        Adjustment.reason == "获省级表彰（重复导入测试）")) == 1
+
+
 # ---------------------------------------------------------------- point 12: templates, groups, the grid
 
 

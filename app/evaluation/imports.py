@@ -4,7 +4,10 @@ Every import is all-or-nothing: all rows are checked first and every bad row is 
 Rows are written with Core bulk inserts (thousands of sheets stay fast) and one summary
 audit row per import. Re-importing ballots for the same cadre and group replaces them,
 and so does re-importing an indicator score; score sheets and adjustments are appended
-(each row is one more sheet or one more adjustment).
+(each row is one more sheet or one more adjustment), but never twice: a file whose sheets are
+already in the period (same SHA-256), a row equal to a sheet already entered (same cadre,
+rater group and values) and an adjustment equal to one already there are refused with the
+rest of the file, before anything is written.
 """
 
 from __future__ import annotations
@@ -372,6 +375,24 @@ def import_indicators(period_code: str, data: bytes, filename: str, progress=Non
     return {"scores": len(scores), "replaced": replaced}
 
 
+def _adjustments_already_there(period, values, lines, cadres) -> list[tuple[int, str]]:
+    """Rows equal to an adjustment the period already has (same cadre, kind, value and reason):
+    the same file imported again would count them twice."""
+    def key(cadre_id, kind, value, reason):
+        return cadre_id, kind, round(float(value or 0), 6), reason
+
+    ids = sorted({v["cadre_id"] for v in values})
+    known = set()
+    for part in chunked(ids):
+        stmt = select(Adjustment.cadre_id, Adjustment.kind, Adjustment.value, Adjustment.reason).where(
+            Adjustment.period_id == period.id, Adjustment.cadre_id.in_(part), Adjustment.status != "rejected")
+        known.update(key(*row) for row in db.session.execute(stmt))
+    codes = {c.id: c.code for c in cadres.values()}
+    return [(line, f"干部“{codes.get(v['cadre_id'])}”已有一条相同的{v['kind']}调整（分值、事由相同），可能是重复导入，"
+                   "本次未写入任何数据")
+            for v, line in zip(values, lines) if key(v["cadre_id"], v["kind"], v["value"], v["reason"]) in known]
+
+
 def import_adjustments(period_code: str, data: bytes, filename: str, progress=None, *, user) -> dict:
     """Import adjustments (干部编号, 类型, 分值, 事由); imported ones count as approved."""
     period = _scoring_period(period_code)
@@ -379,7 +400,7 @@ def import_adjustments(period_code: str, data: bytes, filename: str, progress=No
     check_header(header, ADJUSTMENT_HEADER)
     cadres = _cadres(rows)
     actor = user.username if user is not None else SYSTEM
-    errors, values = [], []
+    errors, values, lines = [], [], []
     for line, row in checking(rows, progress):
         row_errors, cadre = _check_cadre(row, cadres, user)
         kind = row.get("类型", "")
@@ -411,6 +432,9 @@ def import_adjustments(period_code: str, data: bytes, filename: str, progress=No
                     "approved_by": actor,
                 }
             )
+            lines.append(line)
+    if not errors:
+        errors = _adjustments_already_there(period, values, lines, cadres)
     if errors:
         raise ImportRejected(errors)
     if not values:
