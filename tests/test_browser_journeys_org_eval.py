@@ -164,3 +164,23 @@ def test_trace_shows_the_arithmetic_and_people(app, live_server, open_page):  # 
     assert page.locator("table.trace-sheets th", has_text="录入人").count() == 1
     shot(page, "journeys_trace.png")
     steps.screenshot(path=str(shot(page, "journeys_trace.png").with_name("journeys_trace_steps.png")))
+
+
+def test_task_page_names_people_by_name_and_unit(app, live_server, open_page):  # noqa: F811  (fixtures)
+    from app.models import TaskAssignment, TaskReport
+    from app.org.users import person_label
+
+    with app.app_context():
+        report = db.session.scalar(select(TaskReport).order_by(TaskReport.id.desc()).limit(1))
+        report.created_by = "llr_luoshan_t01"
+        assignment = db.session.get(TaskAssignment, report.assignment_id)
+        assignment.signed_by = "llr_luoshan_t01"
+        db.session.commit()
+        task_id = assignment.task_id
+        label = person_label(db.session.scalar(select(AppUser).where(AppUser.username == "llr_luoshan_t01")))
+    page = open_page().page
+    login(page, live_server, "admin")
+    page.goto(f"{live_server}/tasks/show/{task_id}")
+    text = page.locator("body").inner_text()
+    assert "llr_luoshan_t01" not in text and text.count(label) >= 2
+    shot(page, "journeys_task_people.png")
