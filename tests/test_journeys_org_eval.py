@@ -251,7 +251,8 @@ def test_org_upload_previews_renames_and_moves_and_applies_only_on_confirmation(
     from app.org.units import import_units
 
     with app.app_context():
-        import_units(f"{ORG_HEADER}\nXY03,{old_name},县区,XY\n".encode(), "back.csv", user=None)
+        import_units(f"{ORG_HEADER}\nXY03,{old_name},县区,XY\n{town.code},{town.name},乡镇街道,XY03\n".encode(),
+                     "back.csv", user=None)
 
 
 def test_org_upload_with_bad_parents_lists_the_rows_at_once(app, client):
@@ -336,7 +337,7 @@ def _results_in(period_code: str, unit_prefix: str, grade: str) -> list[str]:
     stmt = (select(Cadre.code).join(EvaluationResult, EvaluationResult.cadre_id == Cadre.id)
             .join(EvaluationPeriod, EvaluationResult.period_id == EvaluationPeriod.id)
             .join(OrgUnit, OrgUnit.id == EvaluationResult.org_unit_id)
-            .where(EvaluationPeriod.code == period_code, OrgUnit.code.startswith(unit_prefix),
+            .where(EvaluationPeriod.code == period_code, OrgUnit.path.startswith(_unit(unit_prefix).path),
                    EvaluationResult.grade == grade))
     return sorted(db.session.scalars(stmt))
 
@@ -344,7 +345,7 @@ def _results_in(period_code: str, unit_prefix: str, grade: str) -> list[str]:
 def test_results_list_shows_the_unit_and_its_export_holds_exactly_the_filtered_rows(app, client):
     with app.app_context():
         expected = _results_in("2024-Y", "XY04", "称职")
-        units = {u.name for u in db.session.scalars(select(OrgUnit).where(OrgUnit.code.startswith("XY04")))}
+        units = {u.name for u in db.session.scalars(select(OrgUnit).where(OrgUnit.path.startswith(_unit("XY04").path)))}
     assert expected
     login(client, "kpy_city")
     page = client.get("/results/list/?period=2024-Y&unit=XY04&grade=称职").get_data(as_text=True)
