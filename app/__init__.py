@@ -198,11 +198,13 @@ def _security_headers(app: Flask) -> None:
 
     app.jinja_env.globals["list_cells"] = list_cells
     from app.core import formats
+    from app.web.context import person
 
     # {{ x.created_at|dt }} → 2026-12-05 05:11; {{ x.deadline|day }} → 2026-12-05 (app/core/formats.py)
     app.jinja_env.filters["dt"] = formats.datetime_text
     app.jinja_env.filters["day"] = formats.date_text
     app.jinja_env.filters["due"] = formats.deadline_text
+    app.jinja_env.filters["person"] = person  # a user by name and unit, not by login name
 
     @app.after_request
     def _headers(response):

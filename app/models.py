@@ -387,11 +387,16 @@ class ScoreSheet(db.Model):
     group_id: Mapped[int] = mapped_column(ForeignKey("rater_group.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Who entered the sheet (grid or import; None: the command line or older data), and the
+    # SHA-256 of the file it was imported from (a file imported twice is refused).
+    entered_by_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    source_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
 
     scores: Mapped[list[SheetScore]] = relationship(back_populates="sheet", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (Index("ix_score_sheet_period_cadre", "period_id", "cadre_id"),)
+    __table_args__ = (Index("ix_score_sheet_period_cadre", "period_id", "cadre_id"),
+                      Index("ix_score_sheet_period_source", "period_id", "source_hash"))
 
 
 class SheetScore(db.Model):
@@ -425,6 +430,7 @@ class Ballot(db.Model):
     basic: Mapped[int] = mapped_column(Integer, default=0)
     incompetent: Mapped[int] = mapped_column(Integer, default=0)
     unknown: Mapped[int] = mapped_column(Integer, default=0)
+    entered_by_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # who entered the counts
 
     __table_args__ = (UniqueConstraint("period_id", "cadre_id", "group_id", name="uq_ballot_period_cadre_group"),)
 
@@ -440,6 +446,7 @@ class IndicatorScore(db.Model):
     cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
     indicator_id: Mapped[int] = mapped_column(ForeignKey("evaluation_indicator.id"))
     score: Mapped[float] = mapped_column(Float)
+    entered_by_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # who entered the score
 
     __table_args__ = (
         UniqueConstraint("period_id", "cadre_id", "indicator_id", name="uq_indicator_score_period_cadre_indicator"),
@@ -506,6 +513,9 @@ class EvaluationResult(db.Model):
 
     period: Mapped[EvaluationPeriod] = relationship()
     cadre: Mapped[Cadre] = relationship()
+    # the cadre's unit (read only: org_unit_id is kept by compute and the cadre's moves)
+    org_unit: Mapped[OrgUnit] = relationship(primaryjoin="foreign(EvaluationResult.org_unit_id) == OrgUnit.id",
+                                             viewonly=True)
 
     __table_args__ = (
         UniqueConstraint("period_id", "cadre_id", name="uq_evaluation_result_period_cadre"),

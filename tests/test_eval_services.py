@@ -147,7 +147,9 @@ def test_ballots_are_replaced_and_sheets_appended(ctx):
     assert [(r.excellent, r.competent) for r in rows] == [(9, 2)]
     one = sheets_csv([f"{c.code},组织评价,80,80,80,80,80"])
     import_sheets(period.code, one, "s.csv", user=None)
-    import_sheets(period.code, one, "s.csv", user=None)
+    with pytest.raises(ImportRejected, match="导入过"):  # the same file twice (issue 14): refused
+        import_sheets(period.code, one, "s.csv", user=None)
+    import_sheets(period.code, sheets_csv([f"{c.code},组织评价,81,80,80,80,80"]), "s2.csv", user=None)
     assert count_sheets(period) == 2
 
 

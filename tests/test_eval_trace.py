@@ -86,7 +86,7 @@ def test_a_changed_input_shows_the_mismatch_and_the_audit_entry(app, traced):
     assert len(created) == 1 and created[0]["action"] == "create" and created[0]["username"] == "kpy_luoshan"
     assert any(a["table"] == "sheet_score" and "60" in a["new"] for a in t["audit"])
     text = staff.get(f"/results/{rid}/trace").get_data(as_text=True)
-    assert "不一致" in text and "评分表·组织评价" in text and "kpy_luoshan" in text
+    assert "不一致" in text and "评分表·组织评价" in text and "组织部考评员（罗山县）" in text  # by name (issue 14)
 
     # Another cadre's new sheet is not this result's business.
     other = cadre_in(app, "XY03T", offset=4)

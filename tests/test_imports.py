@@ -95,7 +95,8 @@ def test_xlsx_import_reads_dates_and_numbers(ctx):
 def test_org_import_builds_paths_and_moving_keeps_descendants_right(ctx):
     data = ("单位编码,单位名称,类型,上级编码\n"
             "TU1,测试镇,乡镇街道,XY03\nTU1V1,测试村,村社区,TU1\n").encode()
-    assert import_units(data, "u.csv", user=None) == {"created": 2, "updated": 0}
+    counts = import_units(data, "u.csv", user=None)
+    assert (counts["created"], counts["updated"], counts["renamed"], counts["moved"]) == (2, 0, [], [])
     town = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "TU1"))
     village = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "TU1V1"))
     county3 = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XY03"))

@@ -178,10 +178,14 @@ def test_the_unit_upload_is_a_job_in_the_uploaders_scope(app, client):
     login(client, "admin_luoshan")
     header = "单位编码,单位名称,类型,上级编码"
     outside = f"{header}\nJBU001,外县新村,村社区,XY04T01\n".encode()
-    page = follow_job(client, app, upload(client, outside, "u.csv", "/orgunits/upload/"))
+    # The unit upload is checked and previewed at once (issue 14); only its confirmation queues the job.
+    page = upload(client, outside, "u.csv", "/orgunits/upload/").get_data(as_text=True)
     assert "上级编码 XY04T01 不存在或不在您的管辖范围内" in page
     inside = f"{header}\nJBU002,本县新村,村社区,XY03T01\n".encode()
-    assert "导入成功：新增 1 条" in follow_job(client, app, upload(client, inside, "u.csv", "/orgunits/upload/"))
+    preview = upload(client, inside, "u.csv", "/orgunits/upload/").get_data(as_text=True)
+    confirm = {"confirm": re.search(r'name="confirm" value="(\d+)"', preview).group(1),
+               "digest": re.search(r'name="digest" value="([0-9a-f]+)"', preview).group(1)}
+    assert "导入成功：新增 1 条" in follow_job(client, app, client.post("/orgunits/upload/", data=confirm))
     with app.app_context():
         units = {u.code: u for u in db.session.scalars(select(OrgUnit).where(OrgUnit.code.in_(
             ["JBU001", "JBU002", "XY03T01"])))}

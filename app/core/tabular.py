@@ -153,16 +153,15 @@ def write_csv(header: list[str], rows) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def write_xlsx(header: list[str], rows, title: str = "导出") -> bytes:
-    """An .xlsx whose numbers are numbers and whose text cannot run as a formula."""
+def write_xlsx(header: list[str], rows, title: str = "导出", extra_sheets=()) -> bytes:
+    """An .xlsx whose numbers are numbers and whose text cannot run as a formula; extra_sheets:
+    further (title, header, rows) worksheets after the first (e.g. a template's notes)."""
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title[:31])
-    ws.append(header)
-    for row in rows:
-        cells = []
-        for value in map(_cell_out, row):
-            cells.append(value)
-        ws.append(cells)
+    for sheet_title, sheet_header, sheet_rows in ((title, header, rows), *extra_sheets):
+        ws = wb.create_sheet(sheet_title[:31])
+        ws.append(sheet_header)
+        for row in sheet_rows:
+            ws.append(list(map(_cell_out, row)))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

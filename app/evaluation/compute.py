@@ -541,6 +541,29 @@ def export_rows(period: EvaluationPeriod) -> tuple[list[str], list[list]]:
     return export_columns(scheme), rows
 
 
+def list_export_rows(period: EvaluationPeriod) -> tuple[list[str], list[list]]:
+    """(header, rows) of the results screen's export: the standard columns plus each cadre's
+    unit and every indicator of the scheme, 督查实绩 included, ordered by 干部编号."""
+    from app.models import OrgUnit
+
+    names = [i.name for i in period.scheme.indicators]
+    stmt = (
+        select(EvaluationResult, Cadre.code, Cadre.name, OrgUnit.name, Cadre.position, Cadre.post_category)
+        .join(Cadre, EvaluationResult.cadre_id == Cadre.id)
+        .join(OrgUnit, OrgUnit.id == EvaluationResult.org_unit_id)
+        .where(EvaluationResult.period_id == period.id)
+        .order_by(Cadre.code)
+    )
+    rows = []
+    for result, code, name, unit, position, category in db.session.execute(stmt):
+        indicators = result.indicator_scores or {}
+        rows.append([code, name, unit, position, category, _num(result.sanping),
+                     *(_num(indicators.get(n)) for n in names), _num(result.adjustment), _num(result.composite),
+                     result.rank, result.peer_count, _num(result.delta), result.grade, result.flags or ""])
+    header = ["干部编号", "姓名", "所属单位", "职务", "岗位类别", "三评得分", *names, *EXPORT_TAIL, "提示"]
+    return header, rows
+
+
 def _num(value) -> Fixed2 | None:
     return None if value is None else Fixed2(scoring.round_half_up(float(value)))
 

@@ -84,6 +84,11 @@ def is_self(user, cadre_id: int) -> bool:
     return user is not None and getattr(user, "cadre_id", None) == cadre_id
 
 
+def _user_id(user) -> int | None:
+    """The id recorded as who entered an input (None: the command line)."""
+    return getattr(user, "id", None)
+
+
 def mark_inputs_changed(period: EvaluationPeriod) -> None:
     """Record that the period's inputs changed (its results are stale until recomputed).
 
@@ -191,8 +196,9 @@ def save_sheet(period_id: int, group_id: int, cadre_id, values: dict, sheet_id=N
                 else:
                     sheet.scores.append(SheetScore(dimension_id=dim_id, value=value))
             flag_modified(sheet, "group_id")  # bump the version even when only the values change
+            sheet.entered_by_id = _user_id(user)  # the last one to enter its values
         else:
-            sheet = ScoreSheet(period_id=period.id, cadre_id=cadre_id, group_id=group_id)
+            sheet = ScoreSheet(period_id=period.id, cadre_id=cadre_id, group_id=group_id, entered_by_id=_user_id(user))
             sheet.scores = [SheetScore(dimension_id=d, value=v) for d, v in parsed.items()]
             db.session.add(sheet)
         mark_inputs_changed(period)
@@ -260,6 +266,7 @@ def save_ballot(period_id: int, group_id: int, cadre_id, counts: dict, *, user) 
             db.session.add(ballot)
         for key, value in parsed.items():
             setattr(ballot, key, value)
+        ballot.entered_by_id = _user_id(user)
         mark_inputs_changed(period)
     return ballot_dict(ballot)
 
@@ -302,9 +309,11 @@ def save_indicators(period_id: int, cadre_id, scores: dict, *, user) -> dict:
                 if row is not None:
                     db.session.delete(row)
             elif row is None:
-                db.session.add(IndicatorScore(period_id=period.id, cadre_id=cadre_id, indicator_id=ind_id, score=value))
+                db.session.add(IndicatorScore(period_id=period.id, cadre_id=cadre_id, indicator_id=ind_id, score=value,
+                                              entered_by_id=_user_id(user)))
             else:
                 row.score = value
+                row.entered_by_id = _user_id(user)
         mark_inputs_changed(period)
     return {"cadre_id": cadre_id, "values": {str(k): v for k, v in parsed.items()}}
 

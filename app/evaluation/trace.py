@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select
 
 from app.core.audit_labels import action_label, table_label, values_label
 from app.core.errors import NotFound
+from app.evaluation import scoring
 from app.evaluation.compute import supervision_counts
 from app.extensions import db
 from app.models import (
@@ -65,6 +66,8 @@ def trace(result_id: int, now: dt.datetime | None = None) -> dict:
     }
     checks = _compare(result.inputs, current)
     audit = _audit(result, sheets, ballots, indicators, adjustments)
+    steps = arithmetic(result, scheme, sheets, ballots, adjustments)
+    _name_people(sheets, ballots, indicators, adjustments, audit)
     for sheet in sheets:
         del sheet["score_ids"], sheet["in_scheme"]
     return {
@@ -88,6 +91,7 @@ def trace(result_id: int, now: dt.datetime | None = None) -> dict:
         "supervision": [{"item": label, "count": n} for label, n in zip(SUPERVISION_LABELS, supervision)],
         "dimensions": list(dims.values()),
         "audit": audit,
+        "steps": steps,
     }
 
 
@@ -96,17 +100,17 @@ def trace(result_id: int, now: dt.datetime | None = None) -> dict:
 
 def _sheets(result, groups, dims) -> list[dict]:
     stmt = (
-        select(ScoreSheet.id, ScoreSheet.group_id, ScoreSheet.created_at, SheetScore.id, SheetScore.dimension_id,
-               SheetScore.value)
+        select(ScoreSheet.id, ScoreSheet.group_id, ScoreSheet.created_at, ScoreSheet.entered_by_id, SheetScore.id,
+               SheetScore.dimension_id, SheetScore.value)
         .outerjoin(SheetScore, SheetScore.sheet_id == ScoreSheet.id)
         .where(ScoreSheet.period_id == result.period_id, ScoreSheet.cadre_id == result.cadre_id)
         .order_by(ScoreSheet.group_id, ScoreSheet.id, SheetScore.dimension_id)
     )
     out: dict[int, dict] = {}
-    for sid, gid, created, score_id, did, value in db.session.execute(stmt):
+    for sid, gid, created, by, score_id, did, value in db.session.execute(stmt):
         sheet = out.setdefault(sid, {"id": sid, "group": groups[gid].name if gid in groups else str(gid),
                                      "in_scheme": gid in groups, "created_at": _iso(created), "values": {},
-                                     "score_ids": []})
+                                     "score_ids": [], "entered_by_id": by})
         if score_id is not None:
             sheet["score_ids"].append(score_id)
             if did in dims:
@@ -132,14 +136,15 @@ def _ballots(result, groups) -> list[dict]:
         if b.group_id not in groups:
             continue
         votes = {label: getattr(b, field) or 0 for field, label in VOTE_FIELDS}
-        out.append({"id": b.id, "group": groups[b.group_id].name, "votes": votes, "total": sum(votes.values())})
+        out.append({"id": b.id, "group": groups[b.group_id].name, "votes": votes, "total": sum(votes.values()),
+                    "entered_by_id": b.entered_by_id})
     return out
 
 
 def _indicators(result, entered) -> list[dict]:
     rows = db.session.scalars(select(IndicatorScore).where(IndicatorScore.period_id == result.period_id,
                                                            IndicatorScore.cadre_id == result.cadre_id))
-    return [{"id": s.id, "name": entered[s.indicator_id], "score": float(s.score)}
+    return [{"id": s.id, "name": entered[s.indicator_id], "score": float(s.score), "entered_by_id": s.entered_by_id}
             for s in rows if s.indicator_id in entered]
 
 
@@ -150,6 +155,125 @@ def _adjustments(result) -> list[dict]:
     return [{"id": a.id, "kind": a.kind, "value": a.value, "reason": a.reason, "status": a.status,
              "status_label": a.status_label, "proposed_by": a.proposed_by, "approved_by": a.approved_by,
              "created_at": _iso(a.created_at)} for a in rows]
+
+
+def _name_people(sheets, ballots, indicators, adjustments, audit) -> None:
+    """Who entered each input, by name and unit (entered_by; adjustments' proposer and approver;
+    the audit's users): （未记录） where no user is recorded."""
+    from app.org.users import people_by_id, people_by_username
+
+    by_id = people_by_id(row["entered_by_id"] for rows in (sheets, ballots, indicators) for row in rows)
+    for rows in (sheets, ballots, indicators):
+        for row in rows:
+            row["entered_by"] = by_id.get(row.pop("entered_by_id"), "（未记录）")
+    names = people_by_username([a[k] for a in adjustments for k in ("proposed_by", "approved_by")]
+                               + [a["username"] for a in audit])
+    for a in adjustments:
+        a["proposed_by_name"] = names.get(a["proposed_by"], a["proposed_by"] or "")
+        a["approved_by_name"] = names.get(a["approved_by"], a["approved_by"] or "")
+    for a in audit:
+        a["person"] = names.get(a["username"], a["username"] or "")
+
+
+# ---------------------------------------------------------------- the arithmetic, step by step
+
+
+def _f(x) -> str:
+    """A number as the arithmetic shows it: two decimals, never rounded before C (display only)."""
+    return "—" if x is None else f"{float(x):.2f}"
+
+
+def _w(x) -> str:
+    return f"{float(x):g}"
+
+
+def arithmetic(result, scheme, sheets, ballots, adjustments) -> list[dict]:
+    """The computation of the result written out with its numbers (DESIGN.md section 5):
+    S[g,d] from the sheets, S[g], 三评 T, the indicators (督查实绩 from its counts), the
+    composite C0, the adjustments A, and C. T, S[g], I_k, C0, A and C are the stored values
+    (what was computed); S[g,d] is worked out again from today's sheets with the same rule."""
+    dims = [(d.name, d.weight) for d in scheme.dimensions]
+    group_scores = result.group_scores or {}
+    indicator_scores = result.indicator_scores or {}
+    steps = []
+    for g in scheme.rater_groups:
+        stored = group_scores.get(g.name)
+        if g.kind == "scores":
+            details, by_dim = _dimension_lines(g.name, dims, sheets, scheme.trim_min)
+            terms = [f"{_w(w)}×{_f(by_dim[n])}" for n, w in dims if by_dim.get(n) is not None]
+            present = sum(w for n, w in dims if by_dim.get(n) is not None)
+            formula = " + ".join(terms) if abs(present - 1) < 1e-9 else f"({' + '.join(terms)}) ÷ {_w(present)}"
+        else:
+            details = []
+            ballot = next((b for b in ballots if b["group"] == g.name), None)
+            points = {scoring.EXCELLENT: g.points_excellent, scoring.COMPETENT: g.points_competent,
+                      scoring.BASIC: g.points_basic, scoring.INCOMPETENT: g.points_incompetent}
+            points = {k: (v if v is not None else scoring.DEFAULT_VOTE_POINTS[k]) for k, v in points.items()}
+            if ballot is None:
+                formula = "无测评票"
+            else:
+                cast = sum(ballot["votes"][k] for k in points)
+                formula = ("(" + " + ".join(f"{_w(p)}×{ballot['votes'][k]}" for k, p in points.items())
+                           + f") ÷ {cast}（不含“不了解” {ballot['votes'][scoring.UNKNOWN_VOTE]} 票）")
+        steps.append({"key": "group", "label": f"组得分 S[{g.name}]", "formula": formula,
+                      "value": _f(stored) if stored is not None else "缺评", "details": details})
+    present = [(g.weight, group_scores.get(g.name), g.name) for g in scheme.rater_groups
+               if group_scores.get(g.name) is not None]
+    total_w = sum(w for w, _, _ in present)
+    t_formula = "(" + " + ".join(f"{_w(w)}×{_f(x)}" for w, x, _ in present) + f") ÷ {_w(total_w)}" if present else "无"
+    missing = [g.name for g in scheme.rater_groups if group_scores.get(g.name) is None]
+    steps.append({"key": "sanping", "label": "三评得分 T", "formula": t_formula, "value": _f(result.sanping),
+                  "note": f"缺评：{'、'.join(missing)}，权重在其余评价组间重新分配" if missing else "", "details": []})
+    supervision = (result.inputs or {}).get("supervision") or [0, 0, 0, 0, 0]
+    penalties = (scheme.penalty_overdue_task, scheme.penalty_general, scheme.penalty_serious, scheme.penalty_severe,
+                 scheme.penalty_overdue_rectification)
+    for ind in scheme.indicators:
+        value = indicator_scores.get(ind.name)
+        if ind.source == "supervision":
+            lost = " − ".join(f"{_w(p)}×{n}（{label}）" for p, n, label in zip(penalties, supervision, SUPERVISION_LABELS))
+            formula = f"max(0, 100 − {lost})"
+        else:
+            formula = "录入得分" if value is not None else "未录入（缺指标，权重重新分配）"
+        steps.append({"key": "indicator", "label": f"实绩指标 I[{ind.name}]", "formula": formula,
+                      "value": _f(value) if value is not None else "缺", "details": []})
+    parts = [(scheme.sanping_weight, result.sanping, "T")] + [
+        (i.weight, indicator_scores.get(i.name), i.name) for i in scheme.indicators]
+    used = [(w, x) for w, x, _ in parts if x is not None]
+    used_w = sum(w for w, _ in used)
+    c0 = " + ".join(f"{_w(w)}×{_f(x)}" for w, x in used)
+    steps.append({"key": "composite", "label": "调整前综合分 C0 = α·T + Σ v·I",
+                  "formula": c0 if abs(used_w - 1) < 1e-9 else f"({c0}) ÷ {_w(used_w)}",
+                  "value": _f(result.composite_raw), "details": []})
+    approved = [a for a in adjustments if a["status"] == "approved"]
+    plus = [a["value"] for a in approved if a["kind"] == "加分"]
+    minus = [abs(a["value"]) for a in approved if a["kind"] == "减分"]
+    signed = " ".join([*(f"+{_f(v)}" for v in plus), *(f"−{_f(v)}" for v in minus)]) or "0"
+    steps.append({"key": "adjustment", "label": "调整分 A", "formula": f"限制在 ±{_w(scheme.adjustment_cap)} 以内：{signed}",
+                  "value": _f(result.adjustment),
+                  "note": "；".join(f"{a['kind']}：{a['reason']}" for a in approved if a["kind"] not in ("加分", "减分")),
+                  "details": []})
+    c_formula = (f"四舍五入到两位小数（限制在 0–100）：{_f(result.composite_raw)} {'+' if result.adjustment >= 0 else '−'} "
+                 f"{_f(abs(result.adjustment))}" if result.composite_raw is not None else "无")
+    steps.append({"key": "final", "label": "综合得分 C = C0 + A", "formula": c_formula, "value": _f(result.composite),
+                  "details": []})
+    return steps
+
+
+def _dimension_lines(group: str, dims, sheets, trim_min: int) -> tuple[list[dict], dict]:
+    """S[g,d] of one scores group, per dimension, from today's sheets, with the trimming shown."""
+    lines, by_dim = [], {}
+    for name, _weight in dims:
+        values = [s["values"][name] for s in sheets if s["group"] == group and s["in_scheme"] and name in s["values"]]
+        if not values:
+            continue
+        n, total, high, low = len(values), sum(values), max(values), min(values)
+        by_dim[name] = scoring.dimension_score(n, total, high, low, trim_min)
+        if n >= max(trim_min, 3):
+            formula = f"({_f(total)} − 最高 {_f(high)} − 最低 {_f(low)}) ÷ ({n} − 2)"
+        else:
+            formula = f"{_f(total)} ÷ {n}（不足 {max(trim_min, 3)} 张，不去最高最低）"
+        lines.append({"label": f"S[{group},{name}]（{n} 张）", "formula": formula, "value": _f(by_dim[name])})
+    return lines, by_dim
 
 
 # ---------------------------------------------------------------- stored vs today

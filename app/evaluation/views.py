@@ -43,6 +43,7 @@ from app.models import (
     EvaluationPeriod,
     EvaluationResult,
     EvaluationScheme,
+    OrgUnit,
     ResultUse,
     ScoreSheet,
 )
@@ -169,25 +170,27 @@ class ResultView(ResultTraceMixin, ScopedModelView):
     datamodel = EagerSQLAInterface(EvaluationResult, options=(
         lazyload(EvaluationResult.period),
         selectinload(EvaluationResult.cadre).options(
-            load_only(Cadre.code, Cadre.name, Cadre.post_category), lazyload(Cadre.org_unit)),
+            load_only(Cadre.code, Cadre.name, Cadre.position, Cadre.post_category), lazyload(Cadre.org_unit)),
+        selectinload(EvaluationResult.org_unit).options(load_only(OrgUnit.name)),
         defer(EvaluationResult.group_scores), defer(EvaluationResult.indicator_scores),
         defer(EvaluationResult.dimension_scores), defer(EvaluationResult.inputs),
     ))
     class_permission_name = "Result"
-    method_permission_name = {**MODELVIEW_METHODS, "golden": "read", "trace": "read"}
+    method_permission_name = {**MODELVIEW_METHODS, "golden": "read", "listing": "read", "trace": "read"}
     list_title = "考评结果"
     show_title = "考评结果详情"
     base_permissions = ["can_read"]  # results are rebuilt by compute only: no add/edit/delete
     list_template = "eval/result_list.html"
     label_columns = {
         "period": "考评期", "period.code": "考评期", "cadre": "干部", "cadre.code": "干部编号", "cadre.name": "姓名",
-        "cadre.post_category": "岗位类别", "sanping": "三评得分", "group_scores": "各评价组得分",
+        "cadre.post_category": "岗位类别", "org_unit.name": "所属单位", "cadre.position": "职务", "sanping": "三评得分", "group_scores": "各评价组得分",
         "indicator_scores": "实绩指标", "composite_raw": "调整前综合分", "adjustment": "调整分",
         "composite": "综合得分", "rank": "排名", "peer_count": "同类人数", "percentile": "百分位",
         "delta": "较上期", "grade": "等次", "veto": "一票否决", "undetermined": "不定等次", "flags": "提示",
         "computed_at": "计算时间", "cadre_id": "特写", "id": "溯源",
     }
-    list_columns = ["period.code", "cadre.code", "cadre.name", "cadre.post_category", "sanping", "adjustment",
+    list_columns = ["period.code", "cadre.code", "cadre.name", "org_unit.name", "cadre.post_category", "sanping",
+                    "adjustment",
                     "composite", "rank", "peer_count", "delta", "grade", "flags", "cadre_id", "id"]
     show_columns = ["period", "cadre", "cadre.post_category", "group_scores", "sanping", "indicator_scores",
                     "composite_raw", "adjustment", "composite", "rank", "peer_count", "percentile", "delta", "grade",
@@ -231,6 +234,16 @@ class ResultView(ResultTraceMixin, ScopedModelView):
     def golden(self, fmt):
         """The results export of DESIGN.md section 7, limited to the rows this user may see;
         a big one (over EXPORT_SYNC_MAX_ROWS rows) is made by a background job."""
+        return self._results_export(fmt, "standard")
+
+    @expose("/listing/<fmt>")
+    @has_access
+    def listing(self, fmt):
+        """The results screen as a file: exactly its rows (period, unit, post category, grade
+        filters and the row scope), with each cadre's unit and post and 督查实绩."""
+        return self._results_export(fmt, "list")
+
+    def _results_export(self, fmt, layout):
         if fmt not in ("csv", "xlsx"):
             abort(404)
         period = period_by_code(request.args.get("period"))
@@ -242,10 +255,10 @@ class ResultView(ResultTraceMixin, ScopedModelView):
         count = db.session.scalar(select(func.count()).select_from(_visible_codes(period).subquery()))
         if count > current_app.config["EXPORT_SYNC_MAX_ROWS"]:
             return queue_job("results_export", f"导出考评结果：{period.name}（{fmt}）", {
-                "period": period.code, "fmt": fmt, "path": request.path,
+                "period": period.code, "fmt": fmt, "layout": layout, "path": request.path,
                 "query": request_query(), "back": url_for("ResultView.list", period=period.code),
             })
-        body, mime, name, _count = results_file(period.code, fmt)
+        body, mime, name, _count = results_file(period.code, fmt, layout)
         return attachment(body, mime, name)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.core.errors import DomainError
@@ -24,8 +24,11 @@ from app.models import (
     RaterGroup,
     ScoreSheet,
 )
+from app.org.users import people_by_id, person_label
 from app.security.scope import apply_cadre_scope, current_scope_prefix
 from app.web.context import acting_user
+from app.web.downloads import XLSX_MIME
+from app.web.downloads import download as attachment
 from app.web.modelview import queue_upload
 from app.web.paging import page_number, page_of
 
@@ -67,8 +70,9 @@ def _json_body() -> dict:
     return body
 
 
-def _respond(call):
-    """Run a service call for a grid row; JSON answer with per-field Chinese errors."""
+def _respond(call, counted=None):
+    """Run a service call for a grid row; JSON answer with per-field Chinese errors (counted:
+    the (period id, group id) whose sheets of the row's cadre are counted in the answer)."""
     try:
         row = call()
     except eval_entry.InvalidInput as exc:
@@ -78,6 +82,11 @@ def _respond(call):
     if row and row.get("cadre_id"):
         cadre = db.session.get(Cadre, row["cadre_id"])
         row["cadre_text"] = _cadre_text(cadre)
+        row["entered_by"] = person_label(acting_user())
+        if counted is not None:
+            row["cadre_sheets"] = db.session.scalar(select(func.count()).select_from(ScoreSheet).where(
+                ScoreSheet.period_id == counted[0], ScoreSheet.group_id == counted[1],
+                ScoreSheet.cadre_id == cadre.id))
     return jsonify(ok=True, row=row)
 
 
@@ -89,7 +98,7 @@ class EntryView(EvalBaseView):
     method_permission_name = {
         "list": "read", "grid": "read", "indicators": "read",
         "sheet": "write", "sheet_delete": "write", "ballot": "write", "indicator": "write",
-        "upload": "import",
+        "upload": "import", "template": "import",
     }
     default_view = "list"
 
@@ -127,7 +136,8 @@ class EntryView(EvalBaseView):
             rows, total = self._ballot_rows(period, group)
             urls = {"save": url_for("EntryView.ballot", period_id=period.id, group_id=group.id)}
             kind, hint = "ballot", "每名干部一行，填写各等次票数；再次保存同一干部将替换原票数。"
-        return self._render_grid(period, f"{group.name}（{group.kind_label}）", kind, fields, rows, total, urls, hint)
+        return self._render_grid(period, f"{group.name}（{group.kind_label}）", kind, fields, rows, total, urls, hint,
+                                 group=group)
 
     @expose("/indicators/<int:period_id>")
     @has_access
@@ -146,19 +156,24 @@ class EntryView(EvalBaseView):
         for s in db.session.scalars(select(IndicatorScore).where(IndicatorScore.period_id == period.id,
                                                                  IndicatorScore.cadre_id.in_(ids))):
             values[s.cadre_id][str(s.indicator_id)] = s.score
-        rows = [{"id": cid, "cadre_id": cid, "cadre_text": _cadre_text(cadres[cid]), "values": values[cid]}
-                for cid in ids]
+        entered: dict[int, set] = {cid: set() for cid in ids}
+        for cid, uid in db.session.execute(select(IndicatorScore.cadre_id, IndicatorScore.entered_by_id).where(
+                IndicatorScore.period_id == period.id, IndicatorScore.cadre_id.in_(ids))):
+            entered[cid].add(uid)
+        people = people_by_id(uid for uids in entered.values() for uid in uids)
+        rows = [{"id": cid, "cadre_id": cid, "cadre_text": _cadre_text(cadres[cid]), "values": values[cid],
+                 "entered_by": _entered_text(entered[cid], people)} for cid in ids]
         urls = {"save": url_for("EntryView.indicator", period_id=period.id)}
         return self._render_grid(period, "实绩指标得分", "indicator", fields, rows, total, urls,
                                  "每名干部一行；留空的指标不录入（已有得分将被删除）。督查实绩由督查数据自动计算，不在此录入。")
 
-    def _render_grid(self, period, subject, kind, fields, rows, total, urls, hint):
+    def _render_grid(self, period, subject, kind, fields, rows, total, urls, hint, group=None):
         editable = period.state == "scoring" and self.appbuilder.sm.has_access("can_write", "Score")
         config = {"kind": kind, "fields": fields, "rows": rows, "urls": urls, "editable": editable,
                   "lookup": url_for("LookupView.cadres")}
         return self.render("eval/entry_grid.html", title=f"评分录入：{period.name} · {subject}", period=period,
                            subject=subject, grid_config=config, fields=fields, total=total, page=_page(),
-                           page_size=PAGE, hint=hint, editable=editable)
+                           page_size=PAGE, hint=hint, editable=editable, group=group)
 
     def _sheet_rows(self, period, group):
         stmt = _cadre_filter(select(ScoreSheet).where(ScoreSheet.period_id == period.id,
@@ -166,10 +181,14 @@ class EntryView(EvalBaseView):
         total, sheets = page_of(stmt.options(selectinload(ScoreSheet.scores)).order_by(ScoreSheet.id.desc()),
                                 _page(), PAGE)
         cadres = _cadres(s.cadre_id for s in sheets)
+        people = people_by_id(s.entered_by_id for s in sheets)
+        counts = sheet_counts(period, group, cadres)
         rows = []
         for sheet in sheets:
             row = eval_entry.sheet_dict(sheet)
             row["cadre_text"] = _cadre_text(cadres[sheet.cadre_id])
+            row["entered_by"] = _entered_text({sheet.entered_by_id}, people)
+            row["cadre_sheets"] = counts.get(sheet.cadre_id, 0)
             rows.append(row)
         return rows, total
 
@@ -178,10 +197,12 @@ class EntryView(EvalBaseView):
                              Ballot.cadre_id)
         total, ballots = page_of(stmt.order_by(Ballot.id.desc()), _page(), PAGE)
         cadres = _cadres(b.cadre_id for b in ballots)
+        people = people_by_id(b.entered_by_id for b in ballots)
         rows = []
         for ballot in ballots:
             row = eval_entry.ballot_dict(ballot)
             row["cadre_text"] = _cadre_text(cadres[ballot.cadre_id])
+            row["entered_by"] = _entered_text({ballot.entered_by_id}, people)
             rows.append(row)
         return rows, total
 
@@ -191,7 +212,7 @@ class EntryView(EvalBaseView):
         body = _json_body()
         return _respond(lambda: eval_entry.save_sheet(
             period_id, group_id, body.get("cadre_id"), body.get("values") or {}, body.get("id"), body.get("version"), user=acting_user()
-        ))
+        ), counted=(period_id, group_id))
 
     @expose("/sheet_delete/<int:period_id>/<int:group_id>", methods=["POST"])
     @has_access
@@ -212,6 +233,15 @@ class EntryView(EvalBaseView):
         body = _json_body()
         return _respond(lambda: eval_entry.save_indicators(period_id, body.get("cadre_id"), body.get("values") or {}, user=acting_user()))
 
+    @expose("/template/<int:period_id>/<int:group_id>")
+    @has_access
+    def template(self, period_id, group_id):
+        """An .xlsx to fill in for an upload of this period and rater group (评分表 or 票数)."""
+        period = self._period(period_id)
+        group = self._group(period, group_id)
+        body, name = eval_import.sheet_template(period, group, user=acting_user())
+        return attachment(body, XLSX_MIME, name)
+
     @expose("/upload/<int:period_id>/<kind>", methods=["GET", "POST"])
     @has_access
     def upload(self, period_id, kind):
@@ -229,6 +259,24 @@ class EntryView(EvalBaseView):
                 errors = [(None, exc.message)]
         return self.render_template("import.html", title=f"{title}：{period.name}", errors=errors, help=help_text,
                                     back=url_for("EntryView.list"))
+
+
+def _entered_text(user_ids: set, people: dict) -> str:
+    """Who entered a grid row: names and units; 命令行 for rows entered by a command."""
+    names = sorted(people[u] for u in user_ids if u is not None)
+    if None in user_ids:
+        names.append("（未记录）")
+    return "、".join(names)
+
+
+def sheet_counts(period, group, cadres: dict) -> dict[int, int]:
+    """{cadre id: how many sheets of `group` the cadre has in `period`} for the given cadres."""
+    if not cadres:
+        return {}
+    return dict(db.session.execute(
+        select(ScoreSheet.cadre_id, func.count()).where(
+            ScoreSheet.period_id == period.id, ScoreSheet.group_id == group.id, ScoreSheet.cadre_id.in_(list(cadres)))
+        .group_by(ScoreSheet.cadre_id)).all())
 
 
 def describe_counts(counts: dict) -> str:

@@ -146,16 +146,25 @@ def _visible_codes(period: EvaluationPeriod):
                                 EvaluationResult.cadre_id, EvaluationResult.period_id)
 
 
-def results_file(period_code: str, fmt: str) -> tuple[bytes, str, str, int]:
-    """(bytes, MIME type, file name, row count) of the results export for the request's user;
-    DomainError when the period is gone, unreadable or not computed (a job checks again)."""
+def results_file(period_code: str, fmt: str, layout: str = "standard") -> tuple[bytes, str, str, int]:
+    """(bytes, MIME type, file name, row count) of the results export for the request's user,
+    in the screen's filters; layout "standard" (DESIGN.md section 7) or "list" (the screen's
+    rows with unit, post and every indicator, 督查实绩 included). DomainError when the period
+    is gone, unreadable or not computed (a job checks again)."""
     period = period_by_code(period_code)
     if period is None or not may_read_results(period):
         raise DomainError(f"考评期“{period_code}”不存在或您无权查看其结果")
     if period.computed_at is None:
         raise DomainError(f"考评期“{period.code}”尚未计算结果，请先计算")
     codes = set(db.session.scalars(_visible_codes(period)))
-    header, rows = eval_compute.export_rows(period)
+    listing = layout == "list"
+    header, rows = (eval_compute.list_export_rows if listing else eval_compute.export_rows)(period)
     rows = [r for r in rows if r[0] in codes]
     body = write_csv(header, rows) if fmt == "csv" else write_xlsx(header, rows, title=period.code)
-    return body, CSV_MIME if fmt == "csv" else XLSX_MIME, f"考评结果_{period.code}.{fmt}", len(rows)
+    name = f"考评结果{'列表' if listing else ''}_{period.code}{_filter_suffix()}.{fmt}"
+    return body, CSV_MIME if fmt == "csv" else XLSX_MIME, name, len(rows)
+
+
+def _filter_suffix() -> str:
+    """The screen's filters in the export's file name (_XY03_优秀)."""
+    return "".join(f"_{request.args[k]}" for k in ("unit", "category", "grade") if request.args.get(k))

@@ -49,8 +49,11 @@ def _model_import(params, data, filename, progress, user) -> Done:
     """A list screen's upload (cadres, units): its import_service, as the upload called it."""
     view = _view(params["view"])
     _require("can_import", view.class_permission_name)
-    counts = type(view).import_service(data, filename, progress=progress, user=user)
-    return Done(f"导入成功：新增 {counts['created']} 条，更新 {counts['updated']} 条", counts)
+    expect = {"expect": params["expect"]} if params.get("expect") else {}  # a previewed import
+    counts = type(view).import_service(data, filename, progress=progress, user=user, **expect)
+    changed = "".join(f"，{label} {len(counts[key])} 个" for key, label in
+                      (("renamed", "其中改名"), ("moved", "移动"), ("retyped", "改变类型")) if counts.get(key))
+    return Done(f"导入成功：新增 {counts['created']} 条，更新 {counts['updated']} 条{changed}", counts)
 
 
 def _eval_import(params, data, filename, progress, user) -> Done:
@@ -90,7 +93,7 @@ def _results_export(params, data, filename, progress, user) -> Done:
 
     _require("can_read", "Result")
     progress(0, 0, "正在导出考评结果…")
-    body, mime, name, count = results_file(params["period"], params["fmt"])
+    body, mime, name, count = results_file(params["period"], params["fmt"], params.get("layout", "standard"))
     return Done(f"导出完成：共 {count} 行", {"rows": count}, (name, mime, body))
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 
-JOB_STATES = {"queued": "排队中", "running": "运行中", "succeeded": "已完成", "failed": "失败"}
+JOB_STATES = {"preview": "待确认", "queued": "排队中", "running": "运行中", "succeeded": "已完成", "failed": "失败"}
 
 
 class Job(db.Model):

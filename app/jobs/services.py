@@ -31,6 +31,7 @@ T = Job.__table__
 UPLOAD_SUFFIXES = (".csv", ".xlsx")
 MAX_ATTEMPTS = 3  # a job whose worker died this many times (e.g. killed for memory) fails instead
 QUEUED_MESSAGE = "排队中，等待后台处理…"
+PREVIEW_MESSAGE = "已预览，等待确认导入（未写入任何数据）"
 
 
 class JobLost(Exception):
@@ -49,7 +50,7 @@ def check_upload(data: bytes, filename: str) -> None:
 
 
 def submit(kind: str, title: str, user, params: dict | None = None, data: bytes | None = None,
-           filename: str | None = None, max_pending: int | None = None) -> Job:
+           filename: str | None = None, max_pending: int | None = None, preview: bool = False) -> Job:
     """Queue a job for `user` (its creator, whose unit is recorded with it) and commit; refused
     (DomainError) while the user already has `max_pending` jobs queued or running: each holds
     its file (up to 20 MB) in the database, and one user must not fill the queue."""
@@ -59,11 +60,25 @@ def submit(kind: str, title: str, user, params: dict | None = None, data: bytes 
         if waiting >= max_pending:
             raise DomainError(f"您已有 {waiting} 个后台任务在排队或运行中，请等它们完成后再提交（见“我的后台任务”）")
     job = Job(kind=kind, title=title[:200], params=params or {}, input_name=filename, input_data=data,
-              state="queued", done=0, total=0, message=QUEUED_MESSAGE, error_count=0, attempts=0,
+              state="preview" if preview else "queued", done=0, total=0,
+              message=PREVIEW_MESSAGE if preview else QUEUED_MESSAGE, error_count=0, attempts=0,
               user_id=user.id, org_unit_id=getattr(user, "org_unit_id", None), created_at=clock.instant())
     with command(user):
         db.session.add(job)
     return job
+
+
+def confirm(job_id: int, user_id: int, params: dict) -> bool:
+    """Queue a previewed job of `user_id` (state 待确认) with `params` added; False when it is
+    not theirs or no longer waiting for confirmation (confirmed twice: queued once)."""
+    job = job_of(user_id, job_id)
+    if job is None or job.state != "preview":
+        return False
+    stmt = (update(T).where(T.c.id == job_id, T.c.user_id == user_id, T.c.state == "preview")
+            .values(state="queued", message=QUEUED_MESSAGE, params={**(job.params or {}), **params}))
+    with command(None):
+        done = db.session.execute(stmt).rowcount == 1
+    return done
 
 
 def pending(kind: str, key: str, value) -> Job | None:
@@ -197,4 +212,6 @@ def purge(days: int) -> int:
     """Delete the jobs that ended more than `days` days ago (their files with them)."""
     cutoff = clock.instant() - dt.timedelta(days=days)
     with db.engine.begin() as conn:
-        return conn.execute(delete(T).where(T.c.state.in_(("succeeded", "failed")), T.c.finished_at < cutoff)).rowcount
+        ended = conn.execute(delete(T).where(T.c.state.in_(("succeeded", "failed")), T.c.finished_at < cutoff)).rowcount
+        unconfirmed = conn.execute(delete(T).where(T.c.state == "preview", T.c.created_at < cutoff)).rowcount
+        return (ended or 0) + (unconfirmed or 0)

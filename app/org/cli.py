@@ -46,6 +46,13 @@ def org_import(file):
     except ImportRejected as exc:
         _fail(exc)
     click.echo(f"单位导入成功：新增 {result['created']}，更新 {result['updated']}")
+    # Non-interactive, but never silent about what changed under existing codes.
+    for r in result["renamed"]:
+        click.echo(f"  改名：{r['code']} “{r['old']}” → “{r['new']}”（第 {r['line']} 行）")
+    for r in result["moved"]:
+        click.echo(f"  移动：{r['code']} {r['name']}：上级 {r['old']} → {r['new']}（第 {r['line']} 行）")
+    for r in result["retyped"]:
+        click.echo(f"  改变类型：{r['code']} {r['name']}：{r['old']} → {r['new']}（第 {r['line']} 行）")
 
 
 cadres_cli = AppGroup("cadres", help="干部名册")

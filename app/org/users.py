@@ -88,3 +88,34 @@ def check_may_manage(actor, target) -> None:
 def require_password_change(user) -> None:
     """A password set by someone else must be changed by its owner at the next login."""
     user.must_change_password = True
+
+
+# ---------------------------------------------------------------- people as users see them
+
+UNKNOWN_PERSON = "已删除的用户"
+
+
+def person_label(user) -> str:
+    """A user as people know them: the name and the unit, never the login name alone
+    (「张三（罗山县委组织部）」); the login name only when no name was given."""
+    name = f"{user.first_name or ''}{user.last_name or ''}".strip() or user.username
+    unit = user.org_unit.name if user.org_unit is not None else ""
+    if not unit or unit in name:
+        return name
+    return f"{name}（{unit}）" if "（" not in name else f"{name} · {unit}"
+
+
+def people_by_id(ids) -> dict[int, str]:
+    """{user id: person_label} of the given ids (unknown ids: UNKNOWN_PERSON)."""
+    wanted = {int(i) for i in ids if i is not None}
+    found = {u.id: person_label(u) for u in db.session.scalars(select(AppUser).where(AppUser.id.in_(wanted)))} \
+        if wanted else {}
+    return {i: found.get(i, UNKNOWN_PERSON) for i in wanted}
+
+
+def people_by_username(usernames) -> dict[str, str]:
+    """{login name: person_label}; a name that is no user's (命令行, 系统, a deleted user) as is."""
+    wanted = {u for u in usernames if u}
+    found = {u.username: person_label(u)
+             for u in db.session.scalars(select(AppUser).where(AppUser.username.in_(wanted)))} if wanted else {}
+    return {u: found.get(u, u) for u in wanted}

@@ -396,7 +396,9 @@ def describe_unit(unit: OrgUnit) -> str:
 
 
 def describe_cadre(cadre: Cadre) -> str:
-    return f"{cadre.name}（{cadre.code}）"
+    from app.web.lookup import cadre_text
+
+    return cadre_text(cadre)  # name, code, unit and post, as the picker lists them
 
 
 class LookupRequired:

@@ -50,3 +50,16 @@ def chosen_unit():
         return unit
     user = request_user()
     return getattr(user, "org_unit", None) if user is not None else None
+
+
+def person(username) -> str:
+    """A user named in a page (登记人, 签收人, 录入人…) by name and unit, not by login name;
+    the Jinja filter `person`. Looked up once per name and request."""
+    if not username:
+        return ""
+    from app.org.users import people_by_username
+
+    cache = g.setdefault("_people", {}) if has_request_context() else {}
+    if username not in cache:
+        cache.update(people_by_username([username]))
+    return cache[username]

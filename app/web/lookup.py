@@ -46,7 +46,9 @@ class LookupView(BaseView):
         if q:
             stmt = stmt.where(or_(Cadre.name.startswith(q, autoescape=True), Cadre.code.startswith(q, autoescape=True)))
         stmt = apply_unit_scope(stmt, Cadre.org_unit_id, current_scope_prefix())
-        return jsonify(results=[{"id": c.id, "text": f"{c.name}（{c.code}）"} for c in db.session.scalars(stmt)])
+        return jsonify(results=[{"id": c.id, "text": cadre_text(c), "name": c.name, "code": c.code,
+                                 "unit": c.org_unit.name, "position": c.position or ""}
+                                for c in db.session.scalars(stmt)])
 
 
 class LookupWidget:
@@ -119,11 +121,19 @@ def unit_field(label, required=True):
     )
 
 
+def cadre_text(cadre: Cadre) -> str:
+    """A cadre as the pickers show it: two namesakes differ by unit and post.
+    「张伟（XY00107）· 罗山县委组织部 · 副部长」"""
+    parts = [f"{cadre.name}（{cadre.code}）", cadre.org_unit.name if cadre.org_unit is not None else "",
+             cadre.position or ""]
+    return " · ".join(p for p in parts if p)
+
+
 def cadre_field(label, required=True):
     return LookupField(
         label,
         [DataRequired(message="请选择干部")] if required else [Optional()],
         loader=_scoped_cadre,
         endpoint="LookupView.cadres",
-        describe=lambda c: f"{c.name}（{c.code}）",
+        describe=cadre_text,
     )

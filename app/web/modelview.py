@@ -272,6 +272,7 @@ class ScopedModelView(ReadableDatesMixin, SafeActionsMixin, OptimisticEditMixin,
     list_template = "scoped_list.html"
     export_columns: list[str] = []
     import_service = None
+    import_preview = None  # a service showing what an upload would change: confirmed before it is queued
     import_help = ""
     unit_filter = True  # the list shows the 按单位筛选 picker (rows reachable by a unit id)
     can_edit = can_delete = True  # False: no edit/delete button on any list row (rows move by workflow)
@@ -422,6 +423,8 @@ class ScopedModelView(ReadableDatesMixin, SafeActionsMixin, OptimisticEditMixin,
         if self.import_service is None:
             abort(404)
         errors = []
+        if request.method == "POST" and self.import_preview is not None:
+            return self._upload_previewed()
         if request.method == "POST":  # the import itself runs as a background job (app/job_kinds.py)
             try:
                 return queue_upload("import", f"导入{self.list_title}", {
@@ -433,6 +436,41 @@ class ScopedModelView(ReadableDatesMixin, SafeActionsMixin, OptimisticEditMixin,
             "import.html", title=f"导入{self.list_title}", errors=errors, help=self.import_help,
             back=url_for(f"{self.endpoint}.list"),
         )
+
+    def _upload_previewed(self):
+        """An upload shown before it is applied: the file is checked at once (every bad row
+        listed, nothing kept), what it would change is shown, and only 确认导入 queues the
+        import, which refuses to write if the tree changed since the preview."""
+        from app.core.errors import ImportRejected
+        from app.jobs import services as jobs
+
+        back = url_for(f"{self.endpoint}.list")
+        confirmed = request.form.get("confirm", "")
+        if confirmed:
+            if not confirmed.isdigit() or not jobs.confirm(int(confirmed), g.user.id,
+                                                           {"expect": request.form.get("digest", "")}):
+                flash("该预览已确认过或已失效，请重新上传文件", "warning")
+                return redirect(url_for(f"{self.endpoint}.upload"))
+            return redirect(url_for("JobView.show", pk=int(confirmed)))
+        file = request.files.get("file")
+        try:
+            if file is None or not file.filename:
+                raise DomainError("请选择要导入的文件")
+            data = file.read()
+            jobs.check_upload(data, file.filename)
+            plan = type(self).import_preview(data, file.filename, user=acting_user())
+        except ImportRejected as exc:
+            errors = exc.errors
+        except DomainError as exc:
+            errors = [(None, exc.message)]
+        else:
+            job = jobs.submit("import", f"导入{self.list_title}：{file.filename}", g.user,
+                              {"view": type(self).__name__, "back": back}, data, file.filename, preview=True)
+            return self.render_template("import_preview.html", title=f"导入{self.list_title}：核对预览", plan=plan,
+                                        job=job, filename=file.filename, back=back,
+                                        again=url_for(f"{self.endpoint}.upload"))
+        return self.render_template("import.html", title=f"导入{self.list_title}", errors=errors,
+                                    help=self.import_help, back=back)
 
     def scope_prefix(self):
         return current_scope_prefix()

@@ -6,7 +6,7 @@
   var cfg = JSON.parse(document.getElementById("grid-config").textContent);
   var token = $('meta[name="csrf-token"]').attr("content") || "";
   var $table = $("#entry-grid");
-  var cols = cfg.fields.length + 3;
+  var cols = cfg.fields.length + (cfg.kind === "sheet" ? 5 : 4);
   var $newBody = $('<tbody class="new-rows"></tbody>');
   var $oldBody = $table.find("tbody").first().addClass("old-rows");
   $newBody.insertBefore($oldBody);
@@ -38,6 +38,10 @@
         .attr("inputmode", f.integer ? "numeric" : "decimal").val(value);
       $tr.append($('<td class="col-num"></td>').append($in));
     });
+    if (cfg.kind === "sheet") {
+      $tr.append($('<td class="col-count grid-count"></td>').text(row && row.cadre_sheets != null ? row.cadre_sheets : ""));
+    }
+    $tr.append($('<td class="col-by grid-by"></td>').text(row && row.entered_by ? row.entered_by : ""));
     var versionText = cfg.kind === "sheet" && row && row.id ? "第 " + row.version + " 版" : (row ? "已录入" : "新录入");
     $tr.append($('<td class="col-status"><span class="grid-status text-muted"></span></td>')
       .find(".grid-status").text(versionText).end());
@@ -128,6 +132,8 @@
       if (res.status === 200 && res.body.ok) {
         var row = res.body.row;
         if (cfg.kind === "sheet") { $tr.attr("data-id", row.id).attr("data-version", row.version); }
+        if (row.cadre_sheets != null) { $tr.find(".grid-count").text(row.cadre_sheets); }
+        if (row.entered_by) { $tr.find(".grid-by").text(row.entered_by); }
         showErrors($tr, null, {});
         setStatus($tr, cfg.kind === "sheet" ? "已保存 · 第 " + row.version + " 版" : "已保存", "text-success");
         if (cfg.kind === "sheet" && !$tr.find(".grid-delete").length) {
