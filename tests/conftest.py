@@ -10,6 +10,7 @@ writes and modules pass in any order.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -232,29 +233,45 @@ def snapshots(database_url, tmp_path_factory):
 
     application = create_app(Cfg)
     cached = _snapshot_cache(database_url)
-    if cached is not None and (cached / "demo.db").is_file():
-        saved = Snapshots(database_url, cached)  # made by an earlier run from the same sources today
-        saved.names = ["empty", "demo"]
-        saved.app = application
-        yield saved
-        return
-    saved = Snapshots(database_url, tmp_path_factory.mktemp("snapshots"))
-    with application.app_context():
-        upgrade()
-        sync_roles()
-        seed_defaults()
-        saved.take("empty")
-        # The demo accounts must change their password at their first login (app/demo.py); the
-        # suite logs in as them everywhere, so it seeds them without that obligation.
-        # tests/test_accounts.py checks the obligation on a freshly seeded account.
-        seed_demo(first_login_change=False)
-        saved.take("demo")
-    if cached is not None:
-        _keep_snapshots(saved.tmp, cached)
+    with _cache_lock(cached):  # parallel workers: the first builds, the others wait and reuse
+        if cached is not None and (cached / "demo.db").is_file():
+            saved = Snapshots(database_url, cached)  # made from the same sources today
+            saved.names = ["empty", "demo"]
+        else:
+            saved = Snapshots(database_url, tmp_path_factory.mktemp("snapshots"))
+            with application.app_context():
+                upgrade()
+                sync_roles()
+                seed_defaults()
+                saved.take("empty")
+                # The demo accounts must change their password at their first login (app/demo.py);
+                # the suite logs in as them everywhere, so it seeds them without that obligation.
+                # tests/test_accounts.py checks the obligation on a freshly seeded account.
+                seed_demo(first_login_change=False)
+                saved.take("demo")
+            if cached is not None:
+                _keep_snapshots(saved.tmp, cached)
     saved.app = application
     yield saved
     with application.app_context():
         saved.drop_all()
+
+
+@contextlib.contextmanager
+def _cache_lock(cache: Path | None):
+    """An exclusive lock over the snapshot cache (pytest-xdist workers share one build)."""
+    if cache is None:
+        yield
+        return
+    import fcntl
+
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache.parent / "build.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="module")
