@@ -19,13 +19,9 @@ _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([+-]
 def datetime_text(value) -> str:
     """`2026-12-05 05:11` for an instant, `2026-12-05` for a date, "" for None; ISO text is
     parsed first; anything else is returned as text."""
-    if value is None or value == "":
-        return ""
+    value = _parsed(value)
     if isinstance(value, str):
-        parsed = parse_iso(value)
-        if parsed is None:
-            return value
-        value = parsed
+        return value
     if isinstance(value, dt.datetime):
         return value.strftime(DATETIME_FORMAT)
     if isinstance(value, dt.date):
@@ -35,16 +31,22 @@ def datetime_text(value) -> str:
 
 def date_text(value) -> str:
     """The day only (a deadline, a birth date): `2026-12-05`."""
+    value = _parsed(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.strftime(DATE_FORMAT) if isinstance(value, dt.date) else str(value)
+
+
+def _parsed(value):
+    """None and "" as ""; ISO text as its date or datetime; other text as itself; else unchanged."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         parsed = parse_iso(value)
-        if parsed is None:
-            return value
-        value = parsed
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    return value.strftime(DATE_FORMAT) if isinstance(value, dt.date) else str(value)
+        return value if parsed is None else parsed
+    return value
 
 
 def deadline_text(value) -> str:
