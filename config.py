@@ -29,6 +29,10 @@ class Config:
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # Static files (scripts, styles, fonts, charts) are kept by browsers for an hour instead of
+    # being asked for again on every page (each page load revalidated a dozen of them); after an
+    # upgrade a browser may use its old copy for up to that hour.
+    SEND_FILE_MAX_AGE_DEFAULT = 3600
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     APP_NAME = "督考一体 干部监督考评平台"

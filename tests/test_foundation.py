@@ -107,6 +107,16 @@ def test_security_headers_and_csp_allow_only_own_origin(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_static_files_are_kept_an_hour_and_pages_never(client):
+    """Scripts and styles are cached by the browser (not revalidated on every page); HTML is not."""
+    for url in ("/static/vendor/echarts/echarts.min.js", "/static/appbuilder/css/bootstrap.min.css"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "max-age=3600" in response.headers["Cache-Control"], (url, response.headers["Cache-Control"])
+        response.close()
+    assert "no-store" in client.get("/login/").headers["Cache-Control"]
+
+
 def test_no_page_loads_assets_from_the_internet(client):
     login(client, "admin")
     for url in ("/", "/cadres/list/", "/login/"):
