@@ -404,3 +404,23 @@ def run_cli_subprocess(db_url: str, *args: str, check: bool = True) -> subproces
     if check and result.returncode != 0:
         raise AssertionError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+@pytest.fixture(scope="session")
+def chromium_session():
+    """One headless Debian Chromium per test process, started at the first browser test and shared
+    by every browser module (each test opens its own context: own cookies and storage). Browser
+    modules reach it through tests/test_browser.py's `browser` fixture."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()

@@ -59,18 +59,9 @@ def live_server(app):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+def browser(chromium_session):
+    """The worker's one headless Chromium (tests/conftest.py), shared by every browser module."""
+    return chromium_session
 
 
 class Watched:

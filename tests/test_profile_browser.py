@@ -44,19 +44,9 @@ def server(app):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    try:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=["--no-sandbox", "--disable-background-networking"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        pw.stop()
+def browser(chromium_session):
+    """The worker's one headless Chromium (tests/conftest.py)."""
+    return chromium_session
 
 
 @pytest.fixture()
