@@ -894,3 +894,10 @@ def _results_follow_cadre(_mapper, connection, target: Cadre) -> None:
         .values(org_unit_id=target.org_unit_id)
     )
 from app.voting.models import CODE_STATES, VOTING_STATES, VotingCode, VotingLine, VotingSession  # noqa: E402,F401  (the voting tables, gathered here)
+from app.party.models import (  # noqa: E402,F401  (the party tables, gathered here)
+    MEMBER_EDUCATIONS,
+    MEMBER_STATUSES,
+    PARTY_ORG_KINDS,
+    PartyMember,
+    PartyOrg,
+)
