@@ -48,7 +48,8 @@ API_METHODS = {
 
 # Resources: OrgUnit, Cadre, AuditLog (foundation); Scheme, Period, Score, Adjustment, Result
 # (evaluation); TimeLimitRule, WorkCalendar, Task, Inspection, Finding, SupervisionBoard
-# (supervision); Todo (everyone's 我的待办); Profile (the 特写, dashboards, compare).
+# (supervision); Todo (everyone's 我的待办); Profile (the 特写, dashboards, compare); PartyOrg,
+# PartyMember, PartyStructure (the party register and its 结构分析).
 # Special permissions: Period.unlock (admin), Adjustment.approve (a second staff member),
 # Result.read_unpublished (results before publication), Result.write (result use decisions,
 # written conclusion), Task.handle and Finding.rectify (a liaison acting for its own unit).
@@ -69,6 +70,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Profile": ("read",),
         "Todo": ("read",),
         "Voting": ("read", "write"),
+        "PartyOrg": ("read", "write", "import"),
+        "PartyMember": ("read", "write", "import"),
+        "PartyStructure": ("read",),
     },
     STAFF: {
         "OrgUnit": ("read",),
@@ -81,6 +85,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Profile": ("read",),
         "Todo": ("read",),
         "Voting": ("read", "write"),  # 民主测评 sessions of their scope (the ballot at /vote is public)
+        "PartyOrg": ("read", "write", "import"),
+        "PartyMember": ("read", "write", "import"),
+        "PartyStructure": ("read",),
     },
     SUPERVISOR: {
         "OrgUnit": ("read",),
@@ -100,6 +107,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Inspection": ("read",),
         "Finding": ("read", "rectify"),
         "Todo": ("read",),
+        "PartyOrg": ("read",),
+        "PartyMember": ("read",),
+        "PartyStructure": ("read",),
     },
     LEADER: {
         "OrgUnit": ("read",),
@@ -110,6 +120,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "SupervisionBoard": ("read",),
         "Result": ("read",),
         "Profile": ("read",),
+        "PartyOrg": ("read",),
+        "PartyMember": ("read",),
+        "PartyStructure": ("read",),
     },
 }
 
@@ -142,6 +155,7 @@ RESOURCE_LABELS = {
     "Result": "考评结果", "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Task": "督查事项",
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览", "Todo": "我的待办",
     "Profile": "干部特写", "Job": "后台任务", "Voting": "民主测评",
+    "PartyOrg": "党组织", "PartyMember": "党员", "PartyStructure": "党员结构分析",
     "AppUserView": "用户", "AppRoleView": "角色", "AppGroupView": "用户组", "AppPermissionViewView": "权限分配",
     "AppPermissionView": "权限", "AppViewMenuView": "视图菜单", "PermissionModelView": "权限",
     "ViewMenuModelView": "视图菜单", "PermissionViewModelView": "权限分配", "ResetMyPasswordView": "修改密码",
@@ -171,6 +185,7 @@ SCREEN_LABELS = {
     "Result": "考评结果", "Voting": "民主测评", "Todo": "我的待办", "Task": "督查事项",
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览",
     "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Profile": "干部特写与领导看板",
+    "PartyOrg": "党组织", "PartyMember": "党员名册", "PartyStructure": "党员结构分析",
     "AppUserView": "用户", "AppRoleView": "角色", "ResetPasswordView": "用户",
     "Job": "我的后台任务", SELF: SELF,
 }
