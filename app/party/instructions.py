@@ -31,7 +31,6 @@ from app.party.models_instructions import (
     InstructionCopy,
     InstructionCopyMember,
     InstructionReminder,
-    instruction_target_unit,
 )
 from app.security import roles as R
 from app.security.scope import prefix_of, subtree_ids, unit_in_scope
@@ -380,6 +379,13 @@ def own_copy(copy_id, user) -> InstructionCopy:
 def copy_members(copy_id: int) -> list[InstructionCopyMember]:
     return list(db.session.scalars(select(InstructionCopyMember).where(InstructionCopyMember.copy_id == copy_id)
                                    .order_by(InstructionCopyMember.branch_name, InstructionCopyMember.member_code)))
+
+
+def copy_members_of(instruction_id: int) -> list[InstructionCopyMember]:
+    """Every member listed on any copy of an instruction."""
+    return list(db.session.scalars(
+        select(InstructionCopyMember).join(InstructionCopy, InstructionCopy.id == InstructionCopyMember.copy_id)
+        .where(InstructionCopy.instruction_id == instruction_id)))
 
 
 def copy_reminders(copy_id: int) -> list[InstructionReminder]:
