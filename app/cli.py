@@ -55,9 +55,10 @@ def register_cli(app) -> None:
     from app.jobs.cli import jobs_cli
     from app.ops import backup_command, restore_command
     from app.org.cli import cadres_cli, org_cli, users_cli
+    from app.party.cli import party_cli
     from app.supervision.cli import supervision_cli
     from app.voting.cli import voting_cli
 
     for command in (setup_command, seed_demo_command, roles_cli, users_cli, org_cli, cadres_cli, eval_cli, supervision_cli,
-                    backup_command, restore_command, bench_command, jobs_cli, voting_cli):
+                    backup_command, restore_command, bench_command, jobs_cli, voting_cli, party_cli):
         app.cli.add_command(command)

@@ -14,6 +14,7 @@ def seed_demo(first_login_change: bool = True) -> bool:
     login (`first_login_change`); only the test suite turns that off.
     """
     from app.evaluation.demo import seed_demo_evaluation
+    from app.party.demo import seed_demo_party
     from app.supervision.demo import seed_demo_supervision
     from app.voting.demo import seed_demo_voting
 
@@ -22,4 +23,5 @@ def seed_demo(first_login_change: bool = True) -> bool:
     seed_demo_evaluation()
     seed_demo_supervision()
     seed_demo_voting()
+    seed_demo_party()
     return True

@@ -8,7 +8,7 @@ def register_views(appbuilder) -> None:
     from app.evaluation import menu as evaluation
     from app.jobs import menu as jobs
     from app.org import menu as org
-    from app.party.views_instructions import register_instructions  # until app/party/menu.py calls it
+    from app.party import menu as party
     from app.profile import menu as profile
     from app.supervision import menu as supervision
     from app.voting import menu as voting
@@ -19,6 +19,6 @@ def register_views(appbuilder) -> None:
     evaluation.register(appbuilder)
     voting.register(appbuilder)
     supervision.register(appbuilder)
-    register_instructions(appbuilder)
+    party.register(appbuilder)
     profile.register(appbuilder)
     jobs.register(appbuilder)

@@ -72,8 +72,19 @@ def _columns(obj) -> list[str]:
     return [c.key for c in inspect(obj).mapper.column_attrs]
 
 
+def _masked(obj, key: str, value):
+    """A value the model keeps masked in the trail (`__audit_masked__`: column -> kind, e.g. a
+    member's phone, PLATFORM.md §5), masked; any other value as it is."""
+    kind = getattr(type(obj), "__audit_masked__", {}).get(key)
+    if kind is None or value is None:
+        return value
+    from app.core.personal import mask_name, mask_phone
+
+    return mask_phone(value) if kind == "phone" else mask_name(value)
+
+
 def _snapshot(obj) -> dict:
-    return {key: _plain(getattr(obj, key)) for key in _columns(obj)}
+    return {key: _masked(obj, key, _plain(getattr(obj, key))) for key in _columns(obj)}
 
 
 def _changes(obj) -> tuple[dict, dict]:
@@ -82,8 +93,8 @@ def _changes(obj) -> tuple[dict, dict]:
     for key in _columns(obj):
         hist = state.attrs[key].history
         if hist.has_changes():
-            old[key] = _plain(hist.deleted[0]) if hist.deleted else None
-            new[key] = _plain(hist.added[0]) if hist.added else None
+            old[key] = _masked(obj, key, _plain(hist.deleted[0]) if hist.deleted else None)
+            new[key] = _masked(obj, key, _plain(hist.added[0]) if hist.added else None)
     return old, new
 
 

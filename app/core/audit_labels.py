@@ -29,6 +29,7 @@ TABLES = {
     "supervision_task": "督查事项", "task_assignment": "事项承办", "task_report": "办理反馈",
     "extension_request": "延期申请", "task_reminder": "催办", "inspection": "督查检查",
     "finding": "发现问题", "rectification_report": "整改反馈", "voting_session": "民主测评活动",
+    "party_org": "党组织", "party_member": "党员",
 }
 FIELDS = {
     # shared
@@ -81,6 +82,10 @@ FIELDS = {
     # voting
     "categories": "岗位类别", "issued": "已发放测评码", "opened_at": "开始时间", "ended_at": "结束时间",
     "recorded_at": "计入时间",
+    # party
+    "secretary_id": "书记（账号）", "secretary_member_id": "书记（党员）", "joined_at": "入党时间",
+    "confirmed_at": "转正时间", "flowing": "流动党员", "flowing_to": "流动去向", "party_post": "党内职务",
+    "branch_id": "所在支部",
 }
 # Where one key means something else in one table.
 TABLE_FIELDS = {
@@ -90,6 +95,8 @@ TABLE_FIELDS = {
     "task_report": {"kind": "反馈类型"},
     "evaluation_period": {"kind": "周期类型"},
     "reward_penalty": {"kind": "奖惩类别", "title": "事项"},
+    "party_org": {"name": "组织名称", "code": "组织编码", "parent_id": "上级党组织"},
+    "party_member": {"name": "姓名", "code": "党员编号", "status": "党员类别"},
 }
 _TASK_STATES = {"draft": "草稿", "assigned": "已交办", "in_progress": "办理中", "pending_review": "待审核",
                 "completed": "已办结", "terminated": "已终止"}
@@ -123,6 +130,16 @@ ID_FIELDS = {
     "finding_id": "finding", "rule_id": "time_limit_rule", "supervisor_id": "ab_user",
     "assignment_id": "task_assignment",
 }
+# Where one id field names a row of another table in one table.
+TABLE_ID_FIELDS = {("party_org", "parent_id"): "party_org", ("party_org", "secretary_id"): "ab_user",
+                   ("party_org", "secretary_member_id"): "party_member", ("party_member", "branch_id"): "party_org"}
+
+
+def id_table(table: str, key: str) -> str | None:
+    """The table whose row an id field of `table` names (None: not an id field)."""
+    return TABLE_ID_FIELDS.get((table, key)) or ID_FIELDS.get(key)
+
+
 # Fields not worth an admin's attention (internal bookkeeping).
 HIDDEN = {"id", "version", "dedup_key", "path"}
 INLINE_MAX = 3  # entries with more fields than this are shown folded
@@ -147,7 +164,7 @@ def value_text(table: str, key: str, val, names: dict | None = None) -> str:
     codes = VALUES.get((table, key)) or VALUES.get(("*", key))
     if codes and isinstance(val, str) and val in codes:
         return codes[val]
-    named = ID_FIELDS.get(key) or (table if key == "id" else None)
+    named = id_table(table, key) or (table if key == "id" else None)
     if named and names is not None and isinstance(val, int) and not isinstance(val, bool):
         name = names.get((named, val))
         if name:
@@ -267,6 +284,8 @@ def _name_columns():
         "time_limit_rule": (m.TimeLimitRule, m.TimeLimitRule.name),
         "ab_user": (m.AppUser, func.coalesce(m.AppUser.first_name, "") + func.coalesce(m.AppUser.last_name, "")),
         "voting_session": (m.VotingSession, m.VotingSession.title),
+        "party_org": (m.PartyOrg, m.PartyOrg.name),
+        "party_member": (m.PartyMember, m.PartyMember.name),
     }
 
 
@@ -282,8 +301,8 @@ def _wanted(entries) -> dict[str, set[int]]:
             if not isinstance(data, dict):
                 continue
             for key, val in data.items():
-                if key in ID_FIELDS and isinstance(val, int) and not isinstance(val, bool):
-                    wanted[ID_FIELDS[key]].add(val)
+                if id_table(entry.table_name, key) and isinstance(val, int) and not isinstance(val, bool):
+                    wanted[id_table(entry.table_name, key)].add(val)
                 if key == "id" and isinstance(val, int):
                     wanted[entry.table_name].add(val)
     return wanted

@@ -90,6 +90,16 @@ class PartyMember(db.Model):
     org_unit = relationship("OrgUnit", lazy="joined", innerjoin=True)
     cadre = relationship("Cadre", lazy="joined")
 
+    # The audit trail keeps these masked (PLATFORM.md §5): app/core/audit.py.
+    __audit_masked__ = {"phone": "phone"}
+
+    @property
+    def phone_masked(self) -> str:
+        """The phone as lists, exports and the API's lists show it (138****5678)."""
+        from app.core.personal import mask_phone
+
+        return mask_phone(self.phone)
+
     def __repr__(self) -> str:
         return f"{self.name}（{self.code}）"
 
@@ -97,8 +107,13 @@ class PartyMember(db.Model):
 @event.listens_for(PartyMember, "before_insert")
 @event.listens_for(PartyMember, "before_update")
 def _member_unit_from_branch(_mapper, connection, target: PartyMember) -> None:
-    """A member's unit is its branch's unit (however the member was saved)."""
-    if target.branch_id is not None:
+    """A member's unit is its branch's unit (however the member was saved): looked up when a
+    new member comes without it or a member changes branch (the services set it themselves)."""
+    from sqlalchemy import inspect
+
+    state = inspect(target)
+    wanted = target.org_unit_id is None if state.key is None else state.attrs.branch_id.history.has_changes()
+    if wanted and target.branch_id is not None:
         unit = connection.execute(select(PartyOrg.org_unit_id).where(PartyOrg.id == target.branch_id)).scalar()
         if unit is not None:
             target.org_unit_id = unit
