@@ -5,8 +5,8 @@ from __future__ import annotations
 
 def register(appbuilder) -> None:
     from app.party.api import register_apis
-    from app.party.views_instructions import register_instructions
     from app.party.views import CATEGORY, PartyMemberView, PartyOrgView
+    from app.party.views_instructions import register_instructions
     from app.party.web import PartyStructureView
 
     for view, name, icon in ((PartyMemberView, "党员名册", "fa-user-friends"), (PartyOrgView, "党组织", "fa-flag"),
