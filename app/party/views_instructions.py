@@ -182,13 +182,15 @@ class InstructionView(BaseView):
     @expose("/<int:pk>/preview")
     @has_access
     def preview(self, pk):
-        """A draft's recipients now, as JSON: {"count", "text": "将发送给 N 人", …}."""
-        try:
-            found = I.preview(pk, user=acting_user())
-        except NotFound:
-            abort(404)
+        """A draft's recipients now, as JSON: {"count", "text": "将发送给 N 人", …}; for a sent
+        instruction the recipients it was sent to."""
+        instruction = self._instruction(pk)
+        if instruction.state != "draft":
+            return jsonify(count=instruction.recipient_count, text=f"已发送给 {instruction.recipient_count} 人",
+                           sent=True)
+        found = I.preview(pk, user=acting_user())
         return jsonify(count=found.count, text=f"将发送给 {found.count} 人", orphans=found.orphans,
-                       members=found.members)
+                       members=found.members, sent=False)
 
     @expose("/<int:pk>")
     @has_access
@@ -275,21 +277,14 @@ class InstructionView(BaseView):
     @expose("/attachment/<int:pk>")
     @has_access
     def attachment(self, pk):
-        try:
-            att = I.attachment_for(pk, user=acting_user())
-        except NotFound:
-            abort(404)
-        mime = preview_type(att.filename) if request.args.get("preview") == "1" else None
-        if mime:
-            return inline(att.content, mime, att.filename)
-        return download(att.content, "application/octet-stream", att.filename)
+        return _send_attachment(pk)
 
 class InstructionInboxView(BaseView):
     """收到的工作指令: the copies addressed to the user; opening one records the read receipt."""
 
     route_base = "/party/inbox"
-    class_permission_name = "Instruction"
-    method_permission_name = {"inbox": "read", "copy": "reply", "reply": "reply"}
+    class_permission_name = "InstructionInbox"
+    method_permission_name = {"inbox": "read", "copy": "read", "reply": "reply", "attachment": "read"}
     default_view = "inbox"
 
     def render(self, template, **kwargs):
@@ -328,6 +323,23 @@ class InstructionInboxView(BaseView):
             _fail(exc)
         return redirect(url_for("InstructionInboxView.copy", pk=pk))
 
+    @expose("/attachment/<int:pk>")
+    @has_access
+    def attachment(self, pk):
+        """An attachment of an instruction received, or of one's own reply."""
+        return _send_attachment(pk)
+
+
+
+def _send_attachment(pk):
+    try:
+        att = I.attachment_for(pk, user=acting_user())
+    except NotFound:
+        abort(404)
+    mime = preview_type(att.filename) if request.args.get("preview") == "1" else None
+    if mime:
+        return inline(att.content, mime, att.filename)
+    return download(att.content, "application/octet-stream", att.filename)
 
 
 _COPY_LABELS = (("unread", "未读"), ("read", "已读"), ("replied", "已反馈"))

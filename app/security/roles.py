@@ -49,8 +49,9 @@ API_METHODS = {
 # Resources: OrgUnit, Cadre, AuditLog (foundation); Scheme, Period, Score, Adjustment, Result
 # (evaluation); TimeLimitRule, WorkCalendar, Task, Inspection, Finding, SupervisionBoard
 # (supervision); Todo (everyone's 我的待办); Profile (the 特写, dashboards, compare); PartyOrg,
-# PartyMember, PartyStructure (the party register and its 结构分析); Instruction (工作指令:
-# write = compose, send, 催办, 转督办; reply = a recipient's receipt and reply), Pairing (支部联支部).
+# PartyMember, PartyStructure (the party register and its 结构分析); Instruction (工作指令, the
+# sender's side: read = what one sent or what one's subtree received, with the rates; write =
+# compose, send, 催办, 转督办), InstructionInbox (one's own copies: read, reply), Pairing (支部联支部).
 # Special permissions: Period.unlock (admin), Adjustment.approve (a second staff member),
 # Result.read_unpublished (results before publication), Result.write (result use decisions,
 # written conclusion), Task.handle and Finding.rectify (a liaison acting for its own unit).
@@ -74,7 +75,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "PartyOrg": ("read", "write", "import"),
         "PartyMember": ("read", "write", "import"),
         "PartyStructure": ("read",),
-        "Instruction": ("read", "write", "reply"),
+        "Instruction": ("read", "write"),
+        "InstructionInbox": ("read", "reply"),
         "Pairing": ("read", "write"),
     },
     STAFF: {
@@ -91,7 +93,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "PartyOrg": ("read", "write", "import"),
         "PartyMember": ("read", "write", "import"),
         "PartyStructure": ("read",),
-        "Instruction": ("read", "write", "reply"),
+        "Instruction": ("read", "write"),
+        "InstructionInbox": ("read", "reply"),
         "Pairing": ("read", "write"),
     },
     SUPERVISOR: {
@@ -106,7 +109,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Result": ("read",),
         "Profile": ("read",),
         "Todo": ("read",),
-        "Instruction": ("read", "write", "reply"),  # 转督办 too (a supervisor makes the item)
+        "Instruction": ("read", "write"),  # 转督办 too (a supervisor makes the item)
+        "InstructionInbox": ("read", "reply"),
         "Pairing": ("read",),
     },
     LIAISON: {
@@ -117,7 +121,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "PartyOrg": ("read",),
         "PartyMember": ("read",),
         "PartyStructure": ("read",),
-        "Instruction": ("read", "reply"),  # their own copies: read receipt, reply
+        "InstructionInbox": ("read", "reply"),  # their own copies: read receipt, reply
         "Pairing": ("read",),
     },
     LEADER: {
@@ -132,7 +136,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "PartyOrg": ("read",),
         "PartyMember": ("read",),
         "PartyStructure": ("read",),
-        "Instruction": ("read", "write", "reply"),
+        "Instruction": ("read", "write"),
+        "InstructionInbox": ("read", "reply"),
         "Pairing": ("read",),
     },
 }
@@ -165,7 +170,8 @@ RESOURCE_LABELS = {
     "Scheme": "考评方案", "Period": "考评周期", "Score": "评分数据", "Adjustment": "加减分调整",
     "Result": "考评结果", "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Task": "督查事项",
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览", "Todo": "我的待办",
-    "Profile": "干部特写", "Job": "后台任务", "Voting": "民主测评", "Instruction": "工作指令", "Pairing": "支部联支部",
+    "Profile": "干部特写", "Job": "后台任务", "Voting": "民主测评", "Instruction": "工作指令",
+    "InstructionInbox": "收到的工作指令", "Pairing": "支部联支部",
     "PartyOrg": "党组织", "PartyMember": "党员", "PartyStructure": "党员结构分析",
     "AppUserView": "用户", "AppRoleView": "角色", "AppGroupView": "用户组", "AppPermissionViewView": "权限分配",
     "AppPermissionView": "权限", "AppViewMenuView": "视图菜单", "PermissionModelView": "权限",
@@ -197,7 +203,7 @@ SCREEN_LABELS = {
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览",
     "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Profile": "干部特写与领导看板",
     "PartyOrg": "党组织", "PartyMember": "党员名册", "PartyStructure": "党员结构分析",
-    "Instruction": "工作指令", "Pairing": "支部联支部",
+    "Instruction": "工作指令", "InstructionInbox": "收到的工作指令", "Pairing": "支部联支部",
     "AppUserView": "用户", "AppRoleView": "角色", "ResetPasswordView": "用户",
     "Job": "我的后台任务", SELF: SELF,
 }
