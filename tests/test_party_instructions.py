@@ -460,20 +460,32 @@ def test_turning_into_a_supervision_item(app, ctx, data):
 
 def test_screens_scope_and_receipt_over_http(app, data):
     with app.app_context():
-        instruction = sent(data, roles=[R.LIAISON], reply_required=True)
+        d = I.Draft(title="测试指令", content="请按要求落实。", unit_codes=["XY03"], roles=[R.LIAISON],
+                    reply_required=True, reply_due=dt.date.today())
+        drafted = I.create_draft(d, user=U("sender", data), attachments=[("通知.pdf", b"%PDF-1.4", "application/pdf")])
+        instruction = I.send(drafted.id, user=U("sender", data))
+        att = db.session.scalar(select(Attachment.id).where(Attachment.owner_table == I.INSTRUCTION_FILES,
+                                                            Attachment.owner_id == instruction.id))
         mine, other = _copy(instruction, "r_town", data).id, _copy(instruction, "r_village", data).id
         iid = instruction.id
     c = app.test_client()
     login(c, "ins_r_town", PASSWORD)
     assert c.get(f"/party/inbox/{other}").status_code == 404
-    assert c.get(f"/party/instructions/{iid}").status_code == 404  # a recipient is not the sender side
+    assert c.get(f"/party/instructions/{iid}").status_code == 403  # a liaison has no sender side at all
+    todo = c.get("/todo/").get_data(as_text=True)
+    assert "未读工作指令" in todo and f"/party/inbox/{mine}" in todo
     page = c.get(f"/party/inbox/{mine}")
     assert page.status_code == 200 and "测试指令" in page.get_data(as_text=True)
+    assert f"/party/inbox/attachment/{att}" in page.get_data(as_text=True)
+    assert c.get(f"/party/inbox/attachment/{att}").data == b"%PDF-1.4"
+    reply = c.post(f"/party/inbox/{mine}/reply", data={"reply": "已落实"})
+    assert reply.status_code == 302
     with app.app_context():
-        assert db.session.get(InstructionCopy, mine).state == "read"
+        assert db.session.get(InstructionCopy, mine).state == "replied"
+    assert "已落实" in c.get(f"/party/inbox/{mine}").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(InstructionCopy, mine).state == "replied"
         assert db.session.get(InstructionCopy, other).state == "unread"
-    todo = c.get("/todo/").get_data(as_text=True)
-    assert "待反馈工作指令" in todo
     out = app.test_client()
     login(out, "ins_out", PASSWORD)
     assert out.get(f"/party/instructions/{iid}").status_code == 404
