@@ -94,3 +94,24 @@ def test_send_read_and_reply_to_an_instruction(app, live_server, open_page):  # 
         row.locator("a", has_text="接收人明细").click()
     assert "已制定冬训方案" in page.locator("table.ins-copies").inner_text()
     shot(page, "instruction_copies.png")
+
+
+def test_pairings_list_and_log_an_activity(app, live_server, open_page):  # noqa: F811  (fixtures)
+    w = open_page()
+    page = w.page
+    login(page, live_server, "kpy_luoshan")
+    page.goto(f"{live_server}/party/pairings/list/")
+    table = page.locator("table.pairing-table")
+    assert "罗山县组织部机关党支部" in table.inner_text()  # the demo's county pairing
+    assert "市委组织部机关党支部" in table.inner_text()  # the city organ's pairing: its village lies in 罗山县
+    shot(page, "pairing_list.png")
+    with page.expect_navigation():
+        table.locator("a", has_text="罗山县组织部机关党支部").first.click()
+    page.fill("input[name=held_on]", dt.date.today().isoformat())
+    page.fill("input[name=topic]", "浏览器登记的共建活动")
+    page.fill("textarea[name=participants]", "双方支部委员 6 人")
+    with page.expect_navigation():
+        page.click("form.pairing-activity-form button[type=submit]")
+    assert "活动已记录" in page.locator("body").inner_text()
+    assert "浏览器登记的共建活动" in page.locator("table.pairing-activities").inner_text()
+    shot(page, "pairing_show.png")

@@ -54,6 +54,11 @@ def may_send(user) -> bool:
     return user is None or bool(_roles(user) & SENDER_ROLES)
 
 
+def may_supervise(user) -> bool:
+    """Whether `user` may turn an instruction into a 督查事项 (督查员 or 系统管理员)."""
+    return user is None or bool(_roles(user) & {R.SUPERVISOR, R.ADMIN})
+
+
 def _require_sender(user) -> None:
     if not may_send(user):
         raise Forbidden("您的角色不能下发工作指令")

@@ -212,7 +212,10 @@ class InstructionView(BaseView):
         summary = I.summarize(instruction, user)
         return self.render("party/instruction_show.html", title=instruction.title, i=instruction, root=root,
                            total=total, rows=rows, summary=summary, attachments=attachments, filters=filters,
-                           mine=instruction.sender_id == user.id, parent=_parent_in_view(root, instruction, user))
+                           mine=instruction.sender_id == user.id, parent=_parent_in_view(root, instruction, user),
+                           may_supervise=I.may_supervise(user),
+                           waiting=summary["total"] - (summary["replied"] if instruction.reply_required
+                                                       else summary["read"]))
 
     @expose("/<int:pk>/copies")
     @has_access
