@@ -53,7 +53,8 @@ def test_query_counts_do_not_grow_with_the_city(db_urls, tmp_path):
         assert not broken, broken
     assert counts(small), "no page measured"
     measured = {p["key"] for p in small["pages"] if p["status"] == 200}
-    assert {"cadre_list", "sheet_list", "task_list_red", "result_list", "profile", "dashboard"} <= measured
+    assert {"cadre_list", "sheet_list", "task_list_red", "result_list", "profile", "dashboard", "party_structure",
+            "party_structure_json"} <= measured
     assert counts(large) == counts(small)
     assert large["compute"]["statements"] == small["compute"]["statements"]
     assert large["compute"]["results"] == 3 * small["compute"]["results"]

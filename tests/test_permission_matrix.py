@@ -24,6 +24,8 @@ from app.models import (
     Finding,
     Inspection,
     OrgUnit,
+    PartyMember,
+    PartyOrg,
     RewardPenalty,
     SupervisionTask,
 )
@@ -69,7 +71,7 @@ REFUSED = (302, 401, 403)
 ROW_ROUTES = {
     "cadres": "Cadre", "careerrecords": "CareerRecord", "rewardspenalties": "RewardPenalty",
     "orgunits": "OrgUnit", "tasks": "SupervisionTask", "findings": "Finding", "inspections": "Inspection",
-    "results": "EvaluationResult", "users": "AppUser",
+    "results": "EvaluationResult", "users": "AppUser", "partymembers": "PartyMember", "partyorgs": "PartyOrg",
 }
 ENDPOINTS: dict[str, str] = {
     "/": "public", "/favicon.ico": "public", "/back": "public", "/lang/<string:locale>": "public",
@@ -118,6 +120,13 @@ ENDPOINTS: dict[str, str] = {
     "/party/pairings/list/": "page", "/party/pairings/add/": "page", "/party/pairings/<int:pk>": "row:Pairing",
     **{rule: "write:Pairing" for rule in ("/party/pairings/<int:pk>/edit", "/party/pairings/<int:pk>/activity",
                                           "/party/pairings/<int:pk>/activity/<int:aid>/delete")},
+    # 党员 (issue 16): the register's lists, tree and pickers, 结构分析 (page, JSON, export), the API
+    "/partyorgs/lookup": "page", "/partyorgs/branches": "page",
+    "/party/structure": "page", "/party/structure.json": "page", "/party/structure.xlsx": "page",
+    "/api/v1/partymembers/": "page", "/api/v1/partymembers/<int:pk>": "row:PartyMember",
+    "/api/v1/partymembers/<pk>": "write:PartyMember", "/api/v1/partymembers/_info": "page",
+    "/api/v1/partyorgs/": "page", "/api/v1/partyorgs/<int:pk>": "row:PartyOrg",
+    "/api/v1/partyorgs/<pk>": "write:PartyOrg", "/api/v1/partyorgs/_info": "page",
 }
 
 
@@ -132,7 +141,7 @@ def kind_of(rule: str) -> str | None:
     if base in ("users", "roles", "groups", "permissions", "permissionviews", "viewmenus", "auditlog",
                 "timelimitrules", "workcalendar", "calendardays", "schemes", "periods", "entry", "adjustments",
                 "resultuses", "inspections", "findings", "tasks", "cadres", "careerrecords", "rewardspenalties",
-                "orgunits", "results") or base.startswith(("workcalendar", "calendar")):
+                "orgunits", "results", "partymembers", "partyorgs") or base.startswith(("workcalendar", "calendar")):
         model = ROW_ROUTES.get(base)
         tail = "/".join(parts[1:])
         if tail in ("list", "tree", "add", "export/<fmt>", "upload", "form", "golden/<fmt>") and rule.endswith(("/", "<fmt>")):
@@ -181,6 +190,10 @@ def matrix(app):
                 "RewardPenalty": db.session.scalar(select(RewardPenalty.id).where(RewardPenalty.cadre_id == cadre.id)),
                 "VotingSession": draft_session(code),
                 **instruction_rows(side, code),
+                "PartyMember": db.session.scalar(select(PartyMember.id).join(OrgUnit, OrgUnit.id == PartyMember.org_unit_id)
+                                                 .where(OrgUnit.code.startswith(code)).order_by(PartyMember.id)),
+                "PartyOrg": db.session.scalar(select(PartyOrg.id).join(OrgUnit, OrgUnit.id == PartyOrg.org_unit_id)
+                                              .where(OrgUnit.code.startswith(code)).order_by(PartyOrg.id)),
             }
         perms = {}
         for role in USERS:
@@ -303,7 +316,7 @@ def test_rows_out_of_scope_are_unchanged(app, matrix):
     """After every refused write above, the other county's rows are all still there."""
     with app.app_context():
         out = matrix["rows"]["out"]
-        for model in (Cadre, SupervisionTask, Finding, Inspection, OrgUnit):
+        for model in (Cadre, SupervisionTask, Finding, Inspection, OrgUnit, PartyMember, PartyOrg):
             assert db.session.get(model, out[model.__name__]) is not None, model.__name__
         task = db.session.get(SupervisionTask, out["SupervisionTask"])
         assert task.state == "draft"

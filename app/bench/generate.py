@@ -20,6 +20,7 @@ from app.bench import BENCH_PASSWORD, CITY_CODE, PERIODS, bench_accounts
 from app.bench.bulk import BulkWriter, analyze, drop_everything, fast_load_pragmas, is_empty
 from app.bench.city import City
 from app.bench.gen_evaluation import evaluation_inputs
+from app.bench.gen_party import party
 from app.bench.gen_supervision import supervision
 from app.core.errors import DomainError
 from app.org.demo import COUNTIES, EDUCATIONS, GIVEN, SURNAMES, TOWN_SUFFIX, TOWN_WORDS, VILLAGE_WORDS
@@ -67,8 +68,9 @@ def generate(n_cadres: int, force: bool, echo=click.echo, seed: int = 2026) -> d
         periods = _scheme_and_periods(echo)
         evaluation_inputs(writer, rng, city, periods)
         supervision(writer, rng, city, n_cadres / REFERENCE_CADRES)
+        party(writer, rng, city)
         writer.fix_sequences(("org_unit", "cadre", "score_sheet", "supervision_task", "task_assignment",
-                              "inspection", "finding"))
+                              "inspection", "finding", "party_org", "party_member"))
         _accounts(echo)
         _compute_and_close(periods, echo)
         step = time.perf_counter()

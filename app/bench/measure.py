@@ -190,6 +190,11 @@ def page_specs(subject: dict) -> list[dict]:
         ("profile", "干部特写（三期）profile", R.STAFF,
          f"/cadre-profile/{cadre_id}" if _discover(lambda r: r == "/cadre-profile/<int:id>") else None),
         ("dashboard", "领导看板 dashboard", R.LEADER, "/dashboard/" if _discover(lambda r: r == "/dashboard/") else None),
+        # the user's own unit: the whole city for the city account, the county for the county's
+        ("party_structure", "党员结构分析 party structure", R.LEADER,
+         "/party/structure" if _discover(lambda r: r == "/party/structure") else None),
+        ("party_structure_json", "党员结构分析 JSON", R.LEADER,
+         "/party/structure.json" if _discover(lambda r: r == "/party/structure.json") else None),
     ]
     return [dict(key=k, label=label, role=role, url=url) for k, label, role, url in specs]
 

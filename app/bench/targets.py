@@ -7,6 +7,10 @@ COMPUTE_MAX_RATIO = 2.0
 PAGE_P50_MS = 40
 PAGE_P95_MS = 80
 PAGE_MAX_QUERIES = 15
+# Pages with targets of their own (issue 16): (key, level) -> (p50 ms, p95 ms). The structure
+# analysis aggregates every member of the subtree: 300,000 for the city.
+PAGE_TARGETS = {("party_structure", "city"): (200, 400), ("party_structure", "county"): (60, 120),
+                ("party_structure_json", "city"): (200, 400), ("party_structure_json", "county"): (60, 120)}
 PAGE_MAX_BYTES = 200 * 1024
 MIN_RPS = {"cadre_list": 40, "profile": 60}
 WORKER_MAX_RSS_MB = 300
@@ -31,8 +35,9 @@ def evaluate(report: dict, baseline: dict | None = None) -> list[dict]:
             checks.append(_check(f"{name} page 页面", None if p.get("status") == "not available" else False,
                                  p.get("status"), "200"))
             continue
-        checks.append(_check(f"{name} p50", p["p50_ms"] <= PAGE_P50_MS, f"{p['p50_ms']} ms", f"≤ {PAGE_P50_MS} ms"))
-        checks.append(_check(f"{name} p95", p["p95_ms"] <= PAGE_P95_MS, f"{p['p95_ms']} ms", f"≤ {PAGE_P95_MS} ms"))
+        p50, p95 = PAGE_TARGETS.get((p["key"], p["level"]), (PAGE_P50_MS, PAGE_P95_MS))
+        checks.append(_check(f"{name} p50", p["p50_ms"] <= p50, f"{p['p50_ms']} ms", f"≤ {p50} ms"))
+        checks.append(_check(f"{name} p95", p["p95_ms"] <= p95, f"{p['p95_ms']} ms", f"≤ {p95} ms"))
         checks.append(_check(f"{name} SQL/请求", p["queries"] <= PAGE_MAX_QUERIES, p["queries"],
                              f"≤ {PAGE_MAX_QUERIES}"))
         checks.append(_check(f"{name} HTML", p["html_bytes"] <= PAGE_MAX_BYTES, f"{p['html_bytes'] / 1024:.0f} KB",

@@ -20,8 +20,8 @@ class PartyMemberApi(ScopedRestApi):
     base_filters = [["org_unit_id", UnitScopeChoiceFilter, lambda: None]]
     list_columns = ["id", "code", "name", "gender", "birth_date", "ethnicity", "education", "joined_at",
                     "confirmed_at", "status", "flowing", "flowing_to", "party_post", "branch.id", "branch.code",
-                    "branch.name", "org_unit.id", "org_unit.code", "org_unit.name", "phone_masked", "cadre.id",
-                    "cadre.code", "version"]
+                    "branch.name", "org_unit.id", "org_unit.code", "org_unit.name", "phone_masked", "cadre_code",
+                    "version"]
     show_columns = [c for c in list_columns if c != "phone_masked"] + ["phone"]
     add_columns = ["code", "name", "gender", "birth_date", "ethnicity", "education", "joined_at", "confirmed_at",
                    "status", "flowing", "flowing_to", "party_post", "branch", "phone", "cadre"]
@@ -38,8 +38,9 @@ class PartyOrgApi(ScopedRestApi):
     datamodel = SQLAInterface(PartyOrg)
     class_permission_name = "PartyOrg"
     base_filters = [["org_unit_id", UnitScopeChoiceFilter, lambda: None]]
-    list_columns = ["id", "code", "name", "kind", "parent.id", "parent.code", "org_unit.id", "org_unit.code",
-                    "org_unit.name", "secretary.id", "secretary_member.id", "sort_order", "version"]
+    # nullable relations by their key (a dotted column would join them inner: rows without one vanish)
+    list_columns = ["id", "code", "name", "kind", "parent_code", "org_unit.id", "org_unit.code", "org_unit.name",
+                    "secretary_username", "secretary_member_code", "sort_order", "version"]
     show_columns = list_columns
     add_columns = ["code", "name", "kind", "parent", "org_unit", "secretary", "secretary_member", "sort_order"]
     edit_columns = add_columns

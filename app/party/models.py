@@ -50,6 +50,19 @@ class PartyOrg(db.Model):
     secretary_member: Mapped[Optional[PartyMember]] = relationship(
         foreign_keys=[secretary_member_id], lazy="joined", post_update=True)
 
+    # Nullable relations as plain values for the API's lists (a dotted column joins inner).
+    @property
+    def parent_code(self) -> str | None:
+        return self.parent.code if self.parent is not None else None
+
+    @property
+    def secretary_username(self) -> str | None:
+        return self.secretary.username if self.secretary is not None else None
+
+    @property
+    def secretary_member_code(self) -> str | None:
+        return self.secretary_member.code if self.secretary_member is not None else None
+
     def __repr__(self) -> str:
         return self.name
 
@@ -99,6 +112,11 @@ class PartyMember(db.Model):
         from app.core.personal import mask_phone
 
         return mask_phone(self.phone)
+
+    @property
+    def cadre_code(self) -> str | None:
+        """The linked cadre's 干部编号 (None: not a cadre)."""
+        return self.cadre.code if self.cadre is not None else None
 
     def __repr__(self) -> str:
         return f"{self.name}（{self.code}）"

@@ -45,15 +45,16 @@ def age_band(birth: dt.date, as_of: dt.date) -> str:
 
 
 def formal_at(status: str, confirmed_at: dt.date | None, as_of: dt.date) -> bool:
-    """Whether a member was a 正式党员 at `as_of` (a later 转正 makes them 预备 then)."""
-    return status == "正式党员" and (confirmed_at is None or confirmed_at <= as_of)
+    """Whether a member was a 正式党员 at `as_of`: 转正 on or before it (a later 转正 makes them
+    预备 then; member_errors gives every 正式党员 a 转正时间 and no 预备党员 one)."""
+    return status == "正式党员" and confirmed_at is not None and confirmed_at <= as_of
 
 
-def party_age_band(status: str, joined_at: dt.date, confirmed_at: dt.date | None, as_of: dt.date) -> str:
+def party_age_band(status: str, confirmed_at: dt.date | None, as_of: dt.date) -> str:
     """党龄 band at `as_of`: full years from 转正时间; a 预备党员 (then) counts in "<5"."""
     if not formal_at(status, confirmed_at, as_of):
         return PARTY_AGE_BANDS[0]
-    return band(full_years(confirmed_at or joined_at, as_of), PARTY_AGE_LOWER, PARTY_AGE_BANDS)
+    return band(full_years(confirmed_at, as_of), PARTY_AGE_LOWER, PARTY_AGE_BANDS)
 
 
 def member_errors(*, gender, birth_date, education, joined_at, confirmed_at, status, today: dt.date) -> list[str]:

@@ -10,7 +10,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
-from wtforms import SelectField
+from wtforms import BooleanField, SelectField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db
@@ -219,6 +219,7 @@ class PartyMemberView(ScopedModelView):
         "gender": SelectField("性别", choices=[(g, g) for g in MEMBER_GENDERS], widget=Select2Widget()),
         "education": SelectField("学历", choices=[(e, e) for e in MEMBER_EDUCATIONS], widget=Select2Widget()),
         "status": SelectField("党员类别", choices=[(s, s) for s in MEMBER_STATUSES], widget=Select2Widget()),
+        "flowing": BooleanField("流动党员", description="外出务工、经商等流动在外的党员"),  # unticked is 否
         "branch": org_field("所在支部", branch_only=True),
         "cadre": cadre_field("关联干部", required=False),
     }

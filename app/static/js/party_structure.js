@@ -20,9 +20,8 @@
     el.appendChild(p);
   }
 
-  function draw(el, key, figures, total) {
+  function draw(el, key, figures, names, total) {
     if (!total) { empty(el); return; }
-    var names = Object.keys(figures);
     var chart = echarts.init(el);
     if (RINGS[key]) {
       chart.setOption({
@@ -51,7 +50,7 @@
     if (!data || typeof echarts === "undefined") { return; }
     data.keys.forEach(function (key) {
       var el = document.getElementById("chart-" + key);
-      if (el) { draw(el, key, data[key], data.total); }
+      if (el) { draw(el, key, data[key], data.names[key], data.total); }
     });
     window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
   }
