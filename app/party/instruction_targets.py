@@ -145,24 +145,28 @@ def birth_bounds(band: str, as_of: dt.date) -> tuple[dt.date | None, dt.date | N
 
 @dataclass
 class SecretaryCopy:
-    """What one secretary receives: the unit the copy counts under and the members it is about."""
+    """What one secretary receives: the unit the copy counts under, its branches and how many
+    matching members they hold (the member list itself is written set-based at sending)."""
 
     user_id: int
     unit_id: int
     branches: list[str] = field(default_factory=list)
-    members: list[tuple[int, str, str, str]] = field(default_factory=list)  # (id, code, name, branch)
+    members: int = 0
 
 
 def secretary_copies(rows) -> tuple[dict[int, SecretaryCopy], list[str]]:
-    """Group matching members by their branch's secretary.
+    """Group the branches holding matching members by their secretary.
 
-    `rows`: (member id, code, name, branch id, branch name, branch unit id, secretary user id or
-    None), in the order the members are to be listed. Returns the copies by secretary and the
-    names of the branches with matching members but no secretary account (nobody to send to).
+    `rows`: (branch name, branch unit id, secretary user id or None, matching members), in the
+    order the branches are to be listed. Returns the copies by secretary (counted under the unit
+    of its first branch) and the names of the branches with matching members but no secretary
+    account (nobody to send to).
     """
     copies: dict[int, SecretaryCopy] = {}
     orphans: list[str] = []
-    for member_id, code, name, _branch_id, branch_name, unit_id, secretary_id in rows:
+    for branch_name, unit_id, secretary_id, members in rows:
+        if not members:
+            continue
         if secretary_id is None:
             if branch_name not in orphans:
                 orphans.append(branch_name)
@@ -172,7 +176,7 @@ def secretary_copies(rows) -> tuple[dict[int, SecretaryCopy], list[str]]:
             copy = copies[secretary_id] = SecretaryCopy(secretary_id, unit_id)
         if branch_name not in copy.branches:
             copy.branches.append(branch_name)
-        copy.members.append((member_id, code, name, branch_name))
+        copy.members += members
     return copies, orphans
 
 

@@ -227,6 +227,22 @@ def resolve(units, filters: T.TargetFilters, sender_id, as_of: dt.date) -> Resol
         stmt = select(AppUser.id, AppUser.org_unit_id).where(
             _in_subtrees(AppUser.org_unit_id, units), *_user_conditions(filters, sender_id))
         return Resolution(dict(db.session.execute(stmt).all()), {}, [], 0)
+    rows = db.session.execute(
+        select(PartyOrg.name, PartyOrg.org_unit_id, PartyOrg.secretary_id, func.count(PartyMember.id))
+        .select_from(PartyMember).join(PartyOrg, PartyOrg.id == PartyMember.branch_id).where(*_member_conditions(units, filters, as_of))
+        .group_by(PartyOrg.id, PartyOrg.code, PartyOrg.name, PartyOrg.org_unit_id, PartyOrg.secretary_id)
+        .order_by(PartyOrg.code)
+    ).all()
+    copies, orphans = T.secretary_copies(rows)
+    if copies:  # the user filters (and being active, not the sender) apply to the secretaries
+        allowed = set(db.session.scalars(select(AppUser.id).where(
+            AppUser.id.in_(list(copies)), *_user_conditions(filters, sender_id))))
+        copies = {uid: c for uid, c in copies.items() if uid in allowed}
+    return Resolution({uid: c.unit_id for uid, c in copies.items()}, copies, orphans, sum(r[3] for r in rows))
+
+
+def _member_conditions(units, filters: T.TargetFilters, as_of: dt.date) -> list:
+    """SQL conditions on party members: in the subtrees and matching the member filters."""
     member = [_in_subtrees(PartyMember.org_unit_id, units)]
     if filters.member_status:
         member.append(PartyMember.status.in_(filters.member_status))
@@ -243,18 +259,7 @@ def resolve(units, filters: T.TargetFilters, sender_id, as_of: dt.date) -> Resol
                 parts.append(PartyMember.birth_date <= on_or_before)
             bands.append(and_(*parts))
         member.append(or_(*bands))
-    rows = db.session.execute(
-        select(PartyMember.id, PartyMember.code, PartyMember.name, PartyOrg.id, PartyOrg.name, PartyOrg.org_unit_id,
-               PartyOrg.secretary_id)
-        .join(PartyOrg, PartyOrg.id == PartyMember.branch_id).where(*member)
-        .order_by(PartyOrg.code, PartyMember.code)
-    ).all()
-    copies, orphans = T.secretary_copies(rows)
-    if copies:  # the user filters (and being active, not the sender) apply to the secretaries
-        allowed = set(db.session.scalars(select(AppUser.id).where(
-            AppUser.id.in_(list(copies)), *_user_conditions(filters, sender_id))))
-        copies = {uid: c for uid, c in copies.items() if uid in allowed}
-    return Resolution({uid: c.unit_id for uid, c in copies.items()}, copies, orphans, len(rows))
+    return member
 
 
 def preview(instruction_id, *, user) -> Resolution:
@@ -287,14 +292,14 @@ def send(instruction_id, *, user, expected_version=None, expected_count=None, no
             raise DomainError("按所选范围和条件没有找到任何接收人，未下发")
         if expected_count is not None and int(expected_count) != found.count:
             raise Conflict(f"接收人已变化：预览时为 {int(expected_count)} 人，现在为 {found.count} 人。请重新确认后再发送")
-        _write_copies(instruction, found)
+        _write_copies(instruction, found, now.date())
         instruction.state = "sent"
         instruction.sent_at = now
         instruction.recipient_count = found.count
     return instruction
 
 
-def _write_copies(instruction: Instruction, found: Resolution) -> None:
+def _write_copies(instruction: Instruction, found: Resolution, as_of: dt.date) -> None:
     rows = []
     for uid, unit_id in sorted(found.users.items()):
         sec = found.secretary.get(uid)
@@ -302,13 +307,17 @@ def _write_copies(instruction: Instruction, found: Resolution) -> None:
                      "reason": "branch" if sec else "user", "state": "unread",
                      "branches": "、".join(sec.branches)[:500] if sec else None, "reminders": 0, "version": 1})
     db.session.execute(InstructionCopy.__table__.insert(), rows)
-    if found.secretary:
-        ids = dict(db.session.execute(select(InstructionCopy.user_id, InstructionCopy.id)
-                                      .where(InstructionCopy.instruction_id == instruction.id)).all())
-        members = [{"copy_id": ids[uid], "member_id": m[0], "member_code": m[1], "member_name": m[2],
-                    "branch_name": m[3]} for uid, sec in found.secretary.items() for m in sec.members]
-        for start in range(0, len(members), 1000):
-            db.session.execute(InstructionCopyMember.__table__.insert(), members[start:start + 1000])
+    if found.secretary:  # each secretary's copy lists the matching members of its branches, set-based
+        units, filters = instruction.target_units, T.TargetFilters.from_json(instruction.filters)
+        listed = (
+            select(InstructionCopy.id, PartyMember.id, PartyMember.code, PartyMember.name, PartyOrg.name)
+            .select_from(PartyMember).join(PartyOrg, PartyOrg.id == PartyMember.branch_id)
+            .join(InstructionCopy, and_(InstructionCopy.user_id == PartyOrg.secretary_id,
+                                        InstructionCopy.instruction_id == instruction.id))
+            .where(*_member_conditions(units, filters, as_of))
+        )
+        db.session.execute(InstructionCopyMember.__table__.insert().from_select(
+            ["copy_id", "member_id", "member_code", "member_name", "branch_name"], listed))
 
 
 # ---------------------------------------------------------------- who sees what
