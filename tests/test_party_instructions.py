@@ -454,6 +454,10 @@ def test_turning_into_a_supervision_item(app, ctx, data):
     assert task.source == f"工作指令#{instruction.id}"
     assert db.session.get(Instruction, instruction.id).task_id == task.id
     assert I.instruction_of_task(task.id).id == instruction.id
+    c = app.test_client()  # the item's page links back to the instruction
+    login(c, "ins_sup", PASSWORD)
+    assert f'href="/party/instructions/{instruction.id}"' in c.get(f"/tasks/show/{task.id}").get_data(as_text=True)
+    assert f'href="/tasks/show/{task.id}"' in c.get(f"/party/instructions/{instruction.id}").get_data(as_text=True)
     with pytest.raises(DomainError) as exc:
         I.to_supervision(instruction.id, user=U("sup", data))
     assert "已转为督办事项" in exc.value.message
@@ -504,3 +508,26 @@ def test_screens_scope_and_receipt_over_http(app, data):
     html = s.get(f"/party/instructions/{iid}").get_data(as_text=True)
     assert "阅读率" in html and "罗山县" in html
     assert s.get(f"/party/instructions/{iid}?unit=XY04").status_code == 404
+
+
+def test_a_stale_draft_form_is_a_chinese_409_over_http(app, data):
+    with app.app_context():
+        instruction = draft(data, units=("XY03T01",))
+        iid, version = instruction.id, instruction.version
+    s = app.test_client()
+    login(s, "ins_sender", PASSWORD)
+    form = {"title": "第一次保存", "content": "内容", "unit": "XY03T01", "expected_version": str(version)}
+    assert s.post(f"/party/instructions/{iid}/edit", data=form).status_code == 302
+    stale = s.post(f"/party/instructions/{iid}/edit", data={**form, "title": "过期的表单"})
+    assert stale.status_code == 409 and "已被他人修改" in stale.get_data(as_text=True)
+    preview = s.get(f"/party/instructions/{iid}/preview").get_json()
+    assert preview["text"] == f"将发送给 {preview['count']} 人"
+    sent_now = s.post(f"/party/instructions/{iid}/send", data={"expected_count": str(preview["count"])})
+    assert sent_now.status_code == 302
+    with app.app_context():
+        kept = db.session.get(Instruction, iid)
+        assert kept.title == "第一次保存" and kept.state == "sent" and kept.recipient_count == preview["count"]
+    again = s.post(f"/party/instructions/{iid}/edit", data={**form, "title": "已下发后修改"}, follow_redirects=True)
+    assert "已下发，不能再修改" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Instruction, iid).title == "第一次保存"
