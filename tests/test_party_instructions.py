@@ -286,6 +286,13 @@ def test_drafts_are_editable_sent_instructions_are_not(app, ctx, data):
     with pytest.raises(DomainError):
         I.delete_draft(instruction.id, user=U("sender", data))
     assert db.session.get(Instruction, instruction.id).title == "改过的标题"
+    entries = db.session.scalars(select(AuditLog).where(AuditLog.table_name == "party_instruction",
+                                                        AuditLog.row_id == str(instruction.id))).all()
+    assert {e.action for e in entries} >= {"create", "update"}
+    assert {e.org_unit_id for e in entries} == {unit("XY03").id}  # the sender's unit: the entries' scope
+    from app.core import audit_labels
+
+    assert audit_labels.table_label("party_instruction") == "工作指令"
 
 
 def test_only_the_sender_edits_its_draft_and_recipient_roles_cannot_send(app, ctx, data):
