@@ -368,6 +368,9 @@ def test_senders_see_what_they_sent_or_what_their_subtree_received(app, ctx, dat
     ids = set(db.session.scalars(select(InstructionCopy.user_id).where(I.copy_scope(seen, U("sender", data)))))
     assert data["users"]["r_town"] in ids and data["users"]["r_out"] not in ids
     assert I.summarize(seen, U("sender", data))["total"] == len(ids) < city.recipient_count
+    listed = I.summaries(I.list_instructions(U("sender", data)), U("sender", data))
+    assert listed[city.id] == I.summarize(seen, U("sender", data))
+    assert listed[county.id] == I.summarize(county, U("sender", data))
     # another county's staff sees neither the county's instruction nor (no copy there) its drafts
     with pytest.raises(NotFound):
         I.get_instruction(county.id, user=U("out_sender", data))

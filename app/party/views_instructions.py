@@ -99,7 +99,7 @@ class InstructionView(BaseView):
     def list(self):
         user = acting_user()
         items = I.list_instructions(user)
-        stats = {i.id: I.summarize(i, user) for i in items if i.state == "sent"}
+        stats = I.summaries(items, user)
         return self.render("party/instruction_list.html", title="工作指令", items=items, stats=stats,
                            user=user, may_send=I.may_send(user))
 
