@@ -198,6 +198,18 @@ def test_the_json_has_exactly_the_shape_of_platform_section_4(app, client, units
     assert whole["total"] > 100  # the demo's members of 罗山县
 
 
+def test_an_audited_change_shows_at_once_through_the_cached_figures(app, client, units):
+    town = units["town"].code
+    member(units["V01"], dt.date(1990, 3, 1), dt.date(2015, 3, 1), dt.date(2016, 3, 1))
+    login(client, "kpy_luoshan")
+    url = f"/party/structure.json?unit={town}&as_of=2026-06-15"
+    assert client.get(url).get_json()["total"] == 1
+    assert client.get(url).get_json()["total"] == 1  # served from the minute's cache
+    member(units["V02"], dt.date(1980, 3, 1), dt.date(2005, 3, 1), dt.date(2006, 3, 1))  # audited: a new key
+    again = client.get(url).get_json()
+    assert again["total"] == 2 and again["age"]["41–50"] == 1
+
+
 def test_the_page_shows_the_figures_charts_and_one_click_down(app, client, units):
     town, v01 = units["town"].code, units["V01"].code
     member(units["V01"], dt.date(1990, 3, 1), dt.date(2015, 3, 1), dt.date(2016, 3, 1))
