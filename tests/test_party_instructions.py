@@ -518,6 +518,8 @@ def test_screens_scope_and_receipt_over_http(app, data):
     html = s.get(f"/party/instructions/{iid}").get_data(as_text=True)
     assert "阅读率" in html and "罗山县" in html
     assert s.get(f"/party/instructions/{iid}?unit=XY04").status_code == 404
+    copies = s.get(f"/party/instructions/{iid}/copies?unit=XY03T01").get_data(as_text=True)
+    assert "ins-copy-row" in copies and "已反馈" in copies
 
 
 def test_a_stale_draft_form_is_a_chinese_409_over_http(app, data):
@@ -541,3 +543,17 @@ def test_a_stale_draft_form_is_a_chinese_409_over_http(app, data):
     assert "已下发，不能再修改" in again.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Instruction, iid).title == "第一次保存"
+
+
+def test_a_reply_past_its_due_day_is_flagged(app, ctx, data):
+    from app.party.views_instructions import todo_provider
+
+    instruction = sent(data, roles=[R.LIAISON], reply_required=True)
+    copy = _copy(instruction, "r_village", data)
+    later = dt.datetime.combine(instruction.reply_due + dt.timedelta(days=1), dt.time(9))
+    groups = {g.key: g for g in todo_provider(U("r_village", data), later)}
+    item = next(x for x in groups["instruction_unread"].items if x.url.endswith(f"/{copy.id}"))
+    assert "已逾期未反馈" in item.note and item.light == "red"
+    groups = {g.key: g for g in todo_provider(U("r_village", data), dt.datetime.now())}
+    item = next(x for x in groups["instruction_unread"].items if x.url.endswith(f"/{copy.id}"))
+    assert "逾期" not in item.note and item.light is None

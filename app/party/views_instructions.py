@@ -232,7 +232,7 @@ class InstructionView(BaseView):
         return self.render("party/instruction_copies.html", title=f"{instruction.title} · 接收情况", i=instruction,
                            root=root, rows=rows, state=state, replies=replies,
                            state_labels=dict(_COPY_LABELS), own=request.args.get("own") == "1",
-                           mine=instruction.sender_id == user.id)
+                           mine=instruction.sender_id == user.id, today=request_now().date())
 
     def _act(self, pk, fn, success):
         try:
@@ -386,7 +386,11 @@ def todo_provider(user, now: dt.datetime) -> list[TodoGroup]:
             if c.reminders:
                 note += f"，已催办 {c.reminders} 次"
             due = dt.datetime.combine(c.instruction.reply_due, dt.time(23, 59)) if c.instruction.reply_due else None
-            items.append(TodoItem(title=c.instruction.title, url=f"/party/inbox/{c.id}", due=due, note=note))
+            late = due is not None and due < now
+            if late:
+                note += "，已逾期未反馈"
+            items.append(TodoItem(title=c.instruction.title, url=f"/party/inbox/{c.id}", due=due, note=note,
+                                  light="red" if late else None))
         groups.append(TodoGroup(key=key, title=title, count=count, items=items, url="/party/inbox/",
                                 hint=hint))
     return groups
