@@ -557,3 +557,33 @@ def test_a_reply_past_its_due_day_is_flagged(app, ctx, data):
     groups = {g.key: g for g in todo_provider(U("r_village", data), dt.datetime.now())}
     item = next(x for x in groups["instruction_unread"].items if x.url.endswith(f"/{copy.id}"))
     assert "逾期" not in item.note and item.light is None
+
+
+def test_two_sends_at_once_send_once(app, data):
+    import threading
+
+    with app.app_context():
+        iid = draft(data, units=("XY03T01",)).id
+    outcomes, gate = [], threading.Barrier(3)
+
+    def go():
+        with app.app_context():
+            gate.wait()
+            try:
+                I.send(iid, user=U("sender", data))
+                outcomes.append("ok")
+            except DomainError as exc:
+                outcomes.append(exc.message)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=go) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcomes.count("ok") == 1, outcomes
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in o) for o in outcomes if o != "ok")
+    with app.app_context():
+        instruction = db.session.get(Instruction, iid)
+        assert instruction.state == "sent" and len(recipients(instruction)) == instruction.recipient_count > 0
