@@ -327,3 +327,16 @@ def test_edits_are_audited_with_the_phone_masked(app, client):
         new = json.loads(entry.new_values)
         assert new["phone"] == "137****1234" and "13700001234" not in (entry.old_values or "") + entry.new_values
         assert entry.org_unit_id is not None and entry.username == "kpy_luoshan"
+
+
+def test_a_secretary_out_of_scope_is_refused(app, ctx):
+    staff = user("kpy_luoshan")
+    org = db.session.scalar(select(PartyOrg).where(PartyOrg.code == "PXY03T01V03"))
+    org.secretary = user("ld_guangshan")  # an account of 光山县
+    with pytest.raises(DomainError, match="书记账号"):
+        O.place_org(org, user=staff)
+    db.session.rollback()
+    org = db.session.scalar(select(PartyOrg).where(PartyOrg.code == "PXY03T01V03"))
+    org.secretary = user("llr_luoshan_t01")
+    O.place_org(org, user=staff)  # its own township's liaison: fine
+    db.session.rollback()

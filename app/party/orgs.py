@@ -43,6 +43,7 @@ def place_org(org: PartyOrg, expected_version: int | None = None, *, user) -> No
             raise DomainError("类型应为 党委/党总支/党支部 之一")
         if org.id is not None:
             _check_own_rows(org)
+        _check_secretary(org, prefix)
         parent = org.parent if org.parent is not None else (
             db.session.get(PartyOrg, org.parent_id) if org.parent_id else None)
         if parent is None:
@@ -60,6 +61,23 @@ def place_org(org: PartyOrg, expected_version: int | None = None, *, user) -> No
             seen.add(node.id)
             node = node.parent if node.parent is not None else (
                 db.session.get(PartyOrg, node.parent_id) if node.parent_id else None)
+
+
+def _check_secretary(org: PartyOrg, prefix: str | None) -> None:
+    """The secretary's account and member must both lie in the scope too."""
+    from app.models import AppUser
+    from app.party.models import PartyMember
+
+    account = org.secretary if org.secretary is not None else (
+        db.session.get(AppUser, org.secretary_id) if org.secretary_id else None)
+    if account is not None:
+        unit = account.org_unit or (db.session.get(OrgUnit, account.org_unit_id) if account.org_unit_id else None)
+        if not unit_in_scope(unit, prefix):
+            raise DomainError("书记账号不存在或不在您的管辖范围内")
+    member = org.secretary_member if org.secretary_member is not None else (
+        db.session.get(PartyMember, org.secretary_member_id) if org.secretary_member_id else None)
+    if member is not None and not unit_in_scope(member.org_unit or db.session.get(OrgUnit, member.org_unit_id), prefix):
+        raise DomainError("书记（党员）不存在或不在您的管辖范围内")
 
 
 def _check_own_rows(org: PartyOrg) -> None:
