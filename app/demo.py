@@ -15,6 +15,7 @@ def seed_demo(first_login_change: bool = True) -> bool:
     """
     from app.evaluation.demo import seed_demo_evaluation
     from app.party.demo import seed_demo_party
+    from app.party.demo_instructions import seed_demo_instructions
     from app.supervision.demo import seed_demo_supervision
     from app.voting.demo import seed_demo_voting
 
@@ -24,4 +25,5 @@ def seed_demo(first_login_change: bool = True) -> bool:
     seed_demo_supervision()
     seed_demo_voting()
     seed_demo_party()
+    seed_demo_instructions()
     return True

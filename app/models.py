@@ -894,4 +894,5 @@ def _results_follow_cadre(_mapper, connection, target: Cadre) -> None:
         .values(org_unit_id=target.org_unit_id)
     )
 from app.party.models import MEMBER_EDUCATIONS, MEMBER_STATUSES, PARTY_ORG_KINDS, PartyMember, PartyOrg  # noqa: E402,F401,I001  (the party tables, gathered here)
+from app.party.models_instructions import COPY_STATES, INSTRUCTION_STATES, Instruction, InstructionCopy, InstructionCopyMember, InstructionReminder, Pairing, PairingActivity, instruction_target_unit  # noqa: E402,F401,I001  (instructions and pairings, gathered here)
 from app.voting.models import CODE_STATES, VOTING_STATES, VotingCode, VotingLine, VotingSession  # noqa: E402,F401  (the voting tables, gathered here)

@@ -28,8 +28,9 @@ BASE = {"app.models", "app.extensions"}
 
 
 def _is_base(name: str) -> bool:
-    """The schema (app/models.py and the domains' models.py it gathers) and the extensions."""
-    return name in BASE or name.endswith(".models")
+    """The schema (app/models.py and the domains' models.py / models_*.py it gathers) and the
+    extensions."""
+    return name in BASE or name.endswith(".models") or name.rsplit(".", 1)[-1].startswith("models_")
 # A module is a view module when its name says so: `views`, `views_*`, or `web` screens.
 VIEW_NAMES = ("views",)
 # Service modules: a domain's rules and use cases (everything but its screens, API, CLI, demo

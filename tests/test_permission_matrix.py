@@ -33,6 +33,24 @@ from app.security import roles as R
 from tests.conftest import api_token, login
 from tests.voting_data import draft_session
 
+
+def instruction_rows(side: str, code: str) -> dict:
+    """A sent instruction reaching the unit (its copies there), one of its copies, an attachment
+    of it, and a pairing of two of the unit's village branches."""
+    from app.models import AppUser, Attachment, InstructionCopy
+    from app.party import instructions as I
+    from app.party import pairings as P
+
+    city = db.session.scalar(select(AppUser).where(AppUser.username == "kpy_city"))
+    draft = I.create_draft(I.Draft(title=f"矩阵指令 {side}", content="矩阵测试", unit_codes=[code]), user=city,
+                           attachments=[("说明.txt", b"x", "text/plain")])
+    instruction = I.send(draft.id, user=city)
+    copy = db.session.scalar(select(InstructionCopy.id).where(InstructionCopy.instruction_id == instruction.id))
+    attachment = db.session.scalar(select(Attachment.id).where(Attachment.owner_table == I.INSTRUCTION_FILES,
+                                                               Attachment.owner_id == instruction.id))
+    pairing = P.create_pairing(f"P{code}V01", f"P{code}V02", dt.date.today(), user=None)
+    return {"Instruction": instruction.id, "InstructionCopy": copy, "Attachment": attachment, "Pairing": pairing.id}
+
 PASSWORD = "Str0ng!Passw0rd"
 USERS = {  # role -> (username, unit)
     R.ADMIN: ("pm_admin", "XY03"),
@@ -88,6 +106,20 @@ ENDPOINTS: dict[str, str] = {
     "/voting/<int:pk>": "row:VotingSession", "/voting/<int:pk>/turnout": "row:VotingSession",
     **{f"/voting/<int:pk>/{action}": "write:VotingSession"
        for action in ("open", "codes", "void", "void-unused", "end", "record", "close", "delete")},
+    # 工作指令: the sender's side (what one sent or what one's subtree received) and one's own copies
+    # (another's copy is a 404 whatever the role: tests/test_party_instructions.py)
+    "/party/instructions/list/": "page", "/party/instructions/add/": "page", "/party/instructions/preview": "write",
+    "/party/instructions/<int:pk>": "row:Instruction", "/party/instructions/<int:pk>/preview": "row:Instruction",
+    "/party/instructions/<int:pk>/copies": "row:Instruction",
+    **{f"/party/instructions/<int:pk>/{action}": "write:Instruction"
+       for action in ("edit", "send", "delete", "remind", "supervise")},
+    "/party/instructions/attachment/<int:pk>": "write:Attachment",
+    "/party/inbox/": "page", "/party/inbox/<int:pk>": "write:InstructionCopy",
+    "/party/inbox/<int:pk>/reply": "write:InstructionCopy", "/party/inbox/attachment/<int:pk>": "write:Attachment",
+    # 支部联支部: seen by either branch's unit subtree
+    "/party/pairings/list/": "page", "/party/pairings/add/": "page", "/party/pairings/<int:pk>": "row:Pairing",
+    **{rule: "write:Pairing" for rule in ("/party/pairings/<int:pk>/edit", "/party/pairings/<int:pk>/activity",
+                                          "/party/pairings/<int:pk>/activity/<int:aid>/delete")},
     # 党员 (issue 16): the register's lists, tree and pickers, 结构分析 (page, JSON, export), the API
     "/partyorgs/lookup": "page", "/partyorgs/branches": "page",
     "/party/structure": "page", "/party/structure.json": "page", "/party/structure.xlsx": "page",
@@ -157,6 +189,7 @@ def matrix(app):
                 "CareerRecord": db.session.scalar(select(CareerRecord.id).where(CareerRecord.cadre_id == cadre.id)),
                 "RewardPenalty": db.session.scalar(select(RewardPenalty.id).where(RewardPenalty.cadre_id == cadre.id)),
                 "VotingSession": draft_session(code),
+                **instruction_rows(side, code),
                 "PartyMember": db.session.scalar(select(PartyMember.id).join(OrgUnit, OrgUnit.id == PartyMember.org_unit_id)
                                                  .where(OrgUnit.code.startswith(code)).order_by(PartyMember.id)),
                 "PartyOrg": db.session.scalar(select(PartyOrg.id).join(OrgUnit, OrgUnit.id == PartyOrg.org_unit_id)

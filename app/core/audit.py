@@ -106,9 +106,10 @@ def actor_unit_id() -> int | None:
 
 # How an audited row names its unit, tried in this order: its own unit column, or the unit of
 # the row it belongs to (attribute holding that row's id -> its model's name).
-_UNIT_COLUMNS = ("org_unit_id", "lead_unit_id")
+_UNIT_COLUMNS = ("org_unit_id", "lead_unit_id", "sender_unit_id", "unit_a_id")  # instruction: its sender's unit
 _OWNERS = (("cadre_id", "Cadre"), ("sheet_id", "ScoreSheet"), ("assignment_id", "TaskAssignment"),
-           ("finding_id", "Finding"), ("task_id", "SupervisionTask"), ("inspection_id", "Inspection"))
+           ("finding_id", "Finding"), ("task_id", "SupervisionTask"), ("inspection_id", "Inspection"),
+           ("copy_id", "InstructionCopy"), ("pairing_id", "Pairing"))
 
 
 def unit_of(session: Session, obj, depth: int = 0) -> int | None:

@@ -30,6 +30,8 @@ TABLES = {
     "extension_request": "延期申请", "task_reminder": "催办", "inspection": "督查检查",
     "finding": "发现问题", "rectification_report": "整改反馈", "voting_session": "民主测评活动",
     "party_org": "党组织", "party_member": "党员",
+    "party_instruction": "工作指令", "party_instruction_copy": "工作指令接收", "party_instruction_reminder": "工作指令催办",
+    "party_pairing": "支部结对", "party_pairing_activity": "结对活动",
 }
 FIELDS = {
     # shared
@@ -86,6 +88,13 @@ FIELDS = {
     "secretary_id": "书记（账号）", "secretary_member_id": "书记（党员）", "joined_at": "入党时间",
     "confirmed_at": "转正时间", "flowing": "流动党员", "flowing_to": "流动去向", "party_post": "党内职务",
     "branch_id": "所在支部",
+    # 工作指令 and 支部联支部
+    "reply_required": "要求反馈", "reply_due": "反馈截止日期", "filters": "筛选条件", "sender_id": "发送人",
+    "sender_unit_id": "发送单位", "sent_at": "下发时间", "recipient_count": "接收人数", "replied_at": "反馈时间",
+    "reply": "反馈内容", "reminders": "催办次数", "last_reminded_at": "最近催办时间", "branches": "所属支部",
+    "user_id": "接收人", "copy_id": "接收记录", "branch_a_id": "结对支部（甲方）", "branch_b_id": "结对支部（乙方）",
+    "unit_a_id": "甲方单位", "unit_b_id": "乙方单位", "started_on": "结对日期", "goal": "结对内容",
+    "held_on": "活动日期", "topic": "活动主题", "participants": "参加人员", "outcome": "活动成效", "pairing_id": "结对",
 }
 # Where one key means something else in one table.
 TABLE_FIELDS = {
@@ -119,6 +128,9 @@ VALUES = {
     ("*", "milestone"): {"acknowledge": "签收部署", "first_report": "首次反馈", "report": "定期反馈",
                          "complete": "办结"},
     ("*", "level"): {"yellow": "即将到期", "red": "已超期", "manual": "人工催办"},
+    ("party_instruction", "state"): {"draft": "草稿", "sent": "已下发"},
+    ("party_instruction_copy", "state"): {"unread": "未读", "read": "已读", "replied": "已反馈"},
+    ("party_instruction_copy", "reason"): {"user": "按人员条件", "branch": "支部书记（按党员条件）"},
 }
 
 # Ids shown as names: field -> (table of the named row). A row's own id uses its table.
@@ -132,7 +144,11 @@ ID_FIELDS = {
 }
 # Where one id field names a row of another table in one table.
 TABLE_ID_FIELDS = {("party_org", "parent_id"): "party_org", ("party_org", "secretary_id"): "ab_user",
-                   ("party_org", "secretary_member_id"): "party_member", ("party_member", "branch_id"): "party_org"}
+                   ("party_org", "secretary_member_id"): "party_member", ("party_member", "branch_id"): "party_org",
+                   ("party_instruction", "sender_id"): "ab_user", ("party_instruction", "sender_unit_id"): "org_unit",
+                   ("party_instruction_copy", "user_id"): "ab_user", ("party_pairing", "branch_a_id"): "party_org",
+                   ("party_pairing", "branch_b_id"): "party_org", ("party_pairing", "unit_a_id"): "org_unit",
+                   ("party_pairing", "unit_b_id"): "org_unit"}
 
 
 def id_table(table: str, key: str) -> str | None:
@@ -286,6 +302,7 @@ def _name_columns():
         "voting_session": (m.VotingSession, m.VotingSession.title),
         "party_org": (m.PartyOrg, m.PartyOrg.name),
         "party_member": (m.PartyMember, m.PartyMember.name),
+        "party_instruction": (m.Instruction, m.Instruction.title),
     }
 
 

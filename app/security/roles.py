@@ -49,7 +49,9 @@ API_METHODS = {
 # Resources: OrgUnit, Cadre, AuditLog (foundation); Scheme, Period, Score, Adjustment, Result
 # (evaluation); TimeLimitRule, WorkCalendar, Task, Inspection, Finding, SupervisionBoard
 # (supervision); Todo (everyone's 我的待办); Profile (the 特写, dashboards, compare); PartyOrg,
-# PartyMember, PartyStructure (the party register and its 结构分析).
+# PartyMember, PartyStructure (the party register and its 结构分析); Instruction (工作指令, the
+# sender's side: read = what one sent or what one's subtree received, with the rates; write =
+# compose, send, 催办, 转督办), InstructionInbox (one's own copies: read, reply), Pairing (支部联支部).
 # Special permissions: Period.unlock (admin), Adjustment.approve (a second staff member),
 # Result.read_unpublished (results before publication), Result.write (result use decisions,
 # written conclusion), Task.handle and Finding.rectify (a liaison acting for its own unit).
@@ -73,6 +75,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "PartyOrg": ("read", "write", "import"),
         "PartyMember": ("read", "write", "import"),
         "PartyStructure": ("read",),
+        "Instruction": ("read", "write"),
+        "InstructionInbox": ("read", "reply"),
+        "Pairing": ("read", "write"),
     },
     STAFF: {
         "OrgUnit": ("read",),
@@ -88,6 +93,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "PartyOrg": ("read", "write", "import"),
         "PartyMember": ("read", "write", "import"),
         "PartyStructure": ("read",),
+        "Instruction": ("read", "write"),
+        "InstructionInbox": ("read", "reply"),
+        "Pairing": ("read", "write"),
     },
     SUPERVISOR: {
         "OrgUnit": ("read",),
@@ -101,6 +109,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Result": ("read",),
         "Profile": ("read",),
         "Todo": ("read",),
+        "Instruction": ("read", "write"),  # 转督办 too (a supervisor makes the item)
+        "InstructionInbox": ("read", "reply"),
+        "Pairing": ("read",),
     },
     LIAISON: {
         "Task": ("read", "handle"),
@@ -110,6 +121,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "PartyOrg": ("read",),
         "PartyMember": ("read",),
         "PartyStructure": ("read",),
+        "InstructionInbox": ("read", "reply"),  # their own copies: read receipt, reply
+        "Pairing": ("read",),
     },
     LEADER: {
         "OrgUnit": ("read",),
@@ -123,6 +136,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "PartyOrg": ("read",),
         "PartyMember": ("read",),
         "PartyStructure": ("read",),
+        "Instruction": ("read", "write"),
+        "InstructionInbox": ("read", "reply"),
+        "Pairing": ("read",),
     },
 }
 
@@ -147,14 +163,15 @@ PERMISSION_LABELS = {
     "can_this_form_get": "打开表单", "can_this_form_post": "提交表单", "can_get": "读取",
     "can_post": "新增", "can_put": "修改", "can_info": "元数据", "can_chart": "图表",
     "can_unlock": "解锁", "can_approve": "审批", "can_read_unpublished": "查看未发布", "can_handle": "承办",
-    "can_rectify": "整改反馈",
+    "can_rectify": "整改反馈", "can_reply": "反馈",
 }
 RESOURCE_LABELS = {
     "Cadre": "干部", "OrgUnit": "组织机构", "AuditLog": "审计日志", "Lookup": "搜索选择",
     "Scheme": "考评方案", "Period": "考评周期", "Score": "评分数据", "Adjustment": "加减分调整",
     "Result": "考评结果", "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Task": "督查事项",
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览", "Todo": "我的待办",
-    "Profile": "干部特写", "Job": "后台任务", "Voting": "民主测评",
+    "Profile": "干部特写", "Job": "后台任务", "Voting": "民主测评", "Instruction": "工作指令",
+    "InstructionInbox": "收到的工作指令", "Pairing": "支部联支部",
     "PartyOrg": "党组织", "PartyMember": "党员", "PartyStructure": "党员结构分析",
     "AppUserView": "用户", "AppRoleView": "角色", "AppGroupView": "用户组", "AppPermissionViewView": "权限分配",
     "AppPermissionView": "权限", "AppViewMenuView": "视图菜单", "PermissionModelView": "权限",
@@ -186,6 +203,7 @@ SCREEN_LABELS = {
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览",
     "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Profile": "干部特写与领导看板",
     "PartyOrg": "党组织", "PartyMember": "党员名册", "PartyStructure": "党员结构分析",
+    "Instruction": "工作指令", "InstructionInbox": "收到的工作指令", "Pairing": "支部联支部",
     "AppUserView": "用户", "AppRoleView": "角色", "ResetPasswordView": "用户",
     "Job": "我的后台任务", SELF: SELF,
 }
@@ -198,7 +216,7 @@ SELF_SERVICE_GROUP = {("can_userinfo", "AppUserView"): "查看本人信息", ("r
 ACTION_LABELS = {
     "can_read": "查看", "can_write": "编辑", "can_import": "导入", "can_unlock": "解锁",
     "can_approve": "审批", "can_read_unpublished": "查看未发布结果", "can_handle": "承办",
-    "can_rectify": "整改反馈", "can_list": "查看", "can_show": "查看", "can_add": "新增", "can_edit": "编辑",
+    "can_rectify": "整改反馈", "can_reply": "接收反馈", "can_list": "查看", "can_show": "查看", "can_add": "新增", "can_edit": "编辑",
     "can_delete": "删除", "can_userinfo": "查看本人信息", "resetpasswords": "重置密码",
     "resetmypassword": "修改本人密码", "userinfoedit": "编辑本人信息", "can_this_form_get": "重置密码",
     "can_this_form_post": "重置密码", "can_get": "查看", "can_info": "查看", "can_post": "编辑", "can_put": "编辑",
@@ -227,7 +245,7 @@ def permission_groups(pvs) -> list[tuple[str, list[str]]]:
         if action not in actions:
             actions.append(action)
     rank = {SCREEN_LABELS[k]: i for i, k in enumerate(order)}
-    verbs = ["查看", "查看本人信息", "新增", "编辑", "编辑本人信息", "删除", "导入", "承办", "整改反馈", "审批",
+    verbs = ["查看", "查看本人信息", "新增", "编辑", "编辑本人信息", "删除", "导入", "承办", "整改反馈", "接收反馈", "审批",
              "解锁", "查看未发布结果", "重置密码", "修改密码"]
     ordered = [(screen, sorted(acts, key=lambda a: (verbs.index(a) if a in verbs else len(verbs), a)))
                for screen, acts in groups.items()]
