@@ -623,3 +623,59 @@ def test_figures_and_indicator_hand_computed(ctx, w):
     with pytest.raises(DomainError):
         S.figures(user("ddy_luoshan"), w["county"], day.date(), day.date() - dt.timedelta(1), now=now)
     assert S.figures(user("ddy_city"), unit("XY").id, day.date(), day.date(), now=now)["received"] == 3
+
+
+# ---------------------------------------------------------------- the 网格 unit kind and the settings
+
+def test_org_import_accepts_grids_under_villages_only(ctx, w):
+    from app.core.errors import ImportRejected
+    from app.org.units import import_units
+    from tests.appeals_data import unit
+
+    data = "单位编码,单位名称,类型,上级编码\nXY03T01V02G01,新网格,网格,XY03T01V02\n".encode()
+    import_units(data, "g.csv", user=None)
+    grid = unit("XY03T01V02G01")
+    assert grid.kind == "grid" and grid.parent.code == "XY03T01V02" and grid.kind_label == "网格"
+    with pytest.raises(ImportRejected) as info:
+        import_units("单位编码,单位名称,类型,上级编码\nXY03T01G09,错网格,网格,XY03T01\n".encode(), "b.csv", user=None)
+    assert "网格" in info.value.message and unit("XY03T01G09") is None
+
+
+def test_settings_catalogue_limits_and_charges(ctx, w):
+    category = S.save_category("噪声扰民", user=user("ddy_luoshan"), default_urgency="一般", department_id=w["dept3"])
+    assert category.department_id == w["dept3"] and not category.needs_completion
+    with pytest.raises(DomainError, match="已存在"):
+        S.save_category("噪声扰民", user=user("ddy_luoshan"))
+    with pytest.raises(Forbidden):
+        S.save_category("别的", user=user("llr_v01"))
+    added = S.category_for_import("新类别来自热线")
+    db.session.commit()
+    assert added.needs_completion and S.category_for_import("新类别来自热线").id == added.id
+    appeal = hotline_appeal(w, category_id=category.id)
+    assert S.suggest_unit(appeal).id == w["dept3"]
+    assert S.suggest_unit(hotline_appeal(w)).id == w["town"]  # no department: the place's township
+
+    with pytest.raises(Forbidden):
+        S.set_time_limit("复杂", user=user("ddy_luoshan"), sign_amount=1, sign_unit="working_days", reply_amount=20,
+                         reply_unit="working_days")
+    with pytest.raises(DomainError, match="时限无效"):
+        S.set_time_limit("复杂", user=user("admin"), sign_amount=0, sign_unit="hours", reply_amount=1, reply_unit="hours")
+    S.set_time_limit("复杂", user=user("admin"), sign_amount=4, sign_unit="hours", reply_amount=20,
+                     reply_unit="working_days")
+    complex_one = hotline_appeal(w, urgency="复杂")
+    assert complex_one.reply_deadline == dt.datetime(2026, 11, 30, 23, 59, 59)  # 20 working days after 2 Nov
+    S.dispatch(complex_one.id, w["town"], user=user("ddy_luoshan"), now=h(MONDAY, 1))
+    assert fresh(complex_one.id).sign_deadline == h(MONDAY, 5)
+    S.set_time_limit("复杂", user=None, sign_amount=1, sign_unit="working_days", reply_amount=15,
+                     reply_unit="working_days")
+
+    with pytest.raises(DomainError, match="县区领导"):
+        S.add_leader_charge(user("ddy_luoshan").id, w["dept3"], user=user("admin_luoshan"))
+    charge = S.add_leader_charge(user("ld_luoshan").id, w["dept3"], user=user("admin_luoshan"))
+    assert w["dept3"] in S.charged_departments(user("ld_luoshan").id)
+    with pytest.raises(DomainError, match="已分管"):
+        S.add_leader_charge(user("ld_luoshan").id, w["dept3"], user=user("admin_luoshan"))
+    with pytest.raises(Forbidden):
+        S.remove_leader_charge(charge.id, user=user("ld_luoshan"))
+    S.remove_leader_charge(charge.id, user=user("admin_luoshan"))
+    assert w["dept3"] not in S.charged_departments(user("ld_luoshan").id)
