@@ -242,9 +242,14 @@ def test_whistle_to_the_leader_who_names_lead_and_assisting_departments(ctx, w):
                                                      user=user("llr_luoshan_t01")), appeal.id)
     refused(DomainError, lambda: S.whistle_to_leader(appeal.id, user("ddy_luoshan").id, "x",
                                                      user=user("llr_luoshan_t01")), appeal.id, "县区领导")
+    assert {"whistle_to_department", "whistle_to_leader", "reply"} <= set(
+        S.available_actions(appeal, user("llr_luoshan_t01"), h(MONDAY, 5)))
+    assert "escalate" not in S.available_actions(appeal, user("llr_luoshan_t01"), h(MONDAY, 5))
     S.whistle_to_leader(appeal.id, user("ld_luoshan").id, "需多部门联合", user=user("llr_luoshan_t01"),
                         now=h(MONDAY, 5))
     appeal = fresh(appeal.id)
+    assert S.available_actions(appeal, user("ld_luoshan"), h(MONDAY, 5)) == ["leader_assign"]
+    assert "dispatch" not in S.available_actions(appeal, user("ddy_luoshan"), h(MONDAY, 5))
     assert appeal.state == rules.TO_DISPATCH and appeal.leader_id == user("ld_luoshan").id
     whistles = S.todo_lists(user("ld_luoshan"), h(MONDAY, 5))["appeal_whistles"]
     assert appeal.id in [a.id for a in whistles[1]]
@@ -258,10 +263,16 @@ def test_whistle_to_the_leader_who_names_lead_and_assisting_departments(ctx, w):
     assert [(a.role, a.org_unit_id) for a in made] == [("lead", w["dept"]), ("assist", w["dept2"])]
     appeal = fresh(appeal.id)
     assert appeal.state == rules.TO_SIGN and appeal.handler_unit_id == w["dept"]
-    # the assisting department signs its own part; the lead's signature moves the appeal
-    S.sign(appeal.id, user=user("llr_d02"), now=h(MONDAY, 7))
-    assert fresh(appeal.id).state == rules.TO_SIGN
-    S.sign(appeal.id, user=user("llr_luoshan_d01"), now=h(MONDAY, 8))
+    assert set(S.available_actions(appeal, user("llr_d02"), h(MONDAY, 6))) == {"sign", "refuse"}
+    assert S.available_actions(appeal, user("ld_luoshan"), h(MONDAY, 6)) == []
+    # the lead's signature moves the appeal; the assisting department signs its own part, and
+    # the lead replies for all once every part is signed
+    S.sign(appeal.id, user=user("llr_luoshan_d01"), now=h(MONDAY, 7))
+    assert fresh(appeal.id).state == rules.HANDLING
+    assert "reply" in S.available_actions(fresh(appeal.id), user("llr_luoshan_d01"), h(MONDAY, 7))
+    refused(DomainError, lambda: S.reply(appeal.id, user=user("llr_luoshan_d01"), now=h(MONDAY, 7),
+                                         **reply_parts(h(MONDAY, 7))), appeal.id, "协办单位尚未签收")
+    S.sign(appeal.id, user=user("llr_d02"), now=h(MONDAY, 8))
     assert fresh(appeal.id).state == rules.HANDLING
     refused(DomainError, lambda: S.reply(appeal.id, user=user("llr_d02"), **reply_parts(h(MONDAY, 9))), appeal.id,
             "无权")
@@ -679,3 +690,19 @@ def test_settings_catalogue_limits_and_charges(ctx, w):
         S.remove_leader_charge(charge.id, user=user("ld_luoshan"))
     S.remove_leader_charge(charge.id, user=user("admin_luoshan"))
     assert w["dept3"] not in S.charged_departments(user("ld_luoshan").id)
+
+
+def test_todo_page_shows_the_appeal_groups(app, client, w):
+    from tests.conftest import login
+
+    with app.app_context():
+        appeal = hotline_appeal(w, at=dt.datetime.now().replace(microsecond=0) - dt.timedelta(hours=1))
+        S.dispatch(appeal.id, w["grid2"], user=user("ddy_luoshan"))
+        number = appeal.number
+    login(client, "wgy_g02")
+    page = client.get("/todo/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "诉求待签收" in text and number in text
+    login(client, "ld_luoshan")
+    assert client.get("/todo/").status_code == 200

@@ -708,6 +708,9 @@ def reply(appeal_id, *, user, contact_whom, contact_at, contact_way, measures, r
     if result == "未解决并说明" and not note:
         raise DomainError("办理结果为“未解决并说明”时须说明原因")
     finished = _moment(finished_at, "完成时间", now)
+    unsigned = [a.org_unit.name for a in appeal.assignments if a.role == "assist" and a.state == "pending"]
+    if unsigned:
+        raise DomainError("以下协办单位尚未签收，牵头单位暂不能答复：" + "、".join(unsigned))
     with command(user):
         claim(appeal, "state", (rules.HANDLING,))
         row = AppealReply(
