@@ -34,6 +34,7 @@ UNIT_KINDS = {
     "county": "县区",
     "township": "乡镇街道",
     "village": "村社区",
+    "grid": "网格",
     "department": "部门",
 }
 UNIT_KIND_BY_LABEL = {label: key for key, label in UNIT_KINDS.items()}
@@ -895,4 +896,16 @@ def _results_follow_cadre(_mapper, connection, target: Cadre) -> None:
     )
 from app.party.models import MEMBER_EDUCATIONS, MEMBER_STATUSES, PARTY_ORG_KINDS, PartyMember, PartyOrg  # noqa: E402,F401,I001  (the party tables, gathered here)
 from app.party.models_instructions import COPY_STATES, INSTRUCTION_STATES, Instruction, InstructionCopy, InstructionCopyMember, InstructionReminder, Pairing, PairingActivity, instruction_target_unit  # noqa: E402,F401,I001  (instructions and pairings, gathered here)
+from app.appeals.models import (  # noqa: E402,F401  (the appeals tables, gathered here)
+    APPEAL_SOURCES,
+    APPEAL_STATES,
+    Appeal,
+    AppealAssignment,
+    AppealCallback,
+    AppealCategory,
+    AppealEvent,
+    AppealReply,
+    AppealTimeLimit,
+    LeaderCharge,
+)
 from app.voting.models import CODE_STATES, VOTING_STATES, VotingCode, VotingLine, VotingSession  # noqa: E402,F401  (the voting tables, gathered here)

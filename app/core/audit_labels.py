@@ -32,6 +32,8 @@ TABLES = {
     "party_org": "党组织", "party_member": "党员",
     "party_instruction": "工作指令", "party_instruction_copy": "工作指令接收", "party_instruction_reminder": "工作指令催办",
     "party_pairing": "支部结对", "party_pairing_activity": "结对活动",
+    "appeal": "诉求", "appeal_assignment": "诉求交办", "appeal_reply": "诉求答复", "appeal_callback": "诉求回访",
+    "appeal_category": "高频事项", "appeal_time_limit": "诉求时限", "leader_charge": "分管关系",
 }
 FIELDS = {
     # shared
@@ -90,11 +92,27 @@ FIELDS = {
     "branch_id": "所在支部",
     # 工作指令 and 支部联支部
     "reply_required": "要求反馈", "reply_due": "反馈截止日期", "filters": "筛选条件", "sender_id": "发送人",
-    "sender_unit_id": "发送单位", "sent_at": "下发时间", "recipient_count": "接收人数", "replied_at": "反馈时间",
+    "sender_unit_id": "发送单位", "sent_at": "下发时间", "recipient_count": "接收人数",
     "reply": "反馈内容", "reminders": "催办次数", "last_reminded_at": "最近催办时间", "branches": "所属支部",
     "user_id": "接收人", "copy_id": "接收记录", "branch_a_id": "结对支部（甲方）", "branch_b_id": "结对支部（乙方）",
     "unit_a_id": "甲方单位", "unit_b_id": "乙方单位", "started_on": "结对日期", "goal": "结对内容",
     "held_on": "活动日期", "topic": "活动主题", "participants": "参加人员", "outcome": "活动成效", "pairing_id": "结对",
+    # appeals
+    "number": "诉求编号", "external_number": "工单编号", "received_at": "受理时间", "occurred_unit_id": "发生地",
+    "citizen_name": "诉求人", "citizen_phone": "联系电话", "urgency": "紧急程度", "handler_unit_id": "承办单位",
+    "leader_id": "分管领导", "reviewer_kind": "审核方", "reviewer_unit_id": "审核单位", "sign_deadline": "签收期限",
+    "reply_deadline": "答复期限", "replied_at": "答复时间", "resolved_level": "解决层级",
+    "resolved_unit_id": "解决单位", "reopen_count": "重办次数", "merged_into_id": "合并至",
+    "supervision_task_id": "转督办事项", "created_by_id": "创建人", "appeal_id": "诉求", "role": "承办角色",
+    "assigned_by_id": "交办人", "assigned_from_unit_id": "交办单位", "signed_by_id": "签收人",
+    "refused_at": "退单时间", "refusal_kind": "退单理由", "refusal_text": "退单说明", "ruled_at": "退单处理时间",
+    "ruling": "退单处理", "overruled": "退单已驳回", "contact_whom": "联系对象", "contact_at": "联系时间",
+    "contact_way": "联系方式", "measures": "解决措施", "result": "结果", "result_note": "结果说明",
+    "finished_at": "完成时间", "submitted_by_id": "答复人", "decided_by_id": "审核人", "by_id": "回访人",
+    "at": "时间", "default_urgency": "默认紧急程度", "department_id": "建议承办部门",
+    "needs_completion": "待完善", "sign_amount": "签收时限", "sign_unit": "签收时限单位",
+    "reply_amount": "答复时限", "reply_unit": "答复时限单位", "callback_result": "回访结果",
+    "callback_count": "回访次数", "satisfied_count": "满意次数", "basic_count": "基本满意次数",
 }
 # Where one key means something else in one table.
 TABLE_FIELDS = {
@@ -106,6 +124,7 @@ TABLE_FIELDS = {
     "reward_penalty": {"kind": "奖惩类别", "title": "事项"},
     "party_org": {"name": "组织名称", "code": "组织编码", "parent_id": "上级党组织"},
     "party_member": {"name": "姓名", "code": "党员编号", "status": "党员类别"},
+    "party_instruction_copy": {"replied_at": "反馈时间"},
 }
 _TASK_STATES = {"draft": "草稿", "assigned": "已交办", "in_progress": "办理中", "pending_review": "待审核",
                 "completed": "已办结", "terminated": "已终止"}
@@ -121,7 +140,7 @@ VALUES = {
     ("voting_session", "state"): {"draft": "草稿", "open": "进行中", "ended": "已结束", "recorded": "已计入"},
     ("extension_request", "state"): {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"},
     ("org_unit", "kind"): {"city": "市", "county": "县区", "township": "乡镇街道", "village": "村社区",
-                           "department": "部门"},
+                           "grid": "网格", "department": "部门"},
     ("rater_group", "kind"): {"scores": "评分", "votes": "投票"},
     ("work_calendar_day", "kind"): {"holiday": "法定节假日（休息）", "workday": "调休上班"},
     ("task_report", "kind"): {"progress": "进展反馈", "completion": "办结报告"},
@@ -131,6 +150,17 @@ VALUES = {
     ("party_instruction", "state"): {"draft": "草稿", "sent": "已下发"},
     ("party_instruction_copy", "state"): {"unread": "未读", "read": "已读", "replied": "已反馈"},
     ("party_instruction_copy", "reason"): {"user": "按人员条件", "branch": "支部书记（按党员条件）"},
+    ("appeal", "state"): {"to_dispatch": "待分派", "to_sign": "待签收", "handling": "办理中", "to_review": "待审核",
+                          "to_callback": "待回访", "closed": "已办结", "merged": "已合并"},
+    ("appeal_assignment", "state"): {"pending": "待签收", "signed": "已签收", "refused": "已退单", "ended": "已结束"},
+    ("appeal_assignment", "role"): {"single": "承办", "lead": "牵头", "assist": "协办"},
+    ("appeal_assignment", "kind"): {"dispatch": "分派", "escalate": "上报", "whistle": "吹哨", "leader": "领导指派"},
+    ("appeal_assignment", "ruling"): {"reassign": "改派", "overrule": "驳回退单", "take_back": "收回办理",
+                                      "merged": "已合并"},
+    ("appeal", "reviewer_kind"): {"dispatcher": "热线调度员", "township": "乡镇街道"},
+    ("appeal_reply", "decision"): {"approved": "审核通过", "returned": "退回重办"},
+    ("*", "sign_unit"): {"hours": "小时", "working_days": "工作日"},
+    ("*", "reply_unit"): {"hours": "小时", "working_days": "工作日"},
 }
 
 # Ids shown as names: field -> (table of the named row). A row's own id uses its table.
@@ -141,6 +171,10 @@ ID_FIELDS = {
     "indicator_id": "evaluation_indicator", "task_id": "supervision_task", "inspection_id": "inspection",
     "finding_id": "finding", "rule_id": "time_limit_rule", "supervisor_id": "ab_user",
     "assignment_id": "task_assignment",
+    "occurred_unit_id": "org_unit", "handler_unit_id": "org_unit", "reviewer_unit_id": "org_unit",
+    "resolved_unit_id": "org_unit", "assigned_from_unit_id": "org_unit", "department_id": "org_unit",
+    "leader_id": "ab_user", "assigned_by_id": "ab_user", "supervision_task_id": "supervision_task",
+    "appeal_id": "appeal", "merged_into_id": "appeal",
 }
 # Where one id field names a row of another table in one table.
 TABLE_ID_FIELDS = {("party_org", "parent_id"): "party_org", ("party_org", "secretary_id"): "ab_user",
@@ -303,6 +337,7 @@ def _name_columns():
         "party_org": (m.PartyOrg, m.PartyOrg.name),
         "party_member": (m.PartyMember, m.PartyMember.name),
         "party_instruction": (m.Instruction, m.Instruction.title),
+        "appeal": (m.Appeal, m.Appeal.number),
     }
 
 

@@ -1,0 +1,269 @@
+"""The figures of PLATFORM.md §2 and the 诉求办理实绩 indicator, set-based (a few GROUP BY
+queries whatever the number of appeals; no per-row Python).
+
+Which appeals count: those received in [date_from, date_to] (whole days) that belong to the
+unit(s) asked about — an appeal belongs to the unit it happened in and to every unit it was
+assigned to. For a unit subtree (figures) that is any unit of the subtree, for one unit
+(indicator_values) that unit itself. Per appeal:
+
+- 受理量 `received`: every such appeal (merged duplicates included);
+- 按时答复率: replied by the deadline / appeals whose reply was due (deadline passed by `now`)
+  or was made — merged duplicates left out (they follow their master);
+- 满意率: (满意 + 基本满意) / call-backs (every call-back recorded; counted on the appeal row);
+- 重办率: appeals reopened at least once / appeals called back at least once; 重办件数 `reopens`:
+  the number of 重办 (the sum of reopen counts; the indicator's penalty counts these);
+- resolved levels: appeals with a resolved level, per level, and their shares.
+
+Per assignment (to a unit of the subtree / to the unit itself, of an appeal received in the range):
+- 签收及时率: signed by its deadline / signed or overdue (unsigned when its deadline passed
+  before it was refused, ended or `now`); 退单数 `refusals`: refused assignments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, true, union_all
+from sqlalchemy.orm import aliased
+
+from app.appeals import rules
+from app.appeals.access import default_now, unit_in_scope
+from app.appeals.models import Appeal, AppealAssignment
+from app.core.errors import DomainError, NotFound
+from app.extensions import db
+from app.models import OrgUnit
+from app.security.scope import subtree_ids
+
+
+def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    if date_from is None or date_to is None:
+        raise DomainError("请选择起止日期")
+    if date_to < date_from:
+        raise DomainError("结束日期不能早于开始日期")
+    return dt.datetime.combine(date_from, dt.time.min), dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min)
+
+
+def _child_key(path, prefix_len: int):
+    """SQL: the id (as text) of the child unit whose subtree holds `path`, given the parent's
+    path length; '' for the parent itself."""
+    rest = func.substr(path, prefix_len + 1)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.split_part(rest, "/", 1)
+    return func.substr(rest, 1, func.instr(rest, "/") - 1)
+
+
+_APPEAL_COLUMNS = ("state", "replied_at", "reply_deadline", "callback_count", "satisfied_count", "basic_count",
+                   "reopen_count", "resolved_level")
+
+
+def _parts(start, end, key, unit_filter, needs_path: bool):
+    """The two parts of an appeal's membership, as selects of (k, the appeal's figure columns):
+    each appeal under the group of the unit it happened in ("occurred"), and (distinct, and
+    only these few) under the groups it was assigned into from elsewhere ("crossing").
+    `unit_filter(unit_id column)` selects the units asked about (by id: the indexes on the
+    unit columns lead); `key(unit_id column, path column)` names the group (the path only
+    when `needs_path`)."""
+    place = aliased(OrgUnit, name="place")
+    target = aliased(OrgUnit, name="target")
+    a = AppealAssignment
+    place_key = key(Appeal.occurred_unit_id, place.path)
+    target_key = key(a.org_unit_id, target.path)
+    columns = [getattr(Appeal, name) for name in _APPEAL_COLUMNS]
+    occurred = select(place_key.label("k"), *columns).select_from(Appeal)
+    assigned = (select(target_key.label("k"), a.appeal_id.label("appeal_id")).select_from(a)
+                .join(Appeal, Appeal.id == a.appeal_id))
+    if needs_path:
+        occurred = occurred.join(place, place.id == Appeal.occurred_unit_id)
+        assigned = assigned.join(target, target.id == a.org_unit_id).join(place, place.id == Appeal.occurred_unit_id)
+    occurred = occurred.where(unit_filter(Appeal.occurred_unit_id), Appeal.received_at >= start,
+                              Appeal.received_at < end)
+    assigned = assigned.where(unit_filter(a.org_unit_id), a.appeal_received_at >= start, a.appeal_received_at < end,
+                              a.org_unit_id != Appeal.occurred_unit_id,
+                              or_(~unit_filter(Appeal.occurred_unit_id), target_key != place_key)).distinct()
+    crossing = assigned.subquery("crossing")
+    elsewhere = select(crossing.c.k, *columns).select_from(crossing).join(Appeal, Appeal.id == crossing.c.appeal_id)
+    return occurred, elsewhere
+
+
+def _members(start, end, key, unit_filter, needs_path: bool):
+    """(k, the appeal's figure columns) once per appeal and group it belongs to."""
+    occurred, elsewhere = _parts(start, end, key, unit_filter, needs_path)
+    return union_all(occurred, elsewhere).subquery("members")
+
+
+def _appeal_rows(members, now) -> dict[str, dict]:
+    m = members.c
+    live = m.state != rules.MERGED
+    due = and_(live, or_(m.replied_at.is_not(None), m.reply_deadline < now))
+    ontime = and_(live, m.replied_at.is_not(None), m.replied_at <= m.reply_deadline)
+
+    def total(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    cols = [
+        m.k, func.count().label("received"), total(due).label("reply_due"),
+        total(ontime).label("reply_on_time"), func.sum(m.callback_count).label("callbacks"),
+        func.sum(m.satisfied_count).label("satisfied"), func.sum(m.basic_count).label("basic"),
+        total(m.callback_count > 0).label("called_back"), total(m.reopen_count > 0).label("reopened"),
+        func.sum(m.reopen_count).label("reopens"),
+    ]
+    cols += [total(m.resolved_level == level).label(f"level{i}") for i, level in enumerate(rules.LEVELS)]
+    return {str(row.k): row._asdict() for row in db.session.execute(select(*cols).group_by(m.k))}
+
+
+def _assignment_rows(start, end, key, unit_filter, needs_path: bool, now) -> dict[str, dict]:
+    a = AppealAssignment
+    inner = select(key(a.org_unit_id, OrgUnit.path).label("k"), a.signed_at, a.sign_deadline, a.refused_at,
+                   a.ended_at).select_from(a)
+    if needs_path:
+        inner = inner.join(OrgUnit, OrgUnit.id == a.org_unit_id)
+    inner = inner.where(unit_filter(a.org_unit_id), a.appeal_received_at >= start, a.appeal_received_at < end)
+    inner = inner.subquery("asg")
+    signed_on_time = and_(inner.c.signed_at.is_not(None), inner.c.signed_at <= inner.c.sign_deadline)
+    overdue = and_(inner.c.signed_at.is_(None),
+                   inner.c.sign_deadline < func.coalesce(inner.c.refused_at, inner.c.ended_at, now))
+    stmt = (select(inner.c.k,
+                   func.sum(case((signed_on_time, 1), else_=0)).label("sign_on_time"),
+                   func.sum(case((or_(inner.c.signed_at.is_not(None), overdue), 1), else_=0)).label("sign_counted"),
+                   func.sum(case((inner.c.refused_at.is_not(None), 1), else_=0)).label("refusals"))
+            .group_by(inner.c.k))
+    return {str(row.k): row._asdict() for row in db.session.execute(stmt)}
+
+
+def _sum(*rows: dict | None) -> dict:
+    """Field-wise sum of aggregate rows (their group key left out)."""
+    out: dict = {}
+    for row in rows:
+        for field, value in (row or {}).items():
+            if field != "k":
+                out[field] = (out.get(field) or 0) + (value or 0)
+    return out
+
+
+def _rolled_up(per_unit: dict[str, dict], group_of: dict[str, str], extra: dict[str, dict]) -> dict[str, dict]:
+    """Per-unit rows summed into their groups (units outside `group_of` dropped), plus `extra`."""
+    groups: dict[str, list] = {}
+    for unit_key, row in per_unit.items():
+        if unit_key in group_of:
+            groups.setdefault(group_of[unit_key], []).append(row)
+    for key, row in extra.items():
+        groups.setdefault(key, []).append(row)
+    return {key: _sum(*rows) for key, rows in groups.items()}
+
+
+def _row(appeal_row: dict | None, assignment_row: dict | None, weights, penalty) -> dict:
+    """The figures of one unit (or subtree) from its two aggregate rows."""
+    ap = appeal_row or {}
+    asg = assignment_row or {}
+
+    def n(source, key):
+        return int(source.get(key) or 0)
+
+    levels = {level: n(ap, f"level{i}") for i, level in enumerate(rules.LEVELS)}
+    sign = rules.sign_rate(n(asg, "sign_on_time"), n(asg, "sign_counted"))
+    reply = rules.reply_rate(n(ap, "reply_on_time"), n(ap, "reply_due"))
+    satisfaction = rules.satisfaction_rate(n(ap, "satisfied"), n(ap, "basic"), n(ap, "callbacks"))
+    received = n(ap, "received")
+    return {
+        "received": received,
+        "refusals": n(asg, "refusals"),
+        "sign": {"on_time": n(asg, "sign_on_time"), "counted": n(asg, "sign_counted"), "rate": sign},
+        "reply": {"on_time": n(ap, "reply_on_time"), "due": n(ap, "reply_due"), "rate": reply},
+        "satisfaction": {"satisfied": n(ap, "satisfied"), "basic": n(ap, "basic"), "callbacks": n(ap, "callbacks"),
+                         "rate": satisfaction},
+        "reopen": {"reopened": n(ap, "reopened"), "called_back": n(ap, "called_back"), "reopens": n(ap, "reopens"),
+                   "rate": rules.reopen_rate(n(ap, "reopened"), n(ap, "called_back"))},
+        "levels": levels,
+        "level_shares": rules.shares(levels),
+        "indicator": None if not received else rules.indicator(sign, reply, satisfaction, n(ap, "reopens"),
+                                                               weights, penalty),
+    }
+
+
+def _unit_info(unit: OrgUnit) -> dict:
+    return {"unit_id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind}
+
+
+def figures(user, unit_id, date_from: dt.date, date_to: dt.date, now: dt.datetime | None = None,
+            weights=rules.DEFAULT_WEIGHTS, penalty: float = rules.DEFAULT_PENALTY) -> dict:
+    """The §2 figures of `unit_id`'s subtree over appeals received in [date_from, date_to], with
+    one row per child unit (drill-down). A unit outside `user`'s scope is NotFound.
+
+    Returns {"unit_id", "code", "name", "kind", "date_from", "date_to", <figures>, "children":
+    [{"unit_id", "code", "name", "kind", <figures>}]}; <figures> = received, refusals,
+    sign/reply/satisfaction/reopen ({counts…, "rate": fraction or None}), levels ({level: n}),
+    level_shares ({level: fraction or None}) and indicator (the 诉求办理实绩 value, None
+    without appeals). A handful of aggregate queries, whatever the number of appeals."""
+    now = default_now(now)
+    try:
+        unit = unit_in_scope(int(unit_id), user, "单位")
+    except (DomainError, TypeError, ValueError):
+        raise NotFound("单位不存在或不在您的管辖范围内")
+    start, end = _bounds(date_from, date_to)
+    prefix = unit.path
+    everything = unit.parent_id is None and db.session.scalar(
+        select(func.count(OrgUnit.id)).where(OrgUnit.parent_id.is_(None))) == 1
+
+    def in_subtree(unit_id):
+        return true() if everything else unit_id.in_(subtree_ids(prefix))
+
+    def whole(_unit_id, _path):
+        return literal("")
+
+    def child(_unit_id, path):
+        return _child_key(path, len(prefix))
+
+    # Per unit, then rolled up over the units (never over the appeals) into the unit itself
+    # ("") and its children: the part each appeal has where it happened and the assignments
+    # are per unit, hence additive; only the few appeals assigned across groups are keyed in SQL.
+    paths = db.session.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.path.startswith(prefix, autoescape=True)))
+    group_of = {str(uid): path[len(prefix):].split("/")[0] for uid, path in paths}
+
+    def by_unit(unit_id, _path):
+        return unit_id
+
+    occurred, _ = _parts(start, end, by_unit, in_subtree, False)
+    per_unit_ap = _appeal_rows(occurred.subquery("occurred"), now)
+    per_unit_as = _assignment_rows(start, end, by_unit, in_subtree, False, now)
+    _, crossing_children = _parts(start, end, child, in_subtree, True)
+    child_ap = _rolled_up(per_unit_ap, group_of, _appeal_rows(crossing_children.subquery("crossing_children"), now))
+    child_as = _rolled_up(per_unit_as, group_of, {})
+    total_ap = _rolled_up(per_unit_ap, dict.fromkeys(group_of, ""), {})
+    if not everything:
+        _, crossing_in = _parts(start, end, whole, in_subtree, False)
+        crossing_row = _appeal_rows(crossing_in.subquery("crossing_in"), now).get("")
+        total_ap = {"": _sum(total_ap.get(""), crossing_row)}
+    total_as = _rolled_up(per_unit_as, dict.fromkeys(group_of, ""), {})
+    result = {**_unit_info(unit), "date_from": date_from, "date_to": date_to}
+    result.update(_row(total_ap.get(""), total_as.get(""), weights, penalty))
+    children = db.session.scalars(select(OrgUnit).where(OrgUnit.parent_id == unit.id, OrgUnit.active.is_(True))
+                                  .order_by(OrgUnit.sort_order, OrgUnit.code)).all()
+    result["children"] = [{**_unit_info(c), **_row(child_ap.get(str(c.id)), child_as.get(str(c.id)), weights, penalty)}
+                          for c in children]
+    return result
+
+
+def indicator_values(unit_ids, date_from: dt.date, date_to: dt.date, now: dt.datetime | None = None,
+                     weights=rules.DEFAULT_WEIGHTS, penalty: float = rules.DEFAULT_PENALTY) -> dict[int, dict]:
+    """Per unit (the unit itself, not its subtree): the figures of appeals received in
+    [date_from, date_to] and the 诉求办理实绩 value `100·(w1·签收及时率 + w2·按时答复率 +
+    w3·满意率) − penalty·重办件数` in [0, 100] ("indicator"; None for a unit without appeals:
+    the cadre gets no value). Units without appeals are in the answer with received 0.
+    Two aggregate queries whatever the number of units (the system's view: no scope)."""
+    now = default_now(now)
+    ids = sorted({int(i) for i in unit_ids})
+    if not ids:
+        return {}
+    start, end = _bounds(date_from, date_to)
+
+    def own(unit_id):
+        return unit_id.in_(ids)
+
+    def by_unit(unit_id, _path):
+        return cast(unit_id, Integer)
+
+    appeal_rows = _appeal_rows(_members(start, end, by_unit, own, False), now)
+    assignment_rows = _assignment_rows(start, end, by_unit, own, False, now)
+    return {i: {"unit_id": i, **_row(appeal_rows.get(str(i)), assignment_rows.get(str(i)), weights, penalty)}
+            for i in ids}
+
