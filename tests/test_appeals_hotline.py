@@ -51,7 +51,7 @@ def _number() -> str:
 
 def _row(number=None, received="2026-11-20 09:30", name="张三", phone="13812345678", category="道路破损",
          content="路面塌陷", place=GRID, urgency="一般") -> list[str]:
-    return [number or _number(), received, name, phone, category, content, place, urgency]
+    return [_number() if number is None else number, received, name, phone, category, content, place, urgency]
 
 
 def _csv(*rows) -> bytes:

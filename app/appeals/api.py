@@ -40,7 +40,9 @@ from app.web.context import acting_user
 from app.web.context import request_now as now
 
 # This API's endpoints -> the Appeal permission they need (app/security/roles.py).
-METHODS = {**API_METHODS, **APPEAL_ACTIONS, "register": "dispatch", "rule": "dispatch", "hotline": "import",
+# A 退单's ruling belongs to whoever assigned it (a dispatcher, a liaison that escalated or
+# whistled, a 分管领导): any reader may ask, the service decides (services.may_rule).
+METHODS = {**API_METHODS, **APPEAL_ACTIONS, "register": "dispatch", "rule": "read", "hotline": "import",
            "hotline_updates": "dispatch", "leader_assign": "lead", "to_supervision": "supervise", "history": "read"}
 LABELS = {"id": "编号", "number": "诉求编号", "source": "来源", "external_number": "工单编号", "state": "状态",
           "urgency": "紧急程度", "received_at": "受理时间", "sign_deadline": "签收期限", "reply_deadline": "答复期限",
@@ -99,12 +101,9 @@ def sees_personal(user, appeal: Appeal) -> bool:
     reviewing the appeal (its handler, a unit assigned to it and not ended, its reviewer)."""
     if user is None:
         return True
-    unit = getattr(user, "org_unit_id", None)
-    if unit is not None and unit in (appeal.handler_unit_id, appeal.reviewer_unit_id):
+    if S.actor_kinds(user, appeal) - {rules.SUPERVISOR}:  # its handler, dispatcher, reviewer, 分管领导
         return True
-    if any(a.org_unit_id == unit and a.state in ("pending", "signed") for a in appeal.assignments):
-        return True
-    return S.is_reviewer(user, appeal)
+    return any(a.state in ("pending", "signed") and S.acts_for_unit(user, a.org_unit_id) for a in appeal.assignments)
 
 
 def _state(appeal: Appeal) -> dict:
