@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
+    Appeal,
     AppUser,
     Cadre,
     CareerRecord,
@@ -38,6 +39,7 @@ USERS = {  # role -> (username, unit)
     R.SUPERVISOR: ("pm_sup", "XY03"),
     R.LIAISON: ("pm_liaison", "XY03T01"),
     R.LEADER: ("pm_leader", "XY03"),
+    R.DISPATCHER: ("pm_dispatcher", "XY03"),
 }
 REFUSED = (302, 401, 403)
 
@@ -51,7 +53,7 @@ REFUSED = (302, 401, 403)
 ROW_ROUTES = {
     "cadres": "Cadre", "careerrecords": "CareerRecord", "rewardspenalties": "RewardPenalty",
     "orgunits": "OrgUnit", "tasks": "SupervisionTask", "findings": "Finding", "inspections": "Inspection",
-    "results": "EvaluationResult", "users": "AppUser",
+    "results": "EvaluationResult", "users": "AppUser", "appeals": "Appeal",
 }
 ENDPOINTS: dict[str, str] = {
     "/": "public", "/favicon.ico": "public", "/back": "public", "/lang/<string:locale>": "public",
@@ -86,13 +88,18 @@ ENDPOINTS: dict[str, str] = {
     "/voting/<int:pk>": "row:VotingSession", "/voting/<int:pk>/turnout": "row:VotingSession",
     **{f"/voting/<int:pk>/{action}": "write:VotingSession"
        for action in ("open", "codes", "void", "void-unused", "end", "record", "close", "delete")},
+    # 诉求 API and the 12345 link (the workflow POSTs under <int:pk>/ are write:Appeal, below)
+    "/api/v1/appeals/": "page", "/api/v1/appeals/<int:pk>": "row:Appeal", "/api/v1/appeals/_info": "page",
+    "/api/v1/appeals/report": "write", "/api/v1/appeals/register": "write", "/api/v1/appeals/hotline": "write",
+    "/api/v1/appeals/hotline/updates": "skip",  # needs ?since=…: tests/test_appeals_hotline.py
+    "/appeals/hotline/upload/": "page", "/appeals/hotline/template/": "page",
 }
 
 
 def kind_of(rule: str) -> str | None:
     if rule in ENDPOINTS:
         return ENDPOINTS[rule]
-    m = re.match(r"^/api/v1/(tasks|findings)/<int:pk>/", rule)
+    m = re.match(r"^/api/v1/(tasks|findings|appeals)/<int:pk>/", rule)
     if m:
         return "write:" + ROW_ROUTES[m.group(1)]
     parts = rule.strip("/").split("/")
@@ -118,6 +125,7 @@ def kind_of(rule: str) -> str | None:
 @pytest.fixture(scope="module")
 def matrix(app):
     """Users of each role in 罗山县 (XY03), rows inside and outside it, and each role's permissions."""
+    from app.appeals import services as appeals
     from app.org.users import create_user
     from app.supervision import findings as sf
     from app.supervision import tasks as st
@@ -148,6 +156,8 @@ def matrix(app):
                 "CareerRecord": db.session.scalar(select(CareerRecord.id).where(CareerRecord.cadre_id == cadre.id)),
                 "RewardPenalty": db.session.scalar(select(RewardPenalty.id).where(RewardPenalty.cadre_id == cadre.id)),
                 "VotingSession": draft_session(code),
+                "Appeal": appeals.create(user=None, source="其他", content="矩阵测试诉求", occurred_unit_id=unit[code].id,
+                                         dispatch_unit_id=unit[code].parent_id).id,
             }
         perms = {}
         for role in USERS:
@@ -270,8 +280,9 @@ def test_rows_out_of_scope_are_unchanged(app, matrix):
     """After every refused write above, the other county's rows are all still there."""
     with app.app_context():
         out = matrix["rows"]["out"]
-        for model in (Cadre, SupervisionTask, Finding, Inspection, OrgUnit):
+        for model in (Cadre, SupervisionTask, Finding, Inspection, OrgUnit, Appeal):
             assert db.session.get(model, out[model.__name__]) is not None, model.__name__
         task = db.session.get(SupervisionTask, out["SupervisionTask"])
         assert task.state == "draft"
+        assert db.session.get(Appeal, out["Appeal"]).state == "to_dispatch"
         assert db.session.scalar(select(AppUser).where(AppUser.username == "pm_liaison")).active
