@@ -102,12 +102,25 @@ def appeals(writer: BulkWriter, rng: random.Random, city: City, scale: float) ->
                                      ("appeal_event", EVENT_COLUMNS, ctx.events)):
             writer.write(table, columns, rows, quiet=True)
         ctx.clear()
+    ctx.measured_work(_measured_units())
+    for table, columns, rows in (("appeal", APPEAL_COLUMNS, ctx.appeals), ("appeal_assignment", ASSIGNMENT_COLUMNS,
+                                 ctx.assignments), ("appeal_event", EVENT_COLUMNS, ctx.events)):
+        writer.write(table, columns, rows, quiet=True)
+    ctx.clear()
     writer.fix_sequences(("org_unit", "appeal_category", "appeal", "appeal_assignment", "appeal_reply",
                           "appeal_callback", "appeal_event", "leader_charge"))
     writer.echo(f"  诉求：{ctx.ids['appeal']:,} 件（网格 {len(grids):,} 个，分派/上报/吹哨 {ctx.ids['assignment']:,} 次，"
                 f"答复 {ctx.ids['reply']:,}，回访 {ctx.ids['callback']:,}，记录 {ctx.ids['event']:,} 行），"
                 f"{time.perf_counter() - step:.1f} 秒")
     return dict(ctx.ids)
+
+
+def _measured_units() -> list[int]:
+    """The departments whose liaisons the benchmark measures (city and county)."""
+    from app.models import OrgUnit
+
+    codes = [f"{code}D01" for code in (CITY_CODE, COUNTY_CODE)]
+    return list(db.session.scalars(select(OrgUnit.id).where(OrgUnit.code.in_(codes)).order_by(OrgUnit.code)))
 
 
 def _grids(writer: BulkWriter, city: City) -> list[int]:
@@ -164,8 +177,9 @@ def _leaders(writer: BulkWriter, city: City, departments: dict) -> dict[int, int
         if leader is None:
             continue
         out[cid] = leader
-        charges += [(len(charges) + 1, leader, d) for d in departments.get(cid, [])]
-    writer.write("leader_charge", ("id", "leader_id", "org_unit_id"), charges, label="分管领导")
+        charges += [(leader, d) for d in departments.get(cid, [])]
+    writer.write("leader_charge", ("id", "leader_id", "org_unit_id"),
+                 [(i, *pair) for i, pair in enumerate(charges, start=1)], label="分管领导")
     return out
 
 
@@ -190,6 +204,47 @@ class _Context:
     def _event(self, aid, action, unit, frm, to, at, reason=None):
         self.ids["event"] += 1
         self.events.append((self.ids["event"], aid, action, "压测", unit, frm, to, _ts(at), reason))
+
+    def measured_work(self, departments: list[int]) -> None:
+        """Work waiting, at every size, on the users the benchmark measures (a real city always
+        has some): for each measured department an appeal to sign and one due within a day; for
+        each 分管领导 a whistle to assign. The to-do pages then issue the same queries whatever
+        the size of the city."""
+        now = self.now
+        towns = self.city.by_kind["township"]
+        for dept in departments:
+            town = next((t for t in towns if self.city.county_of.get(t) == self.city.county_of.get(dept)), towns[0])
+            for state in ("to_sign", "handling"):
+                self.ids["appeal"] += 1
+                aid = self.ids["appeal"]
+                received = now - (dt.timedelta(hours=2) if state == "to_sign" else dt.timedelta(days=6))
+                reply_due = now + dt.timedelta(hours=20) if state == "handling" else self.deadlines.due(
+                    received, "一般", "reply")
+                assigned = received + dt.timedelta(minutes=30)
+                sign_due = self.deadlines.due(assigned, "一般", "sign")
+                self.ids["assignment"] += 1
+                self.assignments.append((self.ids["assignment"], aid, dept, "single", "whistle", town, _ts(assigned),
+                                         _ts(sign_due), None if state == "to_sign" else _ts(assigned),
+                                         None, "pending" if state == "to_sign" else "signed", False, 1))
+                self._event(aid, "whistle_to_department", town, town, dept, assigned)
+                self._appeal_row(aid, received, town, state, dept, None, sign_due if state == "to_sign" else None,
+                                 reply_due)
+        for county, leader in sorted(self.leaders.items()):
+            town = next((t for t in towns if self.city.county_of.get(t) == county), None)
+            if town is None:
+                continue
+            self.ids["appeal"] += 1
+            received = now - dt.timedelta(days=1)
+            self._event(self.ids["appeal"], "whistle_to_leader", town, town, None, received + dt.timedelta(hours=3))
+            self._appeal_row(self.ids["appeal"], received, town, "to_dispatch", town, leader, None,
+                             self.deadlines.due(received, "一般", "reply"))
+
+    def _appeal_row(self, aid, received, town, state, handler, leader, sign_deadline, reply_due) -> None:
+        grid = next((g for g in self.grids if self.parent[self.parent[g]] == town), self.grids[0])
+        self.appeals.append((
+            aid, f"SQ-{received.year}-{aid:06d}", "网格上报", None, _ts(received), self.categories[0][0], "压测待办诉求",
+            grid, "压测", "13800000000", "一般", state, handler, leader, "township", town, _ts(sign_deadline),
+            _ts(reply_due), None, None, None, None, 0, None, _ts(received), _ts(received), 1))
 
     def month(self, lo: dt.datetime, hi: dt.datetime, n: int) -> None:
         span = (hi - lo).total_seconds()
@@ -317,7 +372,7 @@ class _Context:
         if state in ("to_sign", "to_dispatch") or state is None:
             pass
         resolved_level = level if state == "closed" else None
-        number = f"SQ-{received.year}-{aid:07d}"
+        number = f"SQ-{received.year}-{aid:06d}"
         external = f"12345-{received:%Y%m%d}-{aid:07d}" if source == "12345热线" else None
         name = rng.choice(SURNAMES) + rng.choice(GIVEN)
         phone = f"13{rng.randint(100000000, 999999999)}"
@@ -328,9 +383,3 @@ class _Context:
             reviewer, _ts(sign_deadline), _ts(reply_due), _ts(replied), _ts(closed), resolved_level,
             resolved_unit, reopen, merged_into, _ts(received), _ts(updated), 1,
         ))
-
-
-def appeal_accounts() -> list[tuple[str, str, str, str]]:
-    """The dispatchers the benchmark measures the appeal lists with (city and county)."""
-    return [(f"bench_dispatcher_{level}", R.DISPATCHER, code, f"压测热线调度员（{'市' if level == 'city' else '县'}）")
-            for level, code in (("city", CITY_CODE), ("county", COUNTY_CODE))]
