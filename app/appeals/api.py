@@ -23,7 +23,6 @@ import datetime as dt
 
 from flask import request
 from flask_appbuilder.api import expose, protect, safe
-from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import select
 
@@ -34,7 +33,7 @@ from app.core.personal import mask_name, mask_phone
 from app.extensions import db
 from app.models import Appeal, AppealCategory, AppUser, OrgUnit
 from app.security.roles import API_METHODS, APPEAL_ACTIONS
-from app.security.scope import appeal_touches_subtree, current_scope_prefix
+from app.security.scope import AppealScopeFilter
 from app.web.api import ScopedRestApi
 from app.web.context import acting_user
 from app.web.context import request_now as now
@@ -48,15 +47,6 @@ LABELS = {"id": "编号", "number": "诉求编号", "source": "来源", "externa
           "urgency": "紧急程度", "received_at": "受理时间", "sign_deadline": "签收期限", "reply_deadline": "答复期限",
           "replied_at": "答复时间", "closed_at": "办结时间", "resolved_level": "解决层级", "reopen_count": "重办次数",
           "citizen_name": "诉求人", "citizen_phone": "联系电话", "content": "诉求内容", "version": "版本"}
-
-
-class AppealScopeFilter(BaseFilter):
-    """FAB base filter: the appeals the request's user may see."""
-
-    name = "本单位及下级"
-
-    def apply(self, query, value):
-        return query.filter(appeal_touches_subtree(current_scope_prefix()))
 
 
 def _json() -> dict:

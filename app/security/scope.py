@@ -362,3 +362,13 @@ def appeal_touches_subtree(prefix: str | None):
     units = subtree_ids(prefix)
     assigned = select(AppealAssignment.appeal_id).where(AppealAssignment.org_unit_id.in_(units))
     return or_(Appeal.occurred_unit_id.in_(units), Appeal.id.in_(assigned))
+
+
+class AppealScopeFilter(BaseFilter):
+    """FAB base filter for the appeal table: appeals that happened in, or were assigned to, a
+    unit of the request user's subtree (appeal_touches_subtree)."""
+
+    name = "本单位及下级"
+
+    def apply(self, query, value):
+        return query.filter(appeal_touches_subtree(current_scope_prefix()))
