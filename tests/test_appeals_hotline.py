@@ -247,6 +247,8 @@ def test_updates_since_carry_state_unit_reply_and_callback(app, client, people):
         S.sign(appeal.id, user=liaison, now=later)
         S.reply(appeal.id, user=liaison, contact_whom="张三", contact_at=later, contact_way="电话", measures="已修复路面",
                 result="已解决", finished_at=later, now=later)
+        waiting = {u["工单编号"]: u for u in H.hotline_updates(later, user=user)}[number]
+        assert waiting["状态"] == "待审核" and waiting["答复内容"] == ""  # not an answer before its review
         S.review(appeal.id, True, user=user, now=later)
         S.callback(appeal.id, "满意", user=user, now=later)
         rows = {u["工单编号"]: u for u in H.hotline_updates(later, user=user)}

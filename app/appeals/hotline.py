@@ -319,8 +319,8 @@ def hotline_updates(since, *, user, limit: int | None = None) -> list[dict]:
 
 
 def _outcomes(ids: set[int]) -> dict:
-    """The appeals' handling units' names, their latest approved (else latest) reply and latest
-    call-back: three chunked queries."""
+    """The appeals' handling units' names, their latest approved reply (a reply still under
+    review or returned is not an answer yet) and latest call-back: chunked queries."""
     appeals, replies, callbacks, unit_ids = {}, {}, {}, set()
     for part in chunked(sorted(ids)):
         for aid, handler, replied in db.session.execute(
@@ -328,11 +328,10 @@ def _outcomes(ids: set[int]) -> dict:
             appeals[aid] = {"id": aid, "handler_unit_id": handler, "replied_at": replied}
             unit_ids.add(handler)
         stmt = (select(AppealReply.appeal_id, AppealReply.result, AppealReply.result_note, AppealReply.measures,
-                       AppealReply.submitted_at, AppealReply.decision)
-                .where(AppealReply.appeal_id.in_(part)).order_by(AppealReply.appeal_id, AppealReply.id))
-        for aid, result, note, measures, submitted, decision in db.session.execute(stmt):
-            if decision == "returned" and aid in replies:
-                continue  # a returned reply never replaces an earlier approved one
+                       AppealReply.submitted_at)
+                .where(AppealReply.appeal_id.in_(part), AppealReply.decision == "approved")
+                .order_by(AppealReply.appeal_id, AppealReply.id))
+        for aid, result, note, measures, submitted in db.session.execute(stmt):
             text = f"办理结果：{result}；解决措施：{measures}" + (f"；说明：{note}" if note else "")
             replies[aid] = (text, submitted)
         stmt = (select(AppealCallback.appeal_id, AppealCallback.result).where(AppealCallback.appeal_id.in_(part))
