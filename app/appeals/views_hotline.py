@@ -26,7 +26,7 @@ class HotlineUploadView(BaseView):
     """12345 工单导入 (热线调度员)."""
 
     route_base = "/appeals/hotline"
-    class_permission_name = "Appeal"
+    class_permission_name = "AppealHotline"  # its menu shows to the roles that may upload
     method_permission_name = {"upload": "import", "template": "import"}
     default_view = "upload"
 
