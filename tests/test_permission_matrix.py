@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    Appeal,
     AppUser,
     Cadre,
     CareerRecord,
@@ -79,6 +78,11 @@ ENDPOINTS: dict[str, str] = {
     "/api/v1/tasks/": "page", "/api/v1/tasks/<int:pk>": "row:SupervisionTask", "/api/v1/tasks/<pk>": "write:SupervisionTask",
     "/api/v1/tasks/_info": "page",
     "/api/v1/findings/": "page", "/api/v1/findings/<int:pk>": "row:Finding", "/api/v1/findings/_info": "page",
+    # 诉求 API and the 12345 link (the workflow POSTs under <int:pk>/ are write:Appeal, below)
+    "/api/v1/appeals/": "page", "/api/v1/appeals/<int:pk>": "row:Appeal", "/api/v1/appeals/_info": "page",
+    "/api/v1/appeals/report": "write", "/api/v1/appeals/register": "write", "/api/v1/appeals/hotline": "write",
+    "/api/v1/appeals/hotline/updates": "skip",  # needs ?since=…: tests/test_appeals_hotline.py
+    "/appeals/hotline/upload/": "page", "/appeals/hotline/template/": "page",
     # 我的后台任务: every user, their own jobs only (another user's job is 404: tests/test_jobs.py)
     "/jobs/list/": "page", "/jobs/<int:pk>": "skip", "/jobs/<int:pk>/status": "skip",
     "/jobs/<int:pk>/download": "skip", "/jobs/<int:pk>/errors.csv": "skip",
@@ -88,11 +92,6 @@ ENDPOINTS: dict[str, str] = {
     "/voting/<int:pk>": "row:VotingSession", "/voting/<int:pk>/turnout": "row:VotingSession",
     **{f"/voting/<int:pk>/{action}": "write:VotingSession"
        for action in ("open", "codes", "void", "void-unused", "end", "record", "close", "delete")},
-    # 诉求 API and the 12345 link (the workflow POSTs under <int:pk>/ are write:Appeal, below)
-    "/api/v1/appeals/": "page", "/api/v1/appeals/<int:pk>": "row:Appeal", "/api/v1/appeals/_info": "page",
-    "/api/v1/appeals/report": "write", "/api/v1/appeals/register": "write", "/api/v1/appeals/hotline": "write",
-    "/api/v1/appeals/hotline/updates": "skip",  # needs ?since=…: tests/test_appeals_hotline.py
-    "/appeals/hotline/upload/": "page", "/appeals/hotline/template/": "page",
 }
 
 
@@ -125,7 +124,6 @@ def kind_of(rule: str) -> str | None:
 @pytest.fixture(scope="module")
 def matrix(app):
     """Users of each role in 罗山县 (XY03), rows inside and outside it, and each role's permissions."""
-    from app.appeals import services as appeals
     from app.org.users import create_user
     from app.supervision import findings as sf
     from app.supervision import tasks as st
@@ -156,8 +154,7 @@ def matrix(app):
                 "CareerRecord": db.session.scalar(select(CareerRecord.id).where(CareerRecord.cadre_id == cadre.id)),
                 "RewardPenalty": db.session.scalar(select(RewardPenalty.id).where(RewardPenalty.cadre_id == cadre.id)),
                 "VotingSession": draft_session(code),
-                "Appeal": appeals.create(user=None, source="其他", content="矩阵测试诉求", occurred_unit_id=unit[code].id,
-                                         dispatch_unit_id=unit[code].parent_id).id,
+                "Appeal": _appeal_in(unit[code]),
             }
         perms = {}
         for role in USERS:
@@ -167,6 +164,14 @@ def matrix(app):
         rules = [r for r in app.url_map.iter_rules()]
         role_id = app.appbuilder.sm.find_role(R.LEADER).id
     return {"rows": rows, "perms": perms, "views": views, "rules": rules, "role_id": role_id}
+
+
+def _appeal_in(unit) -> int:
+    """A hotline appeal that happened in `unit` (待分派 at the city's dispatch), made by the system."""
+    from app.appeals import services as appeals
+
+    return appeals.create(user=None, source="12345热线", content="矩阵测试诉求", occurred_unit_id=unit.id,
+                          citizen_name="张三", citizen_phone="13800001111").id
 
 
 def test_every_endpoint_has_an_entry(matrix):
@@ -280,9 +285,12 @@ def test_rows_out_of_scope_are_unchanged(app, matrix):
     """After every refused write above, the other county's rows are all still there."""
     with app.app_context():
         out = matrix["rows"]["out"]
-        for model in (Cadre, SupervisionTask, Finding, Inspection, OrgUnit, Appeal):
+        for model in (Cadre, SupervisionTask, Finding, Inspection, OrgUnit):
             assert db.session.get(model, out[model.__name__]) is not None, model.__name__
         task = db.session.get(SupervisionTask, out["SupervisionTask"])
         assert task.state == "draft"
-        assert db.session.get(Appeal, out["Appeal"]).state == "to_dispatch"
+        from app.appeals.models import Appeal
+
+        appeal = db.session.get(Appeal, out["Appeal"])
+        assert appeal.state == "to_dispatch" and not appeal.assignments
         assert db.session.scalar(select(AppUser).where(AppUser.username == "pm_liaison")).active
