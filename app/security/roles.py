@@ -173,13 +173,13 @@ PERMISSION_LABELS = {
     "can_supervise": "转督办",
 }
 RESOURCE_LABELS = {
+    "AppealHotline": "12345工单导入",
     "Cadre": "干部", "OrgUnit": "组织机构", "AuditLog": "审计日志", "Lookup": "搜索选择",
     "Scheme": "考评方案", "Period": "考评周期", "Score": "评分数据", "Adjustment": "加减分调整",
     "Result": "考评结果", "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Task": "督查事项",
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览", "Todo": "我的待办",
     "Profile": "干部特写", "Job": "后台任务", "Voting": "民主测评",
     "Appeal": "诉求办理", "AppealCategory": "高频事项目录", "AppealTimeLimit": "诉求时限", "LeaderCharge": "分管领导",
-    "AppealHotline": "12345工单导入",
     "AppUserView": "用户", "AppRoleView": "角色", "AppGroupView": "用户组", "AppPermissionViewView": "权限分配",
     "AppPermissionView": "权限", "AppViewMenuView": "视图菜单", "PermissionModelView": "权限",
     "ViewMenuModelView": "视图菜单", "PermissionViewModelView": "权限分配", "ResetMyPasswordView": "修改密码",
@@ -204,13 +204,13 @@ SELF = "本人账号"
 # in menu order; FAB's internals (menu entries, list-action endpoints, form GET/POST pairs,
 # the API's own resources) are folded into the permission they serve or left out.
 SCREEN_LABELS = {
+    "AppealHotline": "12345工单导入",
     "Cadre": "干部名册（含任职经历、奖惩）", "OrgUnit": "组织机构", "AuditLog": "审计日志",
     "Scheme": "考评方案", "Period": "考评周期", "Score": "评分录入", "Adjustment": "加减分调整",
     "Result": "考评结果", "Voting": "民主测评", "Todo": "我的待办", "Task": "督查事项",
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览",
     "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Profile": "干部特写与领导看板",
     "Appeal": "诉求办理", "AppealCategory": "高频事项目录", "AppealTimeLimit": "诉求时限", "LeaderCharge": "分管领导",
-    "AppealHotline": "12345工单导入",
     "AppUserView": "用户", "AppRoleView": "角色", "ResetPasswordView": "用户",
     "Job": "我的后台任务", SELF: SELF,
 }
