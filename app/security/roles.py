@@ -204,7 +204,6 @@ SELF = "本人账号"
 # in menu order; FAB's internals (menu entries, list-action endpoints, form GET/POST pairs,
 # the API's own resources) are folded into the permission they serve or left out.
 SCREEN_LABELS = {
-    "AppealHotline": "12345工单导入",
     "Cadre": "干部名册（含任职经历、奖惩）", "OrgUnit": "组织机构", "AuditLog": "审计日志",
     "Scheme": "考评方案", "Period": "考评周期", "Score": "评分录入", "Adjustment": "加减分调整",
     "Result": "考评结果", "Voting": "民主测评", "Todo": "我的待办", "Task": "督查事项",
@@ -212,6 +211,7 @@ SCREEN_LABELS = {
     "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Profile": "干部特写与领导看板",
     "Appeal": "诉求办理", "AppealCategory": "高频事项目录", "AppealTimeLimit": "诉求时限", "LeaderCharge": "分管领导",
     "AppUserView": "用户", "AppRoleView": "角色", "ResetPasswordView": "用户",
+    "AppealHotline": "12345工单导入",
     "Job": "我的后台任务", SELF: SELF,
 }
 # Every user's own account and helpers, shown once as 本人账号.
