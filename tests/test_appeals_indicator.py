@@ -127,12 +127,18 @@ def _appeal(unit: OrgUnit, received: str, deadline: str, replied: str | None = N
 
 def _assignment(appeal: Appeal, unit: OrgUnit, assigned: str, deadline: str, signed: str | None) -> None:
     db.session.add(AppealAssignment(appeal_id=appeal.id, org_unit_id=unit.id, role="single", kind="escalate",
-                                    assigned_at=_at(assigned), sign_deadline=_at(deadline),
+                                    appeal_received_at=appeal.received_at, assigned_at=_at(assigned),
+                                    sign_deadline=_at(deadline),
                                     signed_at=_at(signed) if signed else None, state="signed" if signed else "pending"))
 
 
 def _callback(appeal: Appeal, result: str, at: str) -> None:
+    """A call-back, kept on the appeal as the services keep it (last result and counts)."""
     db.session.add(AppealCallback(appeal_id=appeal.id, result=result, at=_at(at)))
+    appeal.callback_result = result
+    appeal.callback_count = (appeal.callback_count or 0) + 1
+    appeal.satisfied_count = (appeal.satisfied_count or 0) + (result == "满意")
+    appeal.basic_count = (appeal.basic_count or 0) + (result == "基本满意")
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,6 @@ from app.core.tabular import check_header, read_table, write_csv, write_xlsx
 from app.extensions import db
 from app.models import (
     Appeal,
-    AppealCallback,
     AppealCategory,
     AppealEvent,
     AppealReply,
@@ -256,7 +255,7 @@ def _write(fresh: list[dict], categories: dict, new_categories: set[str], dispat
             "citizen_name": g["name"], "citizen_phone": g["phone"], "urgency": g["urgency"], "state": rules.TO_DISPATCH,
             "handler_unit_id": dispatch.id, "reviewer_kind": "dispatcher", "reviewer_unit_id": dispatch.id,
             "reply_deadline": rules.reply_deadline(g["received"], limits[g["urgency"]], calendar),
-            "reopen_count": 0, "created_by_id": user_id, "created_at": now, "updated_at": now, "version": 1,
+            "reopen_count": 0, "callback_count": 0, "satisfied_count": 0, "basic_count": 0, "created_by_id": user_id, "created_at": now, "updated_at": now, "version": 1,
         })
     ids = db.session.scalars(insert(Appeal).returning(Appeal.id, sort_by_parameter_order=True), appeals).all()
     actor_name = user.username if user is not None else audit.SYSTEM
@@ -305,7 +304,7 @@ def hotline_updates(since, *, user, limit: int | None = None) -> list[dict]:
         own = facts["appeals"].get(r.id, {})
         source = facts["appeals"].get(r.merged_into_id, own) if r.state == rules.MERGED else own
         reply = facts["replies"].get(source.get("id", r.id))
-        callback = facts["callbacks"].get(source.get("id", r.id))
+        callback = source.get("callback_result")
         out.append({
             "工单编号": r.external_number,
             "状态": rules.state_label(r.state),
@@ -319,13 +318,15 @@ def hotline_updates(since, *, user, limit: int | None = None) -> list[dict]:
 
 
 def _outcomes(ids: set[int]) -> dict:
-    """The appeals' handling units' names, their latest approved reply (a reply still under
-    review or returned is not an answer yet) and latest call-back: chunked queries."""
-    appeals, replies, callbacks, unit_ids = {}, {}, {}, set()
+    """The appeals' handling units' names, latest call-back result (kept on the appeal) and
+    latest approved reply (a reply still under review or returned is not an answer yet):
+    chunked queries."""
+    appeals, replies, unit_ids = {}, {}, set()
     for part in chunked(sorted(ids)):
-        for aid, handler, replied in db.session.execute(
-                select(Appeal.id, Appeal.handler_unit_id, Appeal.replied_at).where(Appeal.id.in_(part))):
-            appeals[aid] = {"id": aid, "handler_unit_id": handler, "replied_at": replied}
+        for aid, handler, replied, callback in db.session.execute(
+                select(Appeal.id, Appeal.handler_unit_id, Appeal.replied_at, Appeal.callback_result)
+                .where(Appeal.id.in_(part))):
+            appeals[aid] = {"id": aid, "handler_unit_id": handler, "replied_at": replied, "callback_result": callback}
             unit_ids.add(handler)
         stmt = (select(AppealReply.appeal_id, AppealReply.result, AppealReply.result_note, AppealReply.measures,
                        AppealReply.submitted_at)
@@ -334,13 +335,10 @@ def _outcomes(ids: set[int]) -> dict:
         for aid, result, note, measures, submitted in db.session.execute(stmt):
             text = f"办理结果：{result}；解决措施：{measures}" + (f"；说明：{note}" if note else "")
             replies[aid] = (text, submitted)
-        stmt = (select(AppealCallback.appeal_id, AppealCallback.result).where(AppealCallback.appeal_id.in_(part))
-                .order_by(AppealCallback.appeal_id, AppealCallback.id))
-        callbacks.update(db.session.execute(stmt).all())
     units = {}
     for part in chunked(sorted(u for u in unit_ids if u)):
         units.update(db.session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(part))).all())
-    return {"appeals": appeals, "replies": replies, "callbacks": callbacks, "units": units}
+    return {"appeals": appeals, "replies": replies, "units": units}
 
 
 def export_updates(since, path: str, *, user=None) -> int:

@@ -42,9 +42,9 @@ APPEAL_COLUMNS = ("id", "number", "source", "external_number", "received_at", "c
                   "occurred_unit_id", "citizen_name", "citizen_phone", "urgency", "state", "handler_unit_id",
                   "leader_id", "reviewer_kind", "reviewer_unit_id", "sign_deadline", "reply_deadline", "replied_at",
                   "closed_at", "resolved_level", "resolved_unit_id", "reopen_count", "merged_into_id", "created_at",
-                  "updated_at", "version")
+                  "updated_at", "version", "callback_result", "callback_count", "satisfied_count", "basic_count")
 ASSIGNMENT_COLUMNS = ("id", "appeal_id", "org_unit_id", "role", "kind", "assigned_from_unit_id", "assigned_at",
-                      "sign_deadline", "signed_at", "ended_at", "state", "overruled", "version")
+                      "sign_deadline", "signed_at", "ended_at", "state", "overruled", "version", "appeal_received_at")
 REPLY_COLUMNS = ("id", "appeal_id", "org_unit_id", "contact_whom", "contact_at", "contact_way", "measures", "result",
                  "finished_at", "submitted_at", "decision", "decided_at")
 CALLBACK_COLUMNS = ("id", "appeal_id", "result", "at")
@@ -225,7 +225,8 @@ class _Context:
                 self.ids["assignment"] += 1
                 self.assignments.append((self.ids["assignment"], aid, dept, "single", "whistle", town, _ts(assigned),
                                          _ts(sign_due), None if state == "to_sign" else _ts(assigned),
-                                         None, "pending" if state == "to_sign" else "signed", False, 1))
+                                         None, "pending" if state == "to_sign" else "signed", False, 1,
+                                         _ts(received)))
                 self._event(aid, "whistle_to_department", town, town, dept, assigned)
                 self._appeal_row(aid, received, town, state, dept, None, sign_due if state == "to_sign" else None,
                                  reply_due)
@@ -244,7 +245,7 @@ class _Context:
         self.appeals.append((
             aid, f"SQ-{received.year}-{aid:06d}", "网格上报", None, _ts(received), self.categories[0][0], "压测待办诉求",
             grid, "压测", "13800000000", "一般", state, handler, leader, "township", town, _ts(sign_deadline),
-            _ts(reply_due), None, None, None, None, 0, None, _ts(received), _ts(received), 1))
+            _ts(reply_due), None, None, None, None, 0, None, _ts(received), _ts(received), 1, None, 0, 0, 0))
 
     def month(self, lo: dt.datetime, hi: dt.datetime, n: int) -> None:
         span = (hi - lo).total_seconds()
@@ -315,7 +316,7 @@ class _Context:
                     self.assignments.append((
                         self.ids["assignment"], aid, unit, "single", how, previous, _ts(t), _ts(deadline),
                         None if pending else _ts(signed), None if pending or last else _ts(signed + dt.timedelta(hours=2)),
-                        "pending" if pending else ("signed" if last else "ended"), False, 1))
+                        "pending" if pending else ("signed" if last else "ended"), False, 1, _ts(received)))
                     self._event(aid, how, previous or unit, previous, unit, t)
                     if pending:
                         state, handler, sign_deadline = "to_sign", unit, deadline
@@ -330,6 +331,7 @@ class _Context:
                 previous = unit
         replied = closed = resolved_unit = callback_at = None
         reopen = 0
+        verdicts = []
         if state is None:
             late = rng.random() < 0.12
             window = max(reply_due - t, dt.timedelta(hours=1))
@@ -355,6 +357,7 @@ class _Context:
                         verdict = rng.choices(("满意", "基本满意", "不满意"), (70, 20, 10))[0]
                         self.ids["callback"] += 1
                         self.callbacks.append((self.ids["callback"], aid, verdict, _ts(callback_at)))
+                        verdicts.append(verdict)
                         if verdict == "不满意":
                             reopen = 1
                             callback_at = callback_at + dt.timedelta(days=rng.randint(3, 10))
@@ -363,6 +366,7 @@ class _Context:
                             else:
                                 self.ids["callback"] += 1
                                 self.callbacks.append((self.ids["callback"], aid, "满意", _ts(callback_at)))
+                                verdicts.append("满意")
                         if state is None:
                             state, closed, resolved_unit = "closed", callback_at, handler
                             self._event(aid, "close", reviewer, handler, None, callback_at)
@@ -381,5 +385,6 @@ class _Context:
             aid, number, source, external, _ts(received), category, f"{self.city.unit_name[grid]}反映的问题，请尽快处理",
             grid, name, phone, urgency, state, handler, leader, "dispatcher" if dispatcher is not None else "township",
             reviewer, _ts(sign_deadline), _ts(reply_due), _ts(replied), _ts(closed), resolved_level,
-            resolved_unit, reopen, merged_into, _ts(received), _ts(updated), 1,
+            resolved_unit, reopen, merged_into, _ts(received), _ts(updated), 1, verdicts[-1] if verdicts else None,
+            len(verdicts), verdicts.count("满意"), verdicts.count("基本满意"),
         ))
