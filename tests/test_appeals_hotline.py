@@ -212,6 +212,12 @@ def test_the_api_takes_a_json_list_with_the_same_rules(app, client, people):
     assert client.post("/api/v1/appeals/hotline", json={"工单编号": "x"}, headers=headers).status_code == 422
     odd = client.post("/api/v1/appeals/hotline", json=[{**record, "工单编号": _number(), "备注": "x"}], headers=headers)
     assert odd.status_code == 422 and "无法识别的字段：备注" in odd.get_json()["errors"][0]["message"]
+    nested = client.post("/api/v1/appeals/hotline", json=[{**record, "工单编号": {"a": 1}}], headers=headers)
+    assert nested.status_code == 422
+    assert "字段须为文本或数字：工单编号" in [e["message"] for e in nested.get_json()["errors"]]
+    nul = client.post("/api/v1/appeals/hotline", json=[{**record, "工单编号": _number(), "诉求内容": "a\x00b"}],
+                      headers=headers)
+    assert nul.status_code == 400  # the app refuses a NUL character in any request and "非法字符（NUL）：诉求内容" in messages
     liaison = api_token(client, people["liaison"], PASSWORD)
     assert client.post("/api/v1/appeals/hotline", json=[record], headers=liaison).status_code in (401, 403)
 

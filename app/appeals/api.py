@@ -141,6 +141,14 @@ class AppealApi(ScopedRestApi):
             return self.refused(exc)
         return self.response(status, **(result or {"message": "OK"}))
 
+    def act(self, pk: int, fn, status: int = 200):
+        """Run a workflow service `fn(user)` on appeal `pk`; answer its new state."""
+        def run(user):
+            fn(user)
+            return _fresh(pk)
+
+        return self.call(run, status)
+
     def check_write(self, item) -> None:  # FAB's generic write path is never routed
         raise DomainError("请通过业务接口提交")
 
@@ -240,7 +248,7 @@ class AppealApi(ScopedRestApi):
     @safe
     def sign(self, pk):
         """签收 the own unit's pending assignment (liaison or 网格员)."""
-        return self.call(lambda u: (S.sign(pk, user=u, now=now()), _fresh(pk))[1])
+        return self.act(pk, lambda u: S.sign(pk, user=u, now=now()))
 
     @expose("/<int:pk>/refuse", methods=["POST"])
     @protect()
@@ -278,7 +286,7 @@ class AppealApi(ScopedRestApi):
     @safe
     def escalate(self, pk):
         """上报 to the parent unit {"reason"} (grid → village → township)."""
-        return self.call(lambda u: (S.escalate(pk, _json().get("reason"), user=u, now=now()), _fresh(pk))[1])
+        return self.act(pk, lambda u: S.escalate(pk, _json().get("reason"), user=u, now=now()))
 
     @expose("/<int:pk>/whistle", methods=["POST"])
     @protect()

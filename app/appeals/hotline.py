@@ -74,9 +74,18 @@ def import_records(records, *, user, unit_code: str | None = None) -> dict:
             errors.append((i, "每个工单须为 JSON 对象"))
             continue
         row = {key: _text(record.get(key)) for key in HEADER}
+        problems = []
         unknown = sorted(str(k) for k in record if k not in HEADER)
         if unknown:
-            row["__extra__"] = "无法识别的字段：" + "、".join(unknown)
+            problems.append("无法识别的字段：" + "、".join(unknown))
+        nested = [key for key in HEADER if isinstance(record.get(key), (dict, list, bool))]
+        if nested:
+            problems.append("字段须为文本或数字：" + "、".join(nested))
+        control = [key for key, value in row.items() if "\x00" in value]
+        if control:  # PostgreSQL cannot store a NUL character
+            problems.append("字段含有非法字符（NUL）：" + "、".join(control))
+        if problems:
+            row["__extra__"] = "；".join(problems)
         rows.append((i, row))
     if errors:
         raise ImportRejected(errors)
@@ -84,10 +93,8 @@ def import_records(records, *, user, unit_code: str | None = None) -> dict:
 
 
 def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):
-        return "\x00invalid"  # refused by the field's own check
+    if value is None or isinstance(value, (dict, list, bool)):
+        return ""  # a nested or boolean value is refused with the row (import_records)
     return str(value).strip()
 
 
@@ -172,8 +179,8 @@ def _check(rows, progress, user, now, dispatch: OrgUnit) -> tuple[list, list, di
         elif len(category) > 100:
             row_errors.append("诉求类别过长（最多 100 个字符）")
         content = row.get("诉求内容", "")
-        if not content or "\x00" in content:
-            row_errors.append("诉求内容不能为空" if not content else "诉求内容格式错误")
+        if not content:
+            row_errors.append("诉求内容不能为空")
         elif len(content) > MAX_CONTENT:
             row_errors.append(f"诉求内容过长（最多 {MAX_CONTENT} 个字符）")
         code = row.get("发生地编码", "")
