@@ -53,6 +53,7 @@ def seed_demo_command():
 
 
 def register_cli(app) -> None:
+    from app.appeals.cli import appeals_cli
     from app.bench.cli import bench_command
     from app.evaluation.cli import eval_cli
     from app.jobs.cli import jobs_cli
@@ -63,5 +64,6 @@ def register_cli(app) -> None:
     from app.voting.cli import voting_cli
 
     for command in (setup_command, seed_demo_command, roles_cli, users_cli, org_cli, cadres_cli, eval_cli, supervision_cli,
-                    backup_command, restore_command, bench_command, jobs_cli, voting_cli, party_cli):
+                    backup_command, restore_command, bench_command, jobs_cli, voting_cli, party_cli,
+                    appeals_cli):
         app.cli.add_command(command)

@@ -230,7 +230,7 @@ class AuditLog(db.Model):
 PERIOD_KINDS = ("年度", "季度", "专项")
 PERIOD_STATES = {"draft": "草稿", "scoring": "评分中", "locked": "已锁定", "published": "已发布"}
 RATER_GROUP_KINDS = {"scores": "评分", "votes": "投票"}
-INDICATOR_SOURCES = {"entered": "录入", "supervision": "督查"}
+INDICATOR_SOURCES = {"entered": "录入", "supervision": "督查", "appeals": "诉求办理"}
 ADJUSTMENT_KINDS = ("加分", "减分", "一票否决", "不定等次")
 ADJUSTMENT_STATUSES = {"proposed": "待审批", "approved": "已批准", "rejected": "已驳回"}
 
@@ -255,6 +255,11 @@ class EvaluationScheme(db.Model):
     penalty_serious: Mapped[float] = mapped_column(Float, default=5)
     penalty_severe: Mapped[float] = mapped_column(Float, default=10)
     penalty_overdue_rectification: Mapped[float] = mapped_column(Float, default=3)
+    # 诉求办理实绩 (PLATFORM.md §2): the weights of the three rates and the points per 重办
+    appeal_weight_sign: Mapped[float] = mapped_column(Float, default=0.3, server_default="0.3")
+    appeal_weight_reply: Mapped[float] = mapped_column(Float, default=0.4, server_default="0.4")
+    appeal_weight_satisfaction: Mapped[float] = mapped_column(Float, default=0.3, server_default="0.3")
+    appeal_penalty_reopen: Mapped[float] = mapped_column(Float, default=2, server_default="2")
 
     dimensions: Mapped[list[Dimension]] = relationship(
         back_populates="scheme", cascade="all, delete-orphan", order_by="Dimension.sort", lazy="selectin"

@@ -3,7 +3,7 @@
 An AST walk over app/: no import cycles between modules; core and models import nothing above
 them; services never read Flask's request or `g` (the acting user is passed in); APIs never
 import views; security never imports views; domains depend one way
-(org ← supervision ← evaluation ← profile; appeals, party, voting declare theirs).
+(org ← supervision ← appeals ← evaluation ← profile; party, voting declare theirs).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ APP = Path(__file__).resolve().parents[1] / "app"
 DOMAINS = {
     "org": set(),
     "supervision": {"org"},
-    "evaluation": {"org", "supervision"},
-    "profile": {"org", "supervision", "evaluation"},
-    "appeals": {"org", "supervision", "evaluation"},
+    # 督考一体: appeals' figures feed evaluation (the `appeals` indicator source) as supervision's do
+    "evaluation": {"org", "supervision", "appeals"},
+    "profile": {"org", "supervision", "evaluation", "appeals"},
+    "appeals": {"org", "supervision"},
     "party": {"org", "supervision"},
     "voting": {"org", "evaluation"},
     "todo": {"org", "supervision", "evaluation", "appeals", "party"},

@@ -54,8 +54,20 @@ def test_query_counts_do_not_grow_with_the_city(db_urls, tmp_path):
     assert counts(small), "no page measured"
     measured = {p["key"] for p in small["pages"] if p["status"] == 200}
     assert {"cadre_list", "sheet_list", "task_list_red", "result_list", "profile", "dashboard", "party_structure",
-            "party_structure_json"} <= measured
+            "party_structure_json", "appeal_list"} <= measured
+    screens = {p["key"] for p in small["pages"] if p["status"] != "not available"}
+    assert {"appeal_todo", "whistle_queue", "appeal_figures"} & screens <= measured  # once the screens exist
     assert counts(large) == counts(small)
+    # appeals: a year of them scaled with the city; the figures service and the 12345 import
+    # issue the same statements at both sizes, and the import writes every row
+    # (a year scaled with the city, and the same few appeals waiting on the measured users)
+    assert small["meta"]["appeals"] > 4000 and abs(large["meta"]["appeals"] - 3 * small["meta"]["appeals"]) < 50
+    figures = {r: [(f["level"], f["queries"]) for f in r_["appeals"]["figures"]] for r, r_ in (("s", small), ("l", large))}
+    assert figures["s"] == figures["l"]
+    for report in (small, large):
+        imported = report["appeals"]["hotline_import"]
+        assert imported["created"] == imported["rows"] == 10_000
+    assert small["appeals"]["hotline_import"]["statements"] == large["appeals"]["hotline_import"]["statements"]
     assert large["compute"]["statements"] == small["compute"]["statements"]
     assert large["compute"]["results"] == 3 * small["compute"]["results"]
 

@@ -58,6 +58,7 @@ USERS = {  # role -> (username, unit)
     R.SUPERVISOR: ("pm_sup", "XY03"),
     R.LIAISON: ("pm_liaison", "XY03T01"),
     R.LEADER: ("pm_leader", "XY03"),
+    R.DISPATCHER: ("pm_dispatcher", "XY03"),
 }
 REFUSED = (302, 401, 403)
 
@@ -72,6 +73,7 @@ ROW_ROUTES = {
     "cadres": "Cadre", "careerrecords": "CareerRecord", "rewardspenalties": "RewardPenalty",
     "orgunits": "OrgUnit", "tasks": "SupervisionTask", "findings": "Finding", "inspections": "Inspection",
     "results": "EvaluationResult", "users": "AppUser", "partymembers": "PartyMember", "partyorgs": "PartyOrg",
+    "appeals": "Appeal",
 }
 ENDPOINTS: dict[str, str] = {
     "/": "public", "/favicon.ico": "public", "/back": "public", "/lang/<string:locale>": "public",
@@ -97,6 +99,11 @@ ENDPOINTS: dict[str, str] = {
     "/api/v1/tasks/": "page", "/api/v1/tasks/<int:pk>": "row:SupervisionTask", "/api/v1/tasks/<pk>": "write:SupervisionTask",
     "/api/v1/tasks/_info": "page",
     "/api/v1/findings/": "page", "/api/v1/findings/<int:pk>": "row:Finding", "/api/v1/findings/_info": "page",
+    # 诉求 API and the 12345 link (the workflow POSTs under <int:pk>/ are write:Appeal, below)
+    "/api/v1/appeals/": "page", "/api/v1/appeals/<int:pk>": "row:Appeal", "/api/v1/appeals/_info": "page",
+    "/api/v1/appeals/report": "write", "/api/v1/appeals/register": "write", "/api/v1/appeals/hotline": "write",
+    "/api/v1/appeals/hotline/updates": "skip",  # needs ?since=…: tests/test_appeals_hotline.py
+    "/appeals/hotline/upload/": "page", "/appeals/hotline/template/": "page",
     # 我的后台任务: every user, their own jobs only (another user's job is 404: tests/test_jobs.py)
     "/jobs/list/": "page", "/jobs/<int:pk>": "skip", "/jobs/<int:pk>/status": "skip",
     "/jobs/<int:pk>/download": "skip", "/jobs/<int:pk>/errors.csv": "skip",
@@ -133,7 +140,7 @@ ENDPOINTS: dict[str, str] = {
 def kind_of(rule: str) -> str | None:
     if rule in ENDPOINTS:
         return ENDPOINTS[rule]
-    m = re.match(r"^/api/v1/(tasks|findings)/<int:pk>/", rule)
+    m = re.match(r"^/api/v1/(tasks|findings|appeals)/<int:pk>/", rule)
     if m:
         return "write:" + ROW_ROUTES[m.group(1)]
     parts = rule.strip("/").split("/")
@@ -194,6 +201,7 @@ def matrix(app):
                                                  .where(OrgUnit.code.startswith(code)).order_by(PartyMember.id)),
                 "PartyOrg": db.session.scalar(select(PartyOrg.id).join(OrgUnit, OrgUnit.id == PartyOrg.org_unit_id)
                                               .where(OrgUnit.code.startswith(code)).order_by(PartyOrg.id)),
+                "Appeal": _appeal_in(unit[code]),
             }
         perms = {}
         for role in USERS:
@@ -203,6 +211,14 @@ def matrix(app):
         rules = [r for r in app.url_map.iter_rules()]
         role_id = app.appbuilder.sm.find_role(R.LEADER).id
     return {"rows": rows, "perms": perms, "views": views, "rules": rules, "role_id": role_id}
+
+
+def _appeal_in(unit) -> int:
+    """A hotline appeal that happened in `unit` (待分派 at the city's dispatch), made by the system."""
+    from app.appeals import services as appeals
+
+    return appeals.create(user=None, source="12345热线", content="矩阵测试诉求", occurred_unit_id=unit.id,
+                          citizen_name="张三", citizen_phone="13800001111").id
 
 
 def test_every_endpoint_has_an_entry(matrix):
@@ -320,4 +336,8 @@ def test_rows_out_of_scope_are_unchanged(app, matrix):
             assert db.session.get(model, out[model.__name__]) is not None, model.__name__
         task = db.session.get(SupervisionTask, out["SupervisionTask"])
         assert task.state == "draft"
+        from app.appeals.models import Appeal
+
+        appeal = db.session.get(Appeal, out["Appeal"])
+        assert appeal.state == "to_dispatch" and not appeal.assignments
         assert db.session.scalar(select(AppUser).where(AppUser.username == "pm_liaison")).active

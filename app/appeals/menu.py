@@ -21,6 +21,8 @@ HINTS = {
 
 def register(appbuilder) -> None:
     register_provider("appeals", provider)
+    from app.appeals.views_hotline import register_link  # the 12345 link's screen and the REST API
+    register_link(appbuilder)
 
 
 def provider(user, now: dt.datetime) -> list[TodoGroup]:

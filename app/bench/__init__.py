@@ -13,7 +13,8 @@ COUNTY_CODE = "XY03"  # the county whose users and pages are measured
 PERIODS = (("2023-Y", "2023年度考核", 2023), ("2024-Y", "2024年度考核", 2024), ("2025-Y", "2025年度考核", 2025))
 COMPUTED_PERIOD = PERIODS[-1][0]
 
-_ROLE_KEYS = {R.ADMIN: "admin", R.STAFF: "staff", R.SUPERVISOR: "supervisor", R.LIAISON: "liaison", R.LEADER: "leader"}
+_ROLE_KEYS = {R.ADMIN: "admin", R.STAFF: "staff", R.SUPERVISOR: "supervisor", R.LIAISON: "liaison", R.LEADER: "leader",
+              R.DISPATCHER: "dispatcher"}
 
 
 def bench_accounts() -> list[tuple[str, str, str, str]]:

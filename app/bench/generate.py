@@ -19,6 +19,7 @@ import click
 from app.bench import BENCH_PASSWORD, CITY_CODE, PERIODS, bench_accounts
 from app.bench.bulk import BulkWriter, analyze, drop_everything, fast_load_pragmas, is_empty
 from app.bench.city import City
+from app.bench.gen_appeals import appeals
 from app.bench.gen_evaluation import evaluation_inputs
 from app.bench.gen_party import party
 from app.bench.gen_supervision import supervision
@@ -45,8 +46,9 @@ SCHEME = {
     "sanping_weight": 0.6,
     "indicators": [
         {"name": "项目建设实绩", "weight": 0.15, "source": "entered"},
-        {"name": "基层治理实绩", "weight": 0.15, "source": "entered"},
+        {"name": "基层治理实绩", "weight": 0.1, "source": "entered"},
         {"name": "督查实绩", "weight": 0.1, "source": "supervision"},
+        {"name": "诉求办理实绩", "weight": 0.05, "source": "appeals"},
     ],
     "adjustment_cap": 5,
     "grades": {"excellent_min": 90, "excellent_quota": 0.2, "competent_min": 75, "basic_min": 60},
@@ -72,6 +74,7 @@ def generate(n_cadres: int, force: bool, echo=click.echo, seed: int = 2026) -> d
         writer.fix_sequences(("org_unit", "cadre", "score_sheet", "supervision_task", "task_assignment",
                               "inspection", "finding", "party_org", "party_member"))
         _accounts(echo)
+        appeals(writer, rng, city, n_cadres / REFERENCE_CADRES)
         _compute_and_close(periods, echo)
         step = time.perf_counter()
         analyze()

@@ -64,6 +64,7 @@ def measure(pages_only: bool = False, http: bool = True, repeat: int = 40, secon
         report["compute"] = measure_compute(subject["period_id"])
     report["maintenance"] = settle()
     report["pages"] = measure_pages(subject, repeat)
+    report["appeals"] = measure_appeals(repeat)
     if http and not pages_only:
         report["throughput"], report["memory"] = measure_throughput(subject, seconds)
     report["checks"] = evaluate(report, baseline)
@@ -104,6 +105,7 @@ def _meta(subject: dict) -> dict:
         "all_sheet_values": count(select(func.count()).select_from(SheetScore)),
         "tasks": count(text("SELECT COUNT(*) FROM supervision_task")),
         "findings": count(text("SELECT COUNT(*) FROM finding")),
+        "appeals": count(text("SELECT COUNT(*) FROM appeal")),
         "machine": machine(),
         "subject": subject,
     }
@@ -195,8 +197,29 @@ def page_specs(subject: dict) -> list[dict]:
          "/party/structure" if _discover(lambda r: r == "/party/structure") else None),
         ("party_structure_json", "党员结构分析 JSON", R.LEADER,
          "/party/structure.json" if _discover(lambda r: r == "/party/structure.json") else None),
+        *appeal_specs(),
     ]
-    return [dict(key=k, label=label, role=role, url=url) for k, label, role, url in specs]
+    return [dict(key=k, label=label, role=role, url=url, api=url is not None and url.startswith("/api/"))
+            for k, label, role, url in specs]
+
+
+def appeal_specs() -> list[tuple]:
+    """The appeals' lists and figures: the screens when they exist (the appeal list stands in
+    as the REST list until then; the others are "not available"). The figures page covers a
+    whole year of the user's own unit (the city, the county)."""
+    today = dt.date.today()
+    span = f"date_from={today - dt.timedelta(days=365)}&date_to={today}"
+
+    def screen(rule, fallback):
+        return rule if _discover(lambda r: r == rule) else fallback
+
+    return [
+        ("appeal_list", "诉求清单 appeal list", R.DISPATCHER, screen("/appeals/", "/api/v1/appeals/")),
+        ("appeal_todo", "诉求待办 appeal to-do", R.LIAISON, screen("/appeals/todo/", None)),
+        ("whistle_queue", "吹哨队列 whistle queue", R.LEADER, screen("/appeals/whistles/", None)),
+        ("appeal_figures", "诉求办理统计（一年）appeal figures", R.STAFF,
+         f"/appeals/figures/?{span}" if _discover(lambda r: r == "/appeals/figures/") else None),
+    ]
 
 
 def _discover(match) -> tuple[str, str] | None:
@@ -233,6 +256,17 @@ def logged_in_client(username: str):
 
 
 def measure_pages(subject: dict, repeat: int) -> list[dict]:
+    # A dozen bench accounts log in within a minute (pages and API tokens): more than the
+    # per-address login limit allows a stranger; the benchmark's own logins are not throttled.
+    limited = current_app.config.get("AUTH_RATE_LIMITED")
+    current_app.config["AUTH_RATE_LIMITED"] = False
+    try:
+        return _measure_pages(subject, repeat)
+    finally:
+        current_app.config["AUTH_RATE_LIMITED"] = limited
+
+
+def _measure_pages(subject: dict, repeat: int) -> list[dict]:
     out = []
     clients: dict[str, object] = {}
     db.session.commit()
@@ -243,18 +277,29 @@ def measure_pages(subject: dict, repeat: int) -> list[dict]:
                 out.append({**row, "status": NOT_AVAILABLE})
                 continue
             client = clients.get(row["user"]) or clients.setdefault(row["user"], logged_in_client(row["user"]))
-            out.append({**row, **_time_page(client, spec["url"], repeat)})
+            headers = _token(client, row["user"]) if spec.get("api") else None
+            out.append({**row, **_time_page(client, spec["url"], repeat, headers)})
     return out
 
 
-def _time_page(client, url: str, repeat: int) -> dict:
+def _token(client, username: str) -> dict:
+    """A JWT for the REST endpoints (they take no session cookie)."""
+    answer = _request(client, "POST", "/api/v1/security/login",
+                      json={"username": username, "password": BENCH_PASSWORD, "provider": "db"})
+    if answer.status_code != 200:
+        raise DomainError(f"压测账号 {username} 获取接口令牌失败（{answer.status_code}）")
+    return {"Authorization": f"Bearer {answer.get_json()['access_token']}"}
+
+
+def _time_page(client, url: str, repeat: int, headers: dict | None = None) -> dict:
+    kwargs = {"headers": headers} if headers else {}
     for _ in range(3):  # warm caches (templates, permissions, the database's pages)
-        _request(client, "GET", url)
+        _request(client, "GET", url, **kwargs)
     times, counts, statuses, size = [], [], set(), 0
     for _ in range(repeat):
         with QueryCounter() as counter:
             start = time.perf_counter()
-            response = _request(client, "GET", url)
+            response = _request(client, "GET", url, **kwargs)
             body = response.get_data()
             times.append(time.perf_counter() - start)
         counts.append(counter.count)
@@ -270,6 +315,84 @@ def _time_page(client, url: str, repeat: int) -> dict:
         "queries_min": min(counts),
         "html_bytes": size,
     }
+
+
+# ---------------------------------------------------------------- appeals: the figures service, the 12345 import
+
+
+HOTLINE_ROWS = 10_000
+
+
+def measure_appeals(repeat: int) -> dict | None:
+    """The figures service over a whole year for the city and the county user (what the figures
+    page asks), and a 10,000-row hotline import (removed again after it is timed)."""
+    from app.models import Appeal
+
+    if not db.session.scalar(select(func.count()).select_from(Appeal)):
+        return None
+    return {"figures": [_time_figures(level, max(3, repeat // 4)) for level in LEVELS],
+            "hotline_import": measure_hotline_import()}
+
+
+def _time_figures(level: str, repeat: int) -> dict:
+    from app.appeals import services as S
+
+    user = current_app.appbuilder.sm.find_user(account(R.STAFF, level))
+    today = dt.date.today()
+    start = today - dt.timedelta(days=365)
+    S.figures(user, user.org_unit_id, start, today)  # warm
+    times, queries = [], 0
+    for _ in range(repeat):
+        db.session.commit()
+        with QueryCounter() as counter:
+            began = time.perf_counter()
+            result = S.figures(user, user.org_unit_id, start, today)
+            times.append(time.perf_counter() - began)
+        queries = counter.count
+    times.sort()
+    return {"level": level, "unit": result["code"], "received": result["received"], "runs": repeat,
+            "p50_ms": round(times[len(times) // 2] * 1000, 1), "max_ms": round(times[-1] * 1000, 1),
+            "queries": queries}
+
+
+def hotline_file(rows: int, tag: str) -> bytes:
+    """A 12345 file of `rows` work orders on the city's grids and catalogue."""
+    from app.appeals.hotline import HEADER
+    from app.core.tabular import write_csv
+    from app.models import AppealCategory
+
+    grids = db.session.scalars(select(OrgUnit.code).where(OrgUnit.kind == "grid").order_by(OrgUnit.id).limit(500)).all()
+    categories = db.session.scalars(select(AppealCategory.name).order_by(AppealCategory.id)).all() or ["其他事项"]
+    if not grids:
+        raise DomainError("压测数据中没有网格，请重新生成")
+    when = (dt.datetime.now() - dt.timedelta(hours=2)).strftime("%Y-%m-%d %H:%M:%S")
+    body = [[f"{tag}-{i:06d}", when, "压测", "13800000000", categories[i % len(categories)], "压测工单内容",
+             grids[i % len(grids)], ("一般", "紧急", "复杂")[i % 3]] for i in range(rows)]
+    return write_csv(HEADER, body)
+
+
+def measure_hotline_import(rows: int = HOTLINE_ROWS) -> dict:
+    """Import `rows` new work orders as the city's dispatcher (seconds, statements), then
+    remove them, so that runs do not pile up appeals."""
+    import uuid
+
+    from app.appeals.hotline import SOURCE, import_hotline
+    from app.models import Appeal, AppealEvent
+
+    tag = "BENCH-" + uuid.uuid4().hex[:8]
+    data = hotline_file(rows, tag)
+    user = current_app.appbuilder.sm.find_user(account(R.DISPATCHER, "city"))
+    db.session.commit()
+    with QueryCounter("before_execute") as counter:
+        began = time.perf_counter()
+        counts = import_hotline(data, "bench.csv", user=user)
+        seconds = time.perf_counter() - began
+    made = select(Appeal.id).where(Appeal.source == SOURCE, Appeal.external_number.startswith(tag + "-"))
+    db.session.execute(AppealEvent.__table__.delete().where(AppealEvent.appeal_id.in_(made)))
+    db.session.execute(Appeal.__table__.delete().where(Appeal.source == SOURCE,
+                                                       Appeal.external_number.startswith(tag + "-")))
+    db.session.commit()
+    return {"rows": rows, "created": counts["created"], "seconds": round(seconds, 2), "statements": counter.count}
 
 
 # ---------------------------------------------------------------- gunicorn

@@ -7,10 +7,14 @@ COMPUTE_MAX_RATIO = 2.0
 PAGE_P50_MS = 40
 PAGE_P95_MS = 80
 PAGE_MAX_QUERIES = 15
-# Pages with targets of their own (issue 16): (key, level) -> (p50 ms, p95 ms). The structure
+# Pages with targets of their own (issues 15, 16): (key, level) -> (p50 ms, p95 ms). The structure
 # analysis aggregates every member of the subtree: 300,000 for the city.
 PAGE_TARGETS = {("party_structure", "city"): (200, 400), ("party_structure", "county"): (60, 120),
-                ("party_structure_json", "city"): (200, 400), ("party_structure_json", "county"): (60, 120)}
+                ("party_structure_json", "city"): (200, 400), ("party_structure_json", "county"): (60, 120),
+                # a whole year of the city's (or county's) appeal figures (issue 15)
+                ("appeal_figures", "city"): (300, 600), ("appeal_figures", "county"): (300, 600)}
+FIGURES_MS = 300
+HOTLINE_IMPORT_S = 10
 PAGE_MAX_BYTES = 200 * 1024
 MIN_RPS = {"cadre_list": 40, "profile": 60}
 WORKER_MAX_RSS_MB = 300
@@ -57,6 +61,15 @@ def evaluate(report: dict, baseline: dict | None = None) -> list[dict]:
             continue
         ok = t["rps"] >= target and t["ok"] == t["requests"]
         checks.append(_check(f"{t['key']} req/s 吞吐", ok, f"{t['rps']} ({t['ok']}/{t['requests']} ok)", f"≥ {target}"))
+    appeals = report.get("appeals") or {}
+    for f in appeals.get("figures", []):
+        checks.append(_check(f"appeal figures service [{f['level']}] 诉求统计（一年）", f["p50_ms"] <= FIGURES_MS,
+                             f"{f['p50_ms']} ms, {f['queries']} SQL", f"≤ {FIGURES_MS} ms"))
+    h = appeals.get("hotline_import")
+    if h:
+        checks.append(_check(f"12345 import {h['rows']:,} rows 工单导入", h["seconds"] <= HOTLINE_IMPORT_S
+                             and h["created"] == h["rows"], f"{h['seconds']} s, {h['statements']} SQL",
+                             f"≤ {HOTLINE_IMPORT_S} s"))
     m = report.get("memory")
     if m:
         checks.append(_check("gunicorn worker RSS 内存", m["max_mb"] is not None and m["max_mb"] < WORKER_MAX_RSS_MB,
@@ -69,7 +82,7 @@ def render_table(report: dict) -> str:
     lines = [
         f"压测 benchmark — {meta['database']}，干部 {meta['cadres']:,} 人，{meta['period']} 评分表 "
         f"{meta['period_sheets']:,} 张（分值共 {meta['all_sheet_values']:,} 行），督查事项 {meta['tasks']:,}，"
-        f"问题 {meta['findings']:,}；{meta['machine']['nproc']} 核 {meta['machine']['ram_gb']} GB {meta['machine']['cpu']}，"
+        f"问题 {meta['findings']:,}，诉求 {meta.get('appeals', 0):,}；{meta['machine']['nproc']} 核 {meta['machine']['ram_gb']} GB {meta['machine']['cpu']}，"
         f"load {meta['machine'].get('load_average')}",
     ]
     c = report.get("compute")
@@ -95,6 +108,13 @@ def render_table(report: dict) -> str:
             lines.append(f"gunicorn {t['key']}: {t.get('status')}")
     if report.get("memory"):
         lines.append(f"gunicorn worker RSS: {report['memory']['worker_rss_mb']} MB")
+    appeals = report.get("appeals") or {}
+    for f in appeals.get("figures", []):
+        lines.append(f"诉求统计服务 figures [{f['level']}] {f['unit']}：一年受理 {f['received']:,} 件，p50 {f['p50_ms']} ms，"
+                     f"最慢 {f['max_ms']} ms，{f['queries']} 条 SQL")
+    if appeals.get("hotline_import"):
+        h = appeals["hotline_import"]
+        lines.append(f"12345 工单导入 hotline import：{h['rows']:,} 行，{h['seconds']} 秒，{h['statements']} 条 SQL")
     lines.append("")
     for ch in report.get("checks", []):
         lines.append(f"{ch['result']:<5} {ch['check']:<46} {str(ch['value']):<28} 目标 target {ch['target']}")

@@ -275,7 +275,31 @@ def _gather(period: EvaluationPeriod) -> dict:
         "adjustments": _adjustments(period.id),
         "previous": _previous_composites(period),
         "supervision": supervision_counts(period),
+        # unit -> the figures of the cadres' own units (诉求办理实绩)
+        "appeals": appeal_figures(period, set(units.values())) if _has_source(scheme, "appeals") else None,
     }
+
+
+def _has_source(scheme, source: str) -> bool:
+    return any(i.source == source for i in scheme.indicators)
+
+
+def appeal_figures(period: EvaluationPeriod, unit_ids, now: dt.datetime | None = None) -> dict:
+    """Unit id -> the 诉求 figures of the unit over the period (appeals received within its
+    dates; app/appeals/indicator.py: two aggregate queries for all the units at once)."""
+    from app.appeals.indicator import unit_figures
+
+    return unit_figures(period.start_date, period.end_date, now or clock.now(), unit_ids)
+
+
+def appeals_value(figures, rules: scoring.SchemeRules) -> float | None:
+    """诉求办理实绩 of a unit's figures (None: no figures, or nothing to measure)."""
+    if not figures:
+        return None
+    from app.appeals.indicator import rates
+
+    sign, reply, satisfaction, reopened = rates(figures)
+    return scoring.appeals_indicator(sign, reply, satisfaction, reopened, rules.appeals)
 
 
 def supervision_counts(
@@ -337,7 +361,8 @@ def supervision_counts(
 
 
 def _indicator_values(
-    entered: dict, rules: scoring.SchemeRules, supervision: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+    entered: dict, rules: scoring.SchemeRules, supervision: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0),
+    appeals=None,
 ) -> dict[str, float | None]:
     values: dict[str, float | None] = {}
     for ind in rules.indicators:
@@ -345,6 +370,9 @@ def _indicator_values(
             # 督查实绩 is derived for every cadre with a result: 100 less the scheme's penalties
             # for the cadre's overdue tasks and findings within the period (see supervision_counts).
             values[ind.name] = scoring.supervision_indicator(*supervision, penalties=rules.penalties)
+        elif ind.source == "appeals":
+            # 诉求办理实绩: the figures of the cadre's own unit (its subtree); none: missing.
+            values[ind.name] = appeals_value(appeals, rules)
         else:
             values[ind.name] = entered.get(ind.name)
     return values
@@ -354,7 +382,8 @@ def _score(cid: int, inputs: dict, rules: scoring.SchemeRules) -> scoring.CadreS
     add, deduct, _veto, _undetermined, _n = inputs["adjustments"].get(cid, NO_ADJUSTMENT)
     total = scoring.adjustments_total([float(add or 0)], [float(deduct or 0)])
     indicators = _indicator_values(
-        inputs["indicators"].get(cid, {}), rules, inputs["supervision"].get(cid, (0, 0, 0, 0, 0))
+        inputs["indicators"].get(cid, {}), rules, inputs["supervision"].get(cid, (0, 0, 0, 0, 0)),
+        (inputs["appeals"] or {}).get(inputs["units"].get(cid)),
     )
     return scoring.score_cadre(inputs["sheets"].get(cid, {}), inputs["votes"].get(cid, {}), indicators, total, rules)
 
@@ -422,6 +451,8 @@ def _input_counts(cid: int, inputs: dict) -> dict:
         "indicators": inputs["indicators"].get(cid, {}),
         "adjustments": int(inputs["adjustments"].get(cid, NO_ADJUSTMENT)[4]),
         "supervision": list(inputs["supervision"].get(cid, (0, 0, 0, 0, 0))),
+        **({"appeals": list(inputs["appeals"].get(inputs["units"].get(cid)) or ())}
+           if inputs["appeals"] is not None else {}),
     }
 
 

@@ -342,7 +342,8 @@ def import_indicators(period_code: str, data: bytes, filename: str, progress=Non
         if indicator is None:
             row_errors.append(f"指标“{name}”不在考评方案中" if name else "指标不能为空")
         elif indicator.source != "entered":
-            row_errors.append(f"指标“{name}”由督查数据自动计算，不能导入")
+            origin = "诉求办理" if indicator.source == "appeals" else "督查"
+            row_errors.append(f"指标“{name}”由{origin}数据自动计算，不能导入")
             indicator = None
         value, err = _number(row.get("得分", ""), "得分")
         if err:

@@ -80,7 +80,17 @@ def _scheme_json(scheme: EvaluationScheme) -> dict:
             "severe": scheme.penalty_severe,
             "overdue_rectification": scheme.penalty_overdue_rectification,
         },
+        "appeals_settings": {
+            "sign": _or(scheme.appeal_weight_sign, 0.3),
+            "reply": _or(scheme.appeal_weight_reply, 0.4),
+            "satisfaction": _or(scheme.appeal_weight_satisfaction, 0.3),
+            "reopen": _or(scheme.appeal_penalty_reopen, 2),
+        },
     }
+
+
+def _or(value, default):
+    return default if value is None else value
 
 
 # ---------------------------------------------------------------- schemes
@@ -164,6 +174,11 @@ def _fill_scheme(scheme: EvaluationScheme, rules: scoring.SchemeRules) -> None:
     scheme.penalty_serious = p.serious
     scheme.penalty_severe = p.severe
     scheme.penalty_overdue_rectification = p.overdue_rectification
+    a = rules.appeals
+    scheme.appeal_weight_sign = a.sign
+    scheme.appeal_weight_reply = a.reply
+    scheme.appeal_weight_satisfaction = a.satisfaction
+    scheme.appeal_penalty_reopen = a.reopen
     for sort, (name, weight) in enumerate(rules.dimensions.items()):
         scheme.dimensions.append(Dimension(name=name, weight=weight, sort=sort))
     for sort, g in enumerate(rules.groups):

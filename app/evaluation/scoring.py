@@ -28,7 +28,7 @@ SUGGEST_TALK = "提醒谈话"
 SUGGEST_ADJUST = "组织调整"
 
 GROUP_KINDS = ("scores", "votes")
-INDICATOR_SOURCES = ("entered", "supervision")
+INDICATOR_SOURCES = ("entered", "supervision", "appeals")
 WEIGHT_TOLERANCE = 1e-6
 
 
@@ -48,7 +48,7 @@ class IndicatorRule:
 
     name: str
     weight: float
-    source: str = "entered"  # "entered" or "supervision"
+    source: str = "entered"  # "entered", "supervision" or "appeals"
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,21 @@ class SupervisionPenalties:
     serious: float = 5  # 较重
     severe: float = 10  # 严重
     overdue_rectification: float = 3
+
+
+@dataclass(frozen=True)
+class AppealsSettings:
+    """诉求办理实绩 (PLATFORM.md §2): 100·(sign·签收及时率 + reply·按时答复率 +
+    satisfaction·满意率) − reopen·重办件数, clamped to [0, 100]."""
+
+    sign: float = 0.3
+    reply: float = 0.4
+    satisfaction: float = 0.3
+    reopen: float = 2  # points per appeal reopened (重办) at least once
+
+
+APPEALS_SETTING_LABELS = {"sign": "签收及时率权重", "reply": "按时答复率权重", "satisfaction": "满意率权重",
+                          "reopen": "每件重办扣分"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,7 @@ class SchemeRules:
     competent_min: float = 75
     basic_min: float = 60
     penalties: SupervisionPenalties = field(default_factory=SupervisionPenalties)
+    appeals: AppealsSettings = field(default_factory=AppealsSettings)
     name: str = ""
 
     @classmethod
@@ -97,6 +113,7 @@ class SchemeRules:
                 competent_min=float(grades.get("competent_min", 75)),
                 basic_min=float(grades.get("basic_min", 60)),
                 penalties=SupervisionPenalties(**_penalties_from_json(data)),
+                appeals=AppealsSettings(**_appeals_from_json(data)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"方案格式错误：{exc}") from exc
@@ -120,6 +137,7 @@ class SchemeRules:
                 "basic_min": self.basic_min,
             },
             "supervision_penalties": vars(self.penalties).copy(),
+            "appeals_settings": vars(self.appeals).copy(),
         }
 
 
@@ -157,6 +175,17 @@ def _penalties_from_json(data: dict) -> dict[str, float]:
     return {k: float(v) for k, v in raw.items()}
 
 
+def _appeals_from_json(data: dict) -> dict[str, float]:
+    """Read the optional 诉求办理实绩 settings object."""
+    raw = data.get("appeals_settings") or {}
+    if not isinstance(raw, dict):
+        raise ValueError("appeals_settings 应为一个对象")
+    unknown = sorted(set(raw) - set(AppealsSettings.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"未知的诉求办理实绩设置项 {', '.join(unknown)}")
+    return {k: float(v) for k, v in raw.items()}
+
+
 # ---------------------------------------------------------------- validation
 
 
@@ -168,6 +197,7 @@ def validate_scheme(rules: SchemeRules) -> list[str]:
         *_check_composite_weights(rules),
         *_check_grades(rules),
         *_check_penalties(rules.penalties),
+        *_check_appeals(rules.appeals),
     ]
 
 
@@ -251,12 +281,14 @@ def _check_composite_weights(rules: SchemeRules) -> list[str]:
         if i.weight < 0:
             errors.append(f"实绩指标“{i.name}”的权重不能为负数")
         if i.source not in INDICATOR_SOURCES:
-            errors.append(f"实绩指标“{i.name}”的来源应为 entered 或 supervision")
+            errors.append(f"实绩指标“{i.name}”的来源应为 entered、supervision 或 appeals")
     weights = [rules.sanping_weight, *(i.weight for i in rules.indicators)]
     if not _weights_sum_to_one(weights):
         errors.append(f"三评权重与实绩指标权重之和应为1，当前为{math.fsum(weights):g}")
     if sum(1 for i in rules.indicators if i.source == "supervision") > 1:
         errors.append("督查实绩指标最多只能有一个")
+    if sum(1 for i in rules.indicators if i.source == "appeals") > 1:
+        errors.append("诉求办理实绩指标最多只能有一个")
     return errors
 
 
@@ -275,6 +307,20 @@ def _check_grades(rules: SchemeRules) -> list[str]:
 def _check_penalties(p: SupervisionPenalties) -> list[str]:
     """Check the supervision penalties."""
     return [f"督查扣分项“{k}”不能为负数" for k, v in vars(p).items() if v < 0]
+
+
+def _check_appeals(a: AppealsSettings) -> list[str]:
+    """Check the 诉求办理实绩 settings: three rate weights in [0, 1] summing to 1, a penalty ≥ 0."""
+    errors = []
+    weights = {k: getattr(a, k) for k in ("sign", "reply", "satisfaction")}
+    for key, w in weights.items():
+        if not 0 <= w <= 1:
+            errors.append(f"诉求办理实绩的{APPEALS_SETTING_LABELS[key]}应在0到1之间")
+    if not _weights_sum_to_one(weights.values()):
+        errors.append(f"诉求办理实绩的三项权重（签收及时率、按时答复率、满意率）之和应为1，当前为{math.fsum(weights.values()):g}")
+    if not a.reopen >= 0:
+        errors.append("诉求办理实绩的每件重办扣分不能为负数")
+    return errors
 
 
 # ---------------------------------------------------------------- rounding
@@ -370,6 +416,26 @@ def supervision_indicator(
         )
     )
     return max(0.0, 100.0 - lost)
+
+
+def appeals_indicator(
+    sign_rate: float | None,
+    reply_rate: float | None,
+    satisfaction_rate: float | None,
+    reopened: int,
+    settings: AppealsSettings = AppealsSettings(),
+) -> float | None:
+    """Return 诉求办理实绩 = 100·(w_s·签收及时率 + w_r·按时答复率 + w_m·满意率) − p·重办件数,
+    clamped to [0, 100]; rates are fractions in [0, 1].
+
+    A rate with nothing to measure (no assignment signed or overdue, no reply due, no call-back)
+    is None: the weights are renormalized over the rates present, as a missing rater group is.
+    No rate at all (a unit with no appeals to judge) gives None: the indicator is missing.
+    """
+    from app.appeals.rules import indicator  # the one formula (pure), with the scheme's settings
+
+    return indicator(sign_rate, reply_rate, satisfaction_rate, reopened,
+                     (settings.sign, settings.reply, settings.satisfaction), settings.reopen)
 
 
 def composite(

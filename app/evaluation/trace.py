@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select
 from app.core.audit_labels import action_label, table_label, values_label
 from app.core.errors import NotFound
 from app.evaluation import scoring
-from app.evaluation.compute import supervision_counts
+from app.evaluation.compute import appeal_figures, supervision_counts
 from app.extensions import db
 from app.models import (
     Adjustment,
@@ -50,7 +50,8 @@ def trace(result_id: int, now: dt.datetime | None = None) -> dict:
     scheme = period.scheme
     groups = {g.id: g for g in scheme.rater_groups}
     dims = {d.id: d.name for d in scheme.dimensions}
-    entered = {i.id: i.name for i in scheme.indicators if i.source != "supervision"}
+    entered = {i.id: i.name for i in scheme.indicators if i.source == "entered"}
+    with_appeals = any(i.source == "appeals" for i in scheme.indicators)
 
     sheets = _sheets(result, groups, dims)
     ballots = _ballots(result, groups)
@@ -64,6 +65,9 @@ def trace(result_id: int, now: dt.datetime | None = None) -> dict:
         "adjustments": sum(1 for a in adjustments if a["status"] == "approved"),
         "supervision": supervision,
     }
+    if with_appeals:  # the figures of the cadre's unit (subtree) behind 诉求办理实绩
+        unit_id = result.org_unit_id or cadre.org_unit_id
+        current["appeals"] = list(appeal_figures(period, [unit_id], now).get(unit_id) or ())
     checks = _compare(result.inputs, current)
     audit = _audit(result, sheets, ballots, indicators, adjustments)
     steps = arithmetic(result, scheme, sheets, ballots, adjustments)
@@ -89,6 +93,7 @@ def trace(result_id: int, now: dt.datetime | None = None) -> dict:
         "indicators": indicators,
         "adjustments": adjustments,
         "supervision": [{"item": label, "count": n} for label, n in zip(SUPERVISION_LABELS, supervision)],
+        "appeals": _appeal_lines(current.get("appeals")) if with_appeals else None,
         "dimensions": list(dims.values()),
         "audit": audit,
         "steps": steps,
@@ -232,6 +237,8 @@ def arithmetic(result, scheme, sheets, ballots, adjustments) -> list[dict]:
         if ind.source == "supervision":
             lost = " − ".join(f"{_w(p)}×{n}（{label}）" for p, n, label in zip(penalties, supervision, SUPERVISION_LABELS))
             formula = f"max(0, 100 − {lost})"
+        elif ind.source == "appeals":
+            formula = _appeals_formula(scheme, (result.inputs or {}).get("appeals"))
         else:
             formula = "录入得分" if value is not None else "未录入（缺指标，权重重新分配）"
         steps.append({"key": "indicator", "label": f"实绩指标 I[{ind.name}]", "formula": formula,
@@ -257,6 +264,46 @@ def arithmetic(result, scheme, sheets, ballots, adjustments) -> list[dict]:
     steps.append({"key": "final", "label": "综合得分 C = C0 + A", "formula": c_formula, "value": _f(result.composite),
                   "details": []})
     return steps
+
+
+def _appeal_lines(figures) -> list[dict]:
+    """The figures behind 诉求办理实绩 as (item, count) lines, then the three rates."""
+    from app.appeals.indicator import FIGURE_LABELS, rates
+
+    if not figures:
+        return []
+    lines = [{"item": label, "count": n} for label, n in zip(FIGURE_LABELS, figures)]
+    sign, reply, satisfaction, _reopened = rates(figures)
+    for label, rate in (("签收及时率", sign), ("按时答复率", reply), ("满意率", satisfaction)):
+        lines.append({"item": label, "count": "—（无可计算的件）" if rate is None else f"{rate * 100:.2f}%"})
+    return lines
+
+
+def _appeals_formula(scheme, figures) -> str:
+    """诉求办理实绩 written out with the stored figures and the scheme's weights."""
+    from app.appeals.indicator import rate_terms
+
+    if not figures:
+        return "本单位考评期内无诉求（缺指标，权重重新分配）"
+    weights = {"sign": scheme.appeal_weight_sign, "reply": scheme.appeal_weight_reply,
+               "satisfaction": scheme.appeal_weight_satisfaction}
+    terms, used = [], 0.0
+    for key, label, num, den in rate_terms(figures):
+        if den:
+            terms.append(f"{_w(weights[key])}×{num}/{den}（{label}）")
+            used += weights[key]
+        else:
+            terms.append(f"{label}无可计算的件，不计")
+    present = [t for t in terms if "不计" not in t]
+    if not present:
+        return "无可计算的签收、答复或回访（缺指标，权重重新分配）"
+    inner = " + ".join(present)
+    if abs(used - 1) > 1e-9:
+        inner = f"({inner}) ÷ {_w(used)}"
+    skipped = "；".join(t for t in terms if "不计" in t)
+    reopened = figures[-1]
+    text = f"min(100, max(0, 100×{inner} − {_w(scheme.appeal_penalty_reopen)}×{reopened}（重办次数）))"
+    return f"{text}；{skipped}" if skipped else text
 
 
 def _dimension_lines(group: str, dims, sheets, trim_min: int) -> tuple[list[dict], dict]:
@@ -303,6 +350,12 @@ def _compare(stored: dict | None, current: dict) -> list[dict]:
     before = list(stored.get("supervision") or [0, 0, 0, 0, 0])
     for i, label in enumerate(SUPERVISION_LABELS):
         line(f"督查·{label}", before[i] if i < len(before) else 0, current["supervision"][i])
+    if "appeals" in current:
+        from app.appeals.indicator import FIGURE_LABELS
+
+        before, now = list(stored.get("appeals") or []), current["appeals"]
+        for i, label in enumerate(FIGURE_LABELS):
+            line(f"诉求·{label}", before[i] if i < len(before) else 0, now[i] if i < len(now) else 0)
     return lines
 
 

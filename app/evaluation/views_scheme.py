@@ -86,8 +86,15 @@ def scheme_from_form(form) -> tuple[dict, list[str]]:
         "supervision_penalties": {
             key: _num(form, f"pen_{key}", label, errors) for key, label in PENALTY_LABELS.items()
         },
+        "appeals_settings": {
+            key: _num(form, f"apl_{key}", f"诉求办理实绩的{label}", errors, default=getattr(DEFAULT_APPEALS, key))
+            for key, label in scoring.APPEALS_SETTING_LABELS.items()
+        },
     }
     return data, errors
+
+
+DEFAULT_APPEALS = scoring.AppealsSettings()
 
 
 PENALTY_LABELS = {
@@ -110,6 +117,7 @@ DEFAULT_SCHEME = {
                    {"name": "基层治理实绩", "weight": 0.2, "source": "entered"}],
     "grades": {"excellent_min": 90, "excellent_quota": 0.2, "competent_min": 75, "basic_min": 60},
     "supervision_penalties": {"overdue_task": 5, "general": 2, "serious": 5, "severe": 10, "overdue_rectification": 3},
+    "appeals_settings": {"sign": 0.3, "reply": 0.4, "satisfaction": 0.3, "reopen": 2},
 }
 
 
@@ -136,7 +144,8 @@ class SchemeView(EvalBaseView):
         scheme = db.session.get(EvaluationScheme, pk) or abort(404)
         periods = db.session.scalars(select(EvaluationPeriod).where(EvaluationPeriod.scheme_id == pk)).all()
         return self.render("eval/scheme_show.html", title=f"考评方案：{scheme.name}", scheme=scheme,
-                           periods=periods, penalties=PENALTY_LABELS)
+                           periods=periods, penalties=PENALTY_LABELS,
+                           appeals=scoring.APPEALS_SETTING_LABELS)
 
     @expose("/json/<int:pk>")
     @has_access
@@ -167,7 +176,8 @@ class SchemeView(EvalBaseView):
                     errors = [exc.message]
         title = f"编辑考评方案：{scheme.name}" if scheme else "新建考评方案"
         page = self.render("eval/scheme_form.html", title=title, data=data, errors=errors, scheme=scheme,
-                           penalties=PENALTY_LABELS, vote_grades=scoring.VOTE_GRADES)
+                           penalties=PENALTY_LABELS, vote_grades=scoring.VOTE_GRADES,
+                           appeals=scoring.APPEALS_SETTING_LABELS)
         return (page, 400) if errors else page  # a refused scheme is a 400, shown with its reasons
 
     @staticmethod

@@ -97,10 +97,21 @@ def _results_export(params, data, filename, progress, user) -> Done:
     return Done(f"导出完成：共 {count} 行", {"rows": count}, (name, mime, body))
 
 
+def _hotline_import(params, data, filename, progress, user) -> Done:
+    """12345 工单导入 (a dispatcher's upload): the same service as the CLI and the API."""
+    from app.appeals.hotline import import_hotline
+
+    _require("can_import", "AppealHotline")
+    counts = import_hotline(data, filename, progress=progress, user=user)
+    added = f"；新增诉求类别（待完善）：{'、'.join(counts['categories_added'])}" if counts["categories_added"] else ""
+    return Done(f"导入成功：新增 {counts['created']} 件，跳过已导入 {counts['skipped']} 件{added}", counts)
+
+
 RUNNERS = {
     "import": _model_import,
     "eval_import": _eval_import,
     "compute": _compute,
     "export": _list_export,
     "results_export": _results_export,
+    "appeals_hotline": _hotline_import,
 }

@@ -133,6 +133,16 @@ def _rewards(cadre_id: int) -> list[dict]:
     return [{"kind": k, "date": _iso(d), "title": t, "issuer": i} for k, d, t, i in db.session.execute(stmt)]
 
 
+def _appeals_summary(inputs) -> str | None:
+    """The 诉求 figures of the cadre's unit behind 诉求办理实绩, as compute stored them (None:
+    the scheme has no such indicator)."""
+    from app.appeals.indicator import summary
+
+    if not isinstance(inputs, dict) or "appeals" not in inputs:
+        return None
+    return summary(inputs["appeals"])
+
+
 def _history(cadre_id: int, unpublished: bool) -> tuple[list[dict], dict]:
     """Every visible result of the cadre with its period, oldest first, and the latest period's
     peer figures as compute stored them (one query)."""
@@ -140,7 +150,7 @@ def _history(cadre_id: int, unpublished: bool) -> tuple[list[dict], dict]:
     stmt = (
         select(R.id, R.sanping, R.group_scores, R.indicator_scores, R.adjustment, R.composite, R.rank,
                R.peer_count, R.percentile, R.delta, R.grade, R.veto, R.undetermined, R.flags, R.dimension_scores,
-               P.id, P.code, P.name, P.kind, P.start_date, P.end_date, P.state, P.scheme_id, P.peer_stats)
+               R.inputs, P.id, P.code, P.name, P.kind, P.start_date, P.end_date, P.state, P.scheme_id, P.peer_stats)
         .join(P, R.period_id == P.id)
         .where(R.cadre_id == cadre_id)
         .order_by(P.end_date, P.start_date, P.id)
@@ -150,7 +160,7 @@ def _history(cadre_id: int, unpublished: bool) -> tuple[list[dict], dict]:
     out, peer_stats = [], {}
     for row in db.session.execute(stmt):
         (rid, sanping, groups, indicators, adjustment, composite, rank, peers, percentile, delta, grade,
-         veto, undetermined, flags, dims, pid, code, name, kind, start, end, state, scheme_id, stats) = row
+         veto, undetermined, flags, dims, inputs, pid, code, name, kind, start, end, state, scheme_id, stats) = row
         out.append({
             "result_id": rid,
             "period": {"id": pid, "code": code, "name": name, "kind": kind, "start_date": _iso(start),
@@ -170,6 +180,7 @@ def _history(cadre_id: int, unpublished: bool) -> tuple[list[dict], dict]:
             "undetermined": bool(undetermined),
             "flags": flags,
             "dimensions": {k: num(v) for k, v in (dims or {}).items()},
+            "appeals": _appeals_summary(inputs),
         })
         peer_stats = stats or {}  # rows come oldest first: the last one is the latest period's
     return out, peer_stats

@@ -175,6 +175,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Appeal": ("read", "dispatch", "import"),
         "AppealCategory": ("read", "write"),
         "InstructionInbox": ("read", "reply"),
+        "AppealHotline": ("read", "import"),  # 12345工单导入 (the upload screen; the API takes Appeal.import)
     },
 }
 
@@ -203,6 +204,7 @@ PERMISSION_LABELS = {
     "can_supervise": "转督办",
 }
 RESOURCE_LABELS = {
+    "AppealHotline": "12345工单导入",
     "Cadre": "干部", "OrgUnit": "组织机构", "AuditLog": "审计日志", "Lookup": "搜索选择",
     "Scheme": "考评方案", "Period": "考评周期", "Score": "评分数据", "Adjustment": "加减分调整",
     "Result": "考评结果", "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Task": "督查事项",
@@ -244,6 +246,7 @@ SCREEN_LABELS = {
     "Instruction": "工作指令", "InstructionInbox": "收到的工作指令", "Pairing": "支部联支部",
     "Appeal": "诉求办理", "AppealCategory": "高频事项目录", "AppealTimeLimit": "诉求时限", "LeaderCharge": "分管领导",
     "AppUserView": "用户", "AppRoleView": "角色", "ResetPasswordView": "用户",
+    "AppealHotline": "12345工单导入",
     "Job": "我的后台任务", SELF: SELF,
 }
 # Every user's own account and helpers, shown once as 本人账号.
