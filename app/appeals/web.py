@@ -1,0 +1,208 @@
+"""Shared machinery of the 诉求办理 screens: an appeal as a plain row for lists, to-dos and
+exports (lights at the request's clock, the citizen masked), the list's request filters in
+SQL, and the Chinese outcome of a workflow POST."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from flask import abort, flash, has_request_context, redirect, request, url_for
+from sqlalchemy import or_, select
+
+from app.appeals.models import APPEAL_STATES, Appeal, AppealCategory
+from app.core.errors import Conflict, DomainError, NotFound
+from app.core.formats import datetime_text
+from app.core.personal import mask_name, mask_phone
+from app.extensions import db
+from app.models import OrgUnit
+from app.appeals import rules
+from app.web.context import request_now as now
+
+PAGE_SIZE = 25
+LIGHTS = (("red", "红灯（已超期）"), ("yellow", "黄灯（即将超期）"), ("green", "绿灯（正常）"))
+LIGHT_SHORT = {"green": "正常", "yellow": "临期", "red": "超期", "done": "按时", "overdue_done": "超期完成"}
+OPEN_STATES = rules.OPEN_STATES
+BEFORE_REPLY = ("to_dispatch", "to_sign", "handling")
+
+
+# ---------------------------------------------------------------- lights
+
+def sign_light(appeal: Appeal, at: dt.datetime) -> str | None:
+    """The light of the pending assignment's sign deadline (only while 待签收)."""
+    if appeal.state != "to_sign" or appeal.sign_deadline is None:
+        return None
+    return rules.light(appeal.sign_deadline, None, at)
+
+
+def reply_light(appeal: Appeal, at: dt.datetime) -> str | None:
+    """The light of the reply deadline: running until a reply is approved, then 按时 / 超期完成."""
+    if appeal.reply_deadline is None or appeal.state == "merged":
+        return None
+    if appeal.state in BEFORE_REPLY:
+        return rules.light(appeal.reply_deadline, None, at)
+    if appeal.replied_at is not None:
+        return rules.light(appeal.reply_deadline, appeal.replied_at, at)
+    return None
+
+
+def light_condition(light: str, at: dt.datetime):
+    """SQL: appeals whose running deadline (sign while 待签收, else reply) shows `light` now."""
+    a, window = Appeal, dt.timedelta(hours=24)
+    sign = (a.state == "to_sign") & a.sign_deadline.is_not(None)
+    running = a.state.in_(BEFORE_REPLY)
+    if light == "red":
+        return (sign & (a.sign_deadline < at)) | (running & (a.reply_deadline < at))
+    if light == "yellow":
+        return (sign & (a.sign_deadline >= at) & (a.sign_deadline < at + window)) | (
+            running & (a.reply_deadline >= at) & (a.reply_deadline < at + window))
+    if light == "green":
+        return running & (a.reply_deadline >= at + window) & (~sign | (a.sign_deadline >= at + window))
+    return None
+
+
+# ---------------------------------------------------------------- rows
+
+def place_text(appeal: Appeal) -> str:
+    return appeal.occurred_unit.name if appeal.occurred_unit is not None else ""
+
+
+def appeal_row(appeal: Appeal, at: dt.datetime | None = None) -> dict:
+    """One appeal as lists, to-dos and exports show it: the citizen masked (PLATFORM.md §5)."""
+    at = at or now()
+    sign, reply = sign_light(appeal, at), reply_light(appeal, at)
+    return {
+        "id": appeal.id,
+        "number": appeal.number,
+        "external_number": appeal.external_number or "",
+        "source": appeal.source,
+        "category": appeal.category.name if appeal.category is not None else "",
+        "content": appeal.content,
+        "place": place_text(appeal),
+        "citizen": mask_name(appeal.citizen_name),
+        "phone": mask_phone(appeal.citizen_phone),
+        "urgency": appeal.urgency,
+        "state": appeal.state,
+        "state_label": APPEAL_STATES.get(appeal.state, appeal.state),
+        "handler": appeal.handler_unit.name if appeal.handler_unit is not None else "",
+        "sign_light": sign,
+        "sign_light_label": LIGHT_SHORT.get(sign, ""),
+        "sign_due": datetime_text(appeal.sign_deadline) if appeal.state == "to_sign" else "",
+        "reply_light": reply,
+        "reply_light_label": LIGHT_SHORT.get(reply, ""),
+        "reply_due": datetime_text(appeal.reply_deadline),
+        "received_at": datetime_text(appeal.received_at),
+        "replied_at": datetime_text(appeal.replied_at),
+        "closed_at": datetime_text(appeal.closed_at),
+        "resolved_level": appeal.resolved_level or "",
+        "reopen_count": appeal.reopen_count or 0,
+        "url": url_for("AppealView.show", pk=appeal.id) if has_request_context() else "",
+    }
+
+
+# ---------------------------------------------------------------- the list's filters
+
+def arg(name: str) -> str:
+    return (request.args.get(name) or "").strip()[:100] if has_request_context() else ""
+
+
+def parse_day(raw: str, what: str) -> dt.date | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise DomainError(f"{what}格式不正确，应为 年-月-日（如 2026-03-01）")
+
+
+def apply_filters(stmt, args: dict, at: dt.datetime):
+    """Narrow a select of appeals by the list's search form: q (number, 工单编号 or content),
+    state, category, light, date_from/date_to (received), unit (occurred in that subtree or
+    handled there; the caller checks the code lies in scope)."""
+    a = Appeal
+    if q := args.get("q"):
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(a.number.ilike(pattern, escape="\\"), a.external_number.ilike(pattern, escape="\\"),
+                              a.content.ilike(pattern, escape="\\")))
+    if (state := args.get("state")) in APPEAL_STATES:
+        stmt = stmt.where(a.state == state)
+    elif state == "open":
+        stmt = stmt.where(a.state.in_(OPEN_STATES))
+    if (category := args.get("category") or "").isdigit():
+        stmt = stmt.where(a.category_id == int(category))
+    if (light := args.get("light")) and (cond := light_condition(light, at)) is not None:
+        stmt = stmt.where(cond)
+    if start := parse_day(args.get("date_from", ""), "开始日期"):
+        stmt = stmt.where(a.received_at >= dt.datetime.combine(start, dt.time()))
+    if end := parse_day(args.get("date_to", ""), "结束日期"):
+        stmt = stmt.where(a.received_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    if code := args.get("unit"):
+        from app.security.scope import subtree_ids, unit_path_by_code
+
+        units = subtree_ids(unit_path_by_code(code))
+        stmt = stmt.where(or_(a.occurred_unit_id.in_(units), a.handler_unit_id.in_(units)))
+    return stmt
+
+
+def list_args() -> dict:
+    return {k: arg(k) for k in ("q", "state", "category", "light", "date_from", "date_to", "unit")}
+
+
+def categories() -> list[AppealCategory]:
+    return db.session.scalars(select(AppealCategory).where(AppealCategory.active).order_by(AppealCategory.name)).all()
+
+
+def with_args(**changes) -> str:
+    args = {k: v for k, v in request.args.items() if v}
+    args.update({k: v for k, v in changes.items() if v is not None})
+    args = {k: v for k, v in args.items() if v not in ("", None)}
+    return request.path + ("?" + urlencode(args) if args else "")
+
+
+def unit_by_code(code: str) -> OrgUnit | None:
+    return db.session.scalar(select(OrgUnit).where(OrgUnit.code == code)) if code else None
+
+
+# ---------------------------------------------------------------- POSTs
+
+def run_action(pk: int, fn, success: str):
+    """Run a workflow service for a POST form and go back to the appeal's page with its Chinese
+    outcome: a refusal is flashed (nothing changed); a lost race answers 409 with the message;
+    an appeal out of scope is a 404."""
+    back = url_for("AppealView.show", pk=pk)
+    try:
+        fn()
+    except NotFound:
+        abort(404)
+    except Conflict as exc:
+        from flask import render_template
+
+        return render_template("appeals/refused.html", message=exc.message, back=back), 409
+    except DomainError as exc:
+        flash(exc.message, "danger")
+    else:
+        flash(success, "success")
+    return redirect(back)
+
+
+def form_text(name: str) -> str:
+    return (request.form.get(name) or "").strip()
+
+
+def form_int(name: str) -> int | None:
+    raw = form_text(name)
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+
+
+def form_ints(name: str) -> list[int]:
+    return [int(v) for v in request.form.getlist(name) if v.strip().isdigit() and len(v.strip()) < 12]
+
+
+def form_datetime(name: str, what: str) -> dt.datetime:
+    raw = form_text(name).replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(raw, fmt)
+        except ValueError:
+            continue
+    raise DomainError(f"请填写有效的{what}（如 2026-03-01 09:30）")
