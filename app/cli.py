@@ -18,6 +18,9 @@ def setup_command():
     from app.supervision.setup import seed_defaults
 
     seed_defaults()
+    from app.appeals.setup import seed_time_limits
+
+    seed_time_limits()
     counts = sync_roles()
     click.echo("数据库已升级到最新版本；角色已同步：" + "，".join(f"{k}({v})" for k, v in counts.items()))
 

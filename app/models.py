@@ -34,6 +34,7 @@ UNIT_KINDS = {
     "county": "县区",
     "township": "乡镇街道",
     "village": "村社区",
+    "grid": "网格",
     "department": "部门",
 }
 UNIT_KIND_BY_LABEL = {label: key for key, label in UNIT_KINDS.items()}
@@ -893,4 +894,16 @@ def _results_follow_cadre(_mapper, connection, target: Cadre) -> None:
         .where(table.c.cadre_id == target.id, table.c.org_unit_id != target.org_unit_id)
         .values(org_unit_id=target.org_unit_id)
     )
+from app.appeals.models import (  # noqa: E402,F401  (the appeals tables, gathered here)
+    APPEAL_SOURCES,
+    APPEAL_STATES,
+    Appeal,
+    AppealAssignment,
+    AppealCallback,
+    AppealCategory,
+    AppealEvent,
+    AppealReply,
+    AppealTimeLimit,
+    LeaderCharge,
+)
 from app.voting.models import CODE_STATES, VOTING_STATES, VotingCode, VotingLine, VotingSession  # noqa: E402,F401  (the voting tables, gathered here)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def register_views(appbuilder) -> None:
     """Register every screen and API, grouped by menu (the menu order follows the calls)."""
+    from app.appeals import menu as appeals
     from app.evaluation import menu as evaluation
     from app.jobs import menu as jobs
     from app.org import menu as org
@@ -18,5 +19,6 @@ def register_views(appbuilder) -> None:
     evaluation.register(appbuilder)
     voting.register(appbuilder)
     supervision.register(appbuilder)
+    appeals.register(appbuilder)
     profile.register(appbuilder)
     jobs.register(appbuilder)

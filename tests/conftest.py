@@ -223,6 +223,7 @@ def snapshots(database_url, tmp_path_factory):
     from flask_migrate import upgrade
 
     from app import create_app
+    from app.appeals.setup import seed_time_limits
     from app.demo import seed_demo
     from app.security.sync import sync_roles
     from app.supervision.setup import seed_defaults
@@ -243,6 +244,7 @@ def snapshots(database_url, tmp_path_factory):
                 upgrade()
                 sync_roles()
                 seed_defaults()
+                seed_time_limits()
                 saved.take("empty")
                 # The demo accounts must change their password at their first login (app/demo.py);
                 # the suite logs in as them everywhere, so it seeds them without that obligation.

@@ -15,7 +15,7 @@ from flask import g, has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from app.core import clock
+from app.core import clock, personal
 from app.models import AuditLog
 
 # The user a running command acts as (app/core/commands.py sets it): (id, username, unit id).
@@ -72,8 +72,20 @@ def _columns(obj) -> list[str]:
     return [c.key for c in inspect(obj).mapper.column_attrs]
 
 
+# Personal data (PLATFORM.md §5) is kept masked in the trail: a model names its columns of
+# citizens' names and phones in `__audit_masked__` (column -> "name" / "phone").
+_MASKS = {"name": personal.mask_name, "phone": personal.mask_phone}
+
+
+def _value(obj, key: str, value):
+    kind = getattr(type(obj), "__audit_masked__", {}).get(key)
+    if kind is not None and value is not None:
+        return _MASKS[kind](value)
+    return _plain(value)
+
+
 def _snapshot(obj) -> dict:
-    return {key: _plain(getattr(obj, key)) for key in _columns(obj)}
+    return {key: _value(obj, key, getattr(obj, key)) for key in _columns(obj)}
 
 
 def _changes(obj) -> tuple[dict, dict]:
@@ -82,8 +94,8 @@ def _changes(obj) -> tuple[dict, dict]:
     for key in _columns(obj):
         hist = state.attrs[key].history
         if hist.has_changes():
-            old[key] = _plain(hist.deleted[0]) if hist.deleted else None
-            new[key] = _plain(hist.added[0]) if hist.added else None
+            old[key] = _value(obj, key, hist.deleted[0]) if hist.deleted else None
+            new[key] = _value(obj, key, hist.added[0]) if hist.added else None
     return old, new
 
 
@@ -95,9 +107,10 @@ def actor_unit_id() -> int | None:
 
 # How an audited row names its unit, tried in this order: its own unit column, or the unit of
 # the row it belongs to (attribute holding that row's id -> its model's name).
-_UNIT_COLUMNS = ("org_unit_id", "lead_unit_id")
+_UNIT_COLUMNS = ("org_unit_id", "lead_unit_id", "occurred_unit_id")
 _OWNERS = (("cadre_id", "Cadre"), ("sheet_id", "ScoreSheet"), ("assignment_id", "TaskAssignment"),
-           ("finding_id", "Finding"), ("task_id", "SupervisionTask"), ("inspection_id", "Inspection"))
+           ("finding_id", "Finding"), ("task_id", "SupervisionTask"), ("inspection_id", "Inspection"),
+           ("appeal_id", "Appeal"))
 
 
 def unit_of(session: Session, obj, depth: int = 0) -> int | None:

@@ -105,7 +105,7 @@ VALUES = {
     ("voting_session", "state"): {"draft": "草稿", "open": "进行中", "ended": "已结束", "recorded": "已计入"},
     ("extension_request", "state"): {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"},
     ("org_unit", "kind"): {"city": "市", "county": "县区", "township": "乡镇街道", "village": "村社区",
-                           "department": "部门"},
+                           "grid": "网格", "department": "部门"},
     ("rater_group", "kind"): {"scores": "评分", "votes": "投票"},
     ("work_calendar_day", "kind"): {"holiday": "法定节假日（休息）", "workday": "调休上班"},
     ("task_report", "kind"): {"progress": "进展反馈", "completion": "办结报告"},

@@ -15,7 +15,7 @@ from app.security.scope import NO_ACCESS, prefix_of, unit_in_scope
 MAX_NODES = 1500  # a bigger subtree is shown a few levels deep; deeper units open on their own page
 IN_SERVICE = "在职"
 # The 王 lines first (county, township, village), then each level's departments.
-KIND_ORDER = {"city": 0, "county": 1, "township": 2, "village": 3, "department": 4}
+KIND_ORDER = {"city": 0, "county": 1, "township": 2, "village": 3, "grid": 4, "department": 5}
 
 
 @dataclass

@@ -25,6 +25,7 @@ PARENT_KINDS = {
     "county": ("city",),
     "township": ("county",),
     "village": ("township",),
+    "grid": ("village",),
     "department": ("city", "county"),
 }
 
@@ -195,7 +196,7 @@ def _check_units(data, filename, progress, user):
         elif len(name) > 100:
             row_errors.append("单位名称过长（最多 100 个字符）")
         if kind_label not in UNIT_KIND_BY_LABEL:
-            row_errors.append(f"类型“{kind_label}”无效，应为 市/县区/乡镇街道/村社区/部门 之一")
+            row_errors.append(f"类型“{kind_label}”无效，应为 市/县区/乡镇街道/村社区/网格/部门 之一")
         if parent_code and parent_code == code:
             row_errors.append("上级编码不能是本单位")
         sort = row.get("排序", "") or "0"

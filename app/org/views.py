@@ -73,7 +73,7 @@ class OrgUnitView(ScopedModelView):
     export_columns = ["code", "name", "kind_label", "parent.code", "sort_order"]
     import_service = staticmethod(org_service.import_units)
     import_preview = staticmethod(org_service.preview_units)
-    import_help = ("列：单位编码、单位名称、类型（市/县区/乡镇街道/村社区/部门）、上级编码；可选列：排序。"
+    import_help = ("列：单位编码、单位名称、类型（市/县区/乡镇街道/村社区/网格/部门）、上级编码；可选列：排序。"
                    "上级须符合“王”字型架构：县区隶属于市，乡镇街道隶属于县区，村社区隶属于乡镇街道，部门隶属于市或县区。"
                    "上传后先显示将新增、改名、移动的单位，确认后才导入。")
 

@@ -11,7 +11,9 @@ STAFF = "组织部考评员"
 SUPERVISOR = "督查员"
 LIAISON = "承办联络员"
 LEADER = "县区领导"
-ALL_ROLES = (ADMIN, STAFF, SUPERVISOR, LIAISON, LEADER)
+GRID_WORKER = "网格员"
+DISPATCHER = "热线调度员"
+ALL_ROLES = (ADMIN, STAFF, SUPERVISOR, LIAISON, LEADER, GRID_WORKER, DISPATCHER)
 
 # Views' method names -> the collapsed permission they need.
 MODELVIEW_METHODS = {
@@ -46,12 +48,26 @@ API_METHODS = {
     "delete": "write",
 }
 
+# The appeals (诉求) workflow endpoints (screens and API) -> the permission they need: report
+# (a 网格员's quick report), dispatch (a 热线调度员: create, dispatch, rule on refusals, review,
+# call back, merge, hotline import), handle (a unit's liaison or the grid's 网格员: sign,
+# refuse, escalate, whistle, reply), lead (a 分管领导 naming lead and assisting departments),
+# supervise (a 督查员's 转督办).
+APPEAL_ACTIONS = {
+    "report": "report", "create": "dispatch", "dispatch": "dispatch", "rule": "dispatch", "review": "dispatch",
+    "callback": "dispatch", "merge": "dispatch", "sign": "handle", "refuse": "handle", "escalate": "handle",
+    "whistle": "handle", "reply": "handle", "leader_assign": "lead", "to_supervision": "supervise",
+    "history": "read", "figures": "read",
+}
+
 # Resources: OrgUnit, Cadre, AuditLog (foundation); Scheme, Period, Score, Adjustment, Result
 # (evaluation); TimeLimitRule, WorkCalendar, Task, Inspection, Finding, SupervisionBoard
 # (supervision); Todo (everyone's 我的待办); Profile (the 特写, dashboards, compare).
 # Special permissions: Period.unlock (admin), Adjustment.approve (a second staff member),
 # Result.read_unpublished (results before publication), Result.write (result use decisions,
-# written conclusion), Task.handle and Finding.rectify (a liaison acting for its own unit).
+# written conclusion), Task.handle and Finding.rectify (a liaison acting for its own unit);
+# Appeal (诉求: read, report, dispatch, handle, lead, supervise, import — APPEAL_ACTIONS),
+# AppealCategory and AppealTimeLimit (the catalogue and the time limits), LeaderCharge (分管).
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     ADMIN: {
         "OrgUnit": ("read", "write", "import"),
@@ -69,6 +85,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Profile": ("read",),
         "Todo": ("read",),
         "Voting": ("read", "write"),
+        "Appeal": ("read",),
+        "AppealCategory": ("read", "write"),
+        "AppealTimeLimit": ("read", "write"),
+        "LeaderCharge": ("read", "write"),
     },
     STAFF: {
         "OrgUnit": ("read",),
@@ -81,6 +101,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Profile": ("read",),
         "Todo": ("read",),
         "Voting": ("read", "write"),  # 民主测评 sessions of their scope (the ballot at /vote is public)
+        "Appeal": ("read",),  # the figures behind the 诉求办理实绩 indicator
     },
     SUPERVISOR: {
         "OrgUnit": ("read",),
@@ -94,12 +115,14 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Result": ("read",),
         "Profile": ("read",),
         "Todo": ("read",),
+        "Appeal": ("read", "supervise"),  # 转督办
     },
     LIAISON: {
         "Task": ("read", "handle"),
         "Inspection": ("read",),
         "Finding": ("read", "rectify"),
         "Todo": ("read",),
+        "Appeal": ("read", "handle"),  # sign and handle the own unit's appeals
     },
     LEADER: {
         "OrgUnit": ("read",),
@@ -110,6 +133,17 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "SupervisionBoard": ("read",),
         "Result": ("read",),
         "Profile": ("read",),
+        "Todo": ("read",),  # whistles waiting for the 分管领导
+        "Appeal": ("read", "lead"),
+    },
+    GRID_WORKER: {  # bound to a grid: reports and handles the grid's appeals
+        "Todo": ("read",),
+        "Appeal": ("read", "report", "handle"),
+    },
+    DISPATCHER: {  # 12345 dispatcher, bound to the city or a county
+        "Todo": ("read",),
+        "Appeal": ("read", "dispatch", "import"),
+        "AppealCategory": ("read", "write"),
     },
 }
 
@@ -134,7 +168,8 @@ PERMISSION_LABELS = {
     "can_this_form_get": "打开表单", "can_this_form_post": "提交表单", "can_get": "读取",
     "can_post": "新增", "can_put": "修改", "can_info": "元数据", "can_chart": "图表",
     "can_unlock": "解锁", "can_approve": "审批", "can_read_unpublished": "查看未发布", "can_handle": "承办",
-    "can_rectify": "整改反馈",
+    "can_rectify": "整改反馈", "can_report": "上报诉求", "can_dispatch": "分派与审核", "can_lead": "分管领导指派",
+    "can_supervise": "转督办",
 }
 RESOURCE_LABELS = {
     "Cadre": "干部", "OrgUnit": "组织机构", "AuditLog": "审计日志", "Lookup": "搜索选择",
@@ -142,6 +177,7 @@ RESOURCE_LABELS = {
     "Result": "考评结果", "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Task": "督查事项",
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览", "Todo": "我的待办",
     "Profile": "干部特写", "Job": "后台任务", "Voting": "民主测评",
+    "Appeal": "诉求办理", "AppealCategory": "高频事项目录", "AppealTimeLimit": "诉求时限", "LeaderCharge": "分管领导",
     "AppUserView": "用户", "AppRoleView": "角色", "AppGroupView": "用户组", "AppPermissionViewView": "权限分配",
     "AppPermissionView": "权限", "AppViewMenuView": "视图菜单", "PermissionModelView": "权限",
     "ViewMenuModelView": "视图菜单", "PermissionViewModelView": "权限分配", "ResetMyPasswordView": "修改密码",
@@ -171,6 +207,7 @@ SCREEN_LABELS = {
     "Result": "考评结果", "Voting": "民主测评", "Todo": "我的待办", "Task": "督查事项",
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览",
     "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Profile": "干部特写与领导看板",
+    "Appeal": "诉求办理", "AppealCategory": "高频事项目录", "AppealTimeLimit": "诉求时限", "LeaderCharge": "分管领导",
     "AppUserView": "用户", "AppRoleView": "角色", "ResetPasswordView": "用户",
     "Job": "我的后台任务", SELF: SELF,
 }
@@ -183,7 +220,8 @@ SELF_SERVICE_GROUP = {("can_userinfo", "AppUserView"): "查看本人信息", ("r
 ACTION_LABELS = {
     "can_read": "查看", "can_write": "编辑", "can_import": "导入", "can_unlock": "解锁",
     "can_approve": "审批", "can_read_unpublished": "查看未发布结果", "can_handle": "承办",
-    "can_rectify": "整改反馈", "can_list": "查看", "can_show": "查看", "can_add": "新增", "can_edit": "编辑",
+    "can_rectify": "整改反馈", "can_report": "上报诉求", "can_dispatch": "分派与审核", "can_lead": "分管领导指派",
+    "can_supervise": "转督办", "can_list": "查看", "can_show": "查看", "can_add": "新增", "can_edit": "编辑",
     "can_delete": "删除", "can_userinfo": "查看本人信息", "resetpasswords": "重置密码",
     "resetmypassword": "修改本人密码", "userinfoedit": "编辑本人信息", "can_this_form_get": "重置密码",
     "can_this_form_post": "重置密码", "can_get": "查看", "can_info": "查看", "can_post": "编辑", "can_put": "编辑",
@@ -212,7 +250,8 @@ def permission_groups(pvs) -> list[tuple[str, list[str]]]:
         if action not in actions:
             actions.append(action)
     rank = {SCREEN_LABELS[k]: i for i, k in enumerate(order)}
-    verbs = ["查看", "查看本人信息", "新增", "编辑", "编辑本人信息", "删除", "导入", "承办", "整改反馈", "审批",
+    verbs = ["查看", "查看本人信息", "新增", "编辑", "编辑本人信息", "删除", "导入", "上报诉求", "分派与审核", "承办",
+             "分管领导指派", "转督办", "整改反馈", "审批",
              "解锁", "查看未发布结果", "重置密码", "修改密码"]
     ordered = [(screen, sorted(acts, key=lambda a: (verbs.index(a) if a in verbs else len(verbs), a)))
                for screen, acts in groups.items()]

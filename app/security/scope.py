@@ -343,3 +343,25 @@ class SelectedCadreFilter(BaseFilter):
         cadre = selected_cadre()
         column = getattr(self.model, self.column_name)
         return query.filter(false()) if cadre is None else query.filter(column == cadre.id)
+
+
+# Built once, private to appeal_touches_subtree (see _ASSIST_UNIT).
+_APPEAL_UNIT = aliased(OrgUnit, name="appeal_assigned_unit")
+
+
+def appeal_touches_subtree(prefix: str | None):
+    """SQL condition on an appeal (PLATFORM.md §1): it belongs to the unit it happened in and to
+    every unit it was assigned to; true when one of them lies in the subtree of `prefix`
+    (None: everywhere). The city's prefix holds every appeal."""
+    from sqlalchemy import true
+
+    from app.models import Appeal, AppealAssignment
+
+    if prefix is None or covers_whole_tree(prefix):
+        return true()
+    assigned = exists().where(
+        AppealAssignment.appeal_id == Appeal.id,
+        AppealAssignment.org_unit_id == _APPEAL_UNIT.id,
+        _APPEAL_UNIT.path.startswith(prefix, autoescape=True),
+    )
+    return or_(Appeal.occurred_unit_id.in_(subtree_ids(prefix)), assigned)
