@@ -13,6 +13,7 @@ def seed_demo(first_login_change: bool = True) -> bool:
     The demo accounts share a published password, so each must choose its own at its first
     login (`first_login_change`); only the test suite turns that off.
     """
+    from app.appeals.demo import seed_demo_appeals
     from app.evaluation.demo import seed_demo_evaluation
     from app.supervision.demo import seed_demo_supervision
     from app.voting.demo import seed_demo_voting
@@ -21,5 +22,6 @@ def seed_demo(first_login_change: bool = True) -> bool:
         return False
     seed_demo_evaluation()
     seed_demo_supervision()
+    seed_demo_appeals(first_login_change)
     seed_demo_voting()
     return True

@@ -20,6 +20,9 @@ HINTS = {
 
 
 def register(appbuilder) -> None:
+    from app.appeals.screens import register_screens
+
+    register_screens(appbuilder)  # the 诉求办理 menu (app/appeals/views*.py)
     register_provider("appeals", provider)
 
 

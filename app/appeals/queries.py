@@ -9,23 +9,20 @@ import datetime as dt
 
 from sqlalchemy import false, or_, select
 
+from app.appeals import rules
 from app.appeals import services as S
 from app.appeals.models import (
     ASSIGNMENT_KINDS,
     ASSIGNMENT_ROLES,
     ASSIGNMENT_STATES,
     Appeal,
-    AppealAssignment,
     AppealCallback,
-    AppealEvent,
     AppealReply,
     LeaderCharge,
 )
 from app.core.formats import datetime_text
 from app.extensions import db
 from app.models import AppUser, OrgUnit
-from app.security import roles as R
-from app.appeals import rules
 
 NEAR = dt.timedelta(hours=24)  # 办理中 "near its deadline": the reply due within a day, or overdue
 
@@ -191,7 +188,7 @@ def history_rows(appeal_id: int, user) -> list[dict]:
 
     events = S.history(appeal_id, user)
     ids = {e.from_unit_id for e in events} | {e.to_unit_id for e in events} | {e.actor_unit_id for e in events}
-    names = dict(db.session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids - {None})))) if ids else {}
+    names = {i: n for i, n in db.session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids - {None})))}
     people = people_by_id({e.actor_id for e in events if e.actor_id is not None})
     rows = []
     for e in events:
@@ -260,7 +257,6 @@ def actions_for(appeal: Appeal, user, at: dt.datetime) -> dict:
     each with what its form offers; the services decide again on submit."""
     allowed = {FORM_OF[name] for name in S.available_actions(appeal, user, at) if name in FORM_OF}
     acts: dict = {key: None for key in FORM_OF.values()}
-    unit = getattr(user, "org_unit", None)
     handler = appeal.handler_unit
     if "sign" in allowed or "refuse" in allowed:
         mine = S.pending_assignment(appeal, unit_id(user))

@@ -10,13 +10,13 @@ from urllib.parse import urlencode
 from flask import abort, flash, has_request_context, redirect, request, url_for
 from sqlalchemy import or_, select
 
+from app.appeals import rules
 from app.appeals.models import APPEAL_STATES, Appeal, AppealCategory
 from app.core.errors import Conflict, DomainError, NotFound
 from app.core.formats import datetime_text
 from app.core.personal import mask_name, mask_phone
 from app.extensions import db
 from app.models import OrgUnit
-from app.appeals import rules
 from app.web.context import request_now as now
 
 PAGE_SIZE = 25

@@ -60,6 +60,19 @@ APPEAL_ACTIONS = {
     "history": "read", "figures": "read",
 }
 
+# The 诉求办理 screens (app/appeals/views*.py) -> the permission they need on their resource:
+# Appeal (诉求清单, 诉求待办, the detail page and its forms), AppealReport (上报诉求),
+# AppealDispatch (分派队列), AppealWhistle (吹哨队列), AppealFigures (诉求办理统计). A screen of
+# its own resource is in the menu only for the roles that may use it. The reviewer of a grid
+# report is the township's liaison and a refusal is ruled by whoever assigned it (a dispatcher,
+# a village or township, a 分管领导): those forms need only read, the services decide who acts.
+APPEAL_SCREEN_METHODS = {
+    "index": "read", "show": "read", "export": "read",
+    "sign": "handle", "refuse": "handle", "escalate": "handle", "whistle": "handle", "whistle_leader": "handle",
+    "reply": "handle", "dispatch": "dispatch", "merge": "dispatch", "rule": "read", "review": "read",
+    "callback": "read", "leader_assign": "lead", "supervise": "supervise",
+}
+
 # Resources: OrgUnit, Cadre, AuditLog (foundation); Scheme, Period, Score, Adjustment, Result
 # (evaluation); TimeLimitRule, WorkCalendar, Task, Inspection, Finding, SupervisionBoard
 # (supervision); Todo (everyone's 我的待办); Profile (the 特写, dashboards, compare).
@@ -86,6 +99,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Todo": ("read",),
         "Voting": ("read", "write"),
         "Appeal": ("read",),
+        "AppealFigures": ("read",),
         "AppealCategory": ("read", "write"),
         "AppealTimeLimit": ("read", "write"),
         "LeaderCharge": ("read", "write"),
@@ -102,6 +116,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Todo": ("read",),
         "Voting": ("read", "write"),  # 民主测评 sessions of their scope (the ballot at /vote is public)
         "Appeal": ("read",),  # the figures behind the 诉求办理实绩 indicator
+        "AppealFigures": ("read",),
     },
     SUPERVISOR: {
         "OrgUnit": ("read",),
@@ -116,6 +131,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Profile": ("read",),
         "Todo": ("read",),
         "Appeal": ("read", "supervise"),  # 转督办
+        "AppealFigures": ("read",),
     },
     LIAISON: {
         "Task": ("read", "handle"),
@@ -123,6 +139,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Finding": ("read", "rectify"),
         "Todo": ("read",),
         "Appeal": ("read", "handle"),  # sign and handle the own unit's appeals
+        "AppealFigures": ("read",),
     },
     LEADER: {
         "OrgUnit": ("read",),
@@ -135,14 +152,20 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Profile": ("read",),
         "Todo": ("read",),  # whistles waiting for the 分管领导
         "Appeal": ("read", "lead"),
+        "AppealWhistle": ("read",),  # 吹哨队列 (empty unless the leader is in charge of departments)
+        "AppealFigures": ("read",),
     },
     GRID_WORKER: {  # bound to a grid: reports and handles the grid's appeals
         "Todo": ("read",),
         "Appeal": ("read", "report", "handle"),
+        "AppealReport": ("read",),  # 上报诉求
+        "AppealFigures": ("read",),
     },
     DISPATCHER: {  # 12345 dispatcher, bound to the city or a county
         "Todo": ("read",),
         "Appeal": ("read", "dispatch", "import"),
+        "AppealDispatch": ("read",),  # 分派队列
+        "AppealFigures": ("read",),
         "AppealCategory": ("read", "write"),
     },
 }
@@ -178,6 +201,7 @@ RESOURCE_LABELS = {
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览", "Todo": "我的待办",
     "Profile": "干部特写", "Job": "后台任务", "Voting": "民主测评",
     "Appeal": "诉求办理", "AppealCategory": "高频事项目录", "AppealTimeLimit": "诉求时限", "LeaderCharge": "分管领导",
+    "AppealReport": "上报诉求", "AppealDispatch": "分派队列", "AppealWhistle": "吹哨队列", "AppealFigures": "诉求办理统计",
     "AppUserView": "用户", "AppRoleView": "角色", "AppGroupView": "用户组", "AppPermissionViewView": "权限分配",
     "AppPermissionView": "权限", "AppViewMenuView": "视图菜单", "PermissionModelView": "权限",
     "ViewMenuModelView": "视图菜单", "PermissionViewModelView": "权限分配", "ResetMyPasswordView": "修改密码",
@@ -208,6 +232,7 @@ SCREEN_LABELS = {
     "Inspection": "督查检查", "Finding": "督查发现问题", "SupervisionBoard": "督查总览",
     "TimeLimitRule": "时限规则", "WorkCalendar": "工作日历", "Profile": "干部特写与领导看板",
     "Appeal": "诉求办理", "AppealCategory": "高频事项目录", "AppealTimeLimit": "诉求时限", "LeaderCharge": "分管领导",
+    "AppealReport": "上报诉求", "AppealDispatch": "分派队列", "AppealWhistle": "吹哨队列", "AppealFigures": "诉求办理统计",
     "AppUserView": "用户", "AppRoleView": "角色", "ResetPasswordView": "用户",
     "Job": "我的后台任务", SELF: SELF,
 }
