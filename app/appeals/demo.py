@@ -1,5 +1,6 @@
-"""Demo appeals (诉求): grids under 罗山县's villages, grid workers, 12345 dispatchers, a 分管领导,
-the catalogue of 高频事项 and a few hundred appeals in every state with their histories.
+"""Demo appeals (诉求) in 新县 (XY05; 罗山县 is left to the tests' own appeals): grids under its
+villages, grid workers, a 12345 dispatcher, a 分管领导 with his departments, the catalogue of
+高频事项 and a few hundred appeals in every state with their histories.
 
 Built fast (the test suite builds the demo once): the appeals, assignments, events, replies
 and call-backs are simulated in Python and inserted in bulk, step by step as the services
@@ -33,27 +34,28 @@ from app.security import roles as R
 from app.security.passwords import DEMO_PASSWORD
 
 N_APPEALS = 320
-COUNTY, OTHER_COUNTY = "XY03", "XY04"
+COUNTY, OTHER_COUNTY = "XY05", "XY06"  # 新县, and a few hotline appeals of 商城县
 GRIDS_PER_VILLAGE = 2
 ACCOUNTS = [  # (username, role, unit code, display name)
-    ("wgy_luoshan", R.GRID_WORKER, "XY03T01V01G01", "网格员（罗山县第一个网格）"),
-    ("wgy_luoshan_2", R.GRID_WORKER, "XY03T01V02G01", "网格员（罗山县另一网格）"),
-    ("llr_luoshan_v01", R.LIAISON, "XY03T01V01", "承办联络员（罗山县第一个村）"),
-    ("llr_luoshan_d03", R.LIAISON, "XY03D03", "承办联络员（罗山县农业农村局）"),
-    ("llr_luoshan_d04", R.LIAISON, "XY03D04", "承办联络员（罗山县住房和城乡建设局）"),
-    ("ddy_luoshan", R.DISPATCHER, "XY03", "热线调度员（罗山县12345）"),
-    ("ddy_city", R.DISPATCHER, "XY", "热线调度员（市12345）"),
+    ("wgy_xinxian", R.GRID_WORKER, "XY05T01V01G01", "网格员（新县第一个网格）"),
+    ("wgy_xinxian_2", R.GRID_WORKER, "XY05T01V02G01", "网格员（新县另一网格）"),
+    ("llr_xinxian_v01", R.LIAISON, "XY05T01V01", "承办联络员（新县第一个村）"),
+    ("llr_xinxian_t01", R.LIAISON, "XY05T01", "承办联络员（新县第一个乡镇）"),
+    ("llr_xinxian_d03", R.LIAISON, "XY05D03", "承办联络员（新县农业农村局）"),
+    ("llr_xinxian_d04", R.LIAISON, "XY05D04", "承办联络员（新县住房和城乡建设局）"),
+    ("ddy_xinxian", R.DISPATCHER, "XY05", "热线调度员（新县12345）"),
+    ("ld_xinxian", R.LEADER, "XY05", "县区领导（新县，分管农业农村局、住建局）"),
 ]
-LEADER_ACCOUNT = "ld_luoshan"
-LEADER_DEPARTMENTS = ("XY03D03", "XY03D04")  # 农业农村局, 住房和城乡建设局
+LEADER_ACCOUNT = "ld_xinxian"
+LEADER_DEPARTMENTS = ("XY05D03", "XY05D04")  # 农业农村局, 住房和城乡建设局
 CATALOGUE = (  # (name, default urgency, suggested department code or None: the township)
-    ("道路破损", "一般", "XY03D04"), ("路灯不亮", "一般", "XY03D04"), ("供水停水", "紧急", "XY03D04"),
-    ("违章建筑", "复杂", "XY03D04"), ("农业补贴", "一般", "XY03D03"), ("农田灌溉", "一般", "XY03D03"),
-    ("动物疫病", "紧急", "XY03D03"), ("垃圾清运", "一般", None), ("邻里纠纷", "一般", None),
+    ("道路损毁", "一般", "XY05D04"), ("路灯不亮", "一般", "XY05D04"), ("供水停水", "紧急", "XY05D04"),
+    ("违章建筑", "复杂", "XY05D04"), ("农业补贴", "一般", "XY05D03"), ("农田灌溉", "一般", "XY05D03"),
+    ("动物疫病", "紧急", "XY05D03"), ("垃圾清运", "一般", None), ("邻里纠纷", "一般", None),
     ("噪音扰民", "一般", None), ("养老保险", "复杂", None),
 )
 CONTENTS = {
-    "道路破损": ("村口水泥路塌陷一处，雨天积水，车辆无法通行", "组间道路坑洼严重，群众出行不便，希望尽快修补"),
+    "道路损毁": ("村口水泥路塌陷一处，雨天积水，车辆无法通行", "组间道路坑洼严重，群众出行不便，希望尽快修补"),
     "路灯不亮": ("村委会门前路灯已坏一个多月，夜间出行不安全", "主干道三盏路灯不亮，老人晚上不敢出门"),
     "供水停水": ("自来水停水两天未恢复，家中老人饮水困难", "水压太低，二楼以上无法用水"),
     "违章建筑": ("邻居在公共通道上私自搭建棚子，堵塞通道", "河道边有人违规建房，影响行洪"),
@@ -112,7 +114,7 @@ def _grids(county: OrgUnit) -> None:
 def _accounts(first_login_change: bool) -> dict[str, AppUser]:
     for username, role, unit, display in ACCOUNTS:
         create_user(username, DEMO_PASSWORD, role, unit, None, display, must_change_password=first_login_change)
-    names = [a[0] for a in ACCOUNTS] + [LEADER_ACCOUNT, "llr_luoshan_t01"]
+    names = [a[0] for a in ACCOUNTS]
     return {u.username: u for u in db.session.scalars(select(AppUser).where(AppUser.username.in_(names)))}
 
 

@@ -29,28 +29,24 @@ BEFORE_REPLY = ("to_dispatch", "to_sign", "handling")
 # ---------------------------------------------------------------- lights
 
 def sign_light(appeal: Appeal, at: dt.datetime) -> str | None:
-    """The light of the pending assignment's sign deadline (only while 待签收)."""
-    if appeal.state != "to_sign" or appeal.sign_deadline is None:
-        return None
-    return rules.light(appeal.sign_deadline, None, at)
+    """The light of the pending assignment's sign deadline (only while 待签收): the services'."""
+    from app.appeals import services as S
+
+    return S.sign_light(appeal, at)
 
 
 def reply_light(appeal: Appeal, at: dt.datetime) -> str | None:
     """The light of the reply deadline: running until a reply is approved, then 按时 / 超期完成."""
-    if appeal.reply_deadline is None or appeal.state == "merged":
-        return None
-    if appeal.state in BEFORE_REPLY:
-        return rules.light(appeal.reply_deadline, None, at)
-    if appeal.replied_at is not None:
-        return rules.light(appeal.reply_deadline, appeal.replied_at, at)
-    return None
+    from app.appeals import services as S
+
+    return S.reply_light(appeal, at)
 
 
 def light_condition(light: str, at: dt.datetime):
     """SQL: appeals whose running deadline (sign while 待签收, else reply) shows `light` now."""
     a, window = Appeal, dt.timedelta(hours=24)
     sign = (a.state == "to_sign") & a.sign_deadline.is_not(None)
-    running = a.state.in_(BEFORE_REPLY)
+    running = a.replied_at.is_(None) & (a.state != "merged")
     if light == "red":
         return (sign & (a.sign_deadline < at)) | (running & (a.reply_deadline < at))
     if light == "yellow":
