@@ -244,7 +244,7 @@ class AppealView(BaseView):
     def _run(self, pk, fn, success: str):
         user = acting_user()
         appeal = only_visible(pk, user)
-        return run_action(appeal.id, lambda: fn(appeal, user), success)
+        return run_action(appeal.id, lambda: fn(appeal, user), success, self.render_template)
 
 
 def _unit_id() -> int | None:

@@ -161,19 +161,17 @@ def unit_by_code(code: str) -> OrgUnit | None:
 
 # ---------------------------------------------------------------- POSTs
 
-def run_action(pk: int, fn, success: str):
+def run_action(pk: int, fn, success: str, render):
     """Run a workflow service for a POST form and go back to the appeal's page with its Chinese
-    outcome: a refusal is flashed (nothing changed); a lost race answers 409 with the message;
-    an appeal out of scope is a 404."""
+    outcome: a refusal is flashed (nothing changed); a lost race answers 409 with the message
+    (`render`: the view's render_template); an appeal out of scope is a 404."""
     back = url_for("AppealView.show", pk=pk)
     try:
         fn()
     except NotFound:
         abort(404)
     except Conflict as exc:
-        from flask import render_template
-
-        return render_template("appeals/refused.html", message=exc.message, back=back), 409
+        return render("appeals/refused.html", title="操作未保存", message=exc.message, back=back), 409
     except DomainError as exc:
         flash(exc.message, "danger")
     else:
