@@ -18,7 +18,7 @@ from app.appeals import rules
 from app.appeals import services as S
 from app.appeals.models import Appeal, AppealAssignment, AppealEvent
 from app.extensions import db
-from tests.appeals_data import MONDAY, fresh, grid_appeal, h, hotline_appeal, reply_parts, user, world
+from tests.appeals_data import MONDAY, fresh, grid_appeal, h, hotline_appeal, user, world
 from tests.conftest import login
 from tests.test_i18n_menus import ENGLISH, visible_text
 
