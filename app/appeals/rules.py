@@ -50,8 +50,8 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "refuse": ("退单", (TO_SIGN, HANDLING, TO_REVIEW), (UNIT, GRID)),
     "rule_on_refusal": ("处理退单", (TO_DISPATCH, TO_SIGN, HANDLING, TO_REVIEW), (ASSIGNER, DISPATCHER, LEADER)),
     "escalate": ("上报上级", (HANDLING,), (GRID, UNIT)),
-    "whistle_to_department": ("吹哨部门", (HANDLING,), (UNIT,)),
-    "whistle_to_leader": ("吹哨分管领导", (HANDLING,), (UNIT,)),
+    "whistle_to_department": ("吹哨部门", (HANDLING,), (GRID, UNIT)),  # a township's only (services check)
+    "whistle_to_leader": ("吹哨分管领导", (HANDLING,), (GRID, UNIT)),
     "leader_assign": ("指派牵头及协办部门", (TO_DISPATCH,), (LEADER,)),
     "reply": ("答复", (HANDLING,), (GRID, UNIT)),
     "review": ("审核答复", (TO_REVIEW,), (REVIEWER,)),

@@ -459,9 +459,7 @@ def refuse(appeal_id, reason_kind, reason_text=None, *, user, unit_id=None, now=
         assignment.state, assignment.refused_at = "refused", now
         assignment.refusal_kind, assignment.refusal_text = reason_kind, text
         if assignment.role in ("single", "lead"):
-            appeal.state = rules.TO_DISPATCH
-            if assignment.kind != "leader":
-                appeal.handler_unit_id = assignment.assigned_from_unit_id
+            appeal.state, appeal.handler_unit_id = rules.TO_DISPATCH, assignment.assigned_from_unit_id
         _touch(appeal, now)
         _event(appeal, "refuse", user, now, from_unit_id=assignment.org_unit_id,
                to_unit_id=assignment.assigned_from_unit_id, reason=text,
