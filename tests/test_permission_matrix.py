@@ -86,6 +86,13 @@ ENDPOINTS: dict[str, str] = {
     "/voting/<int:pk>": "row:VotingSession", "/voting/<int:pk>/turnout": "row:VotingSession",
     **{f"/voting/<int:pk>/{action}": "write:VotingSession"
        for action in ("open", "codes", "void", "void-unused", "end", "record", "close", "delete")},
+    # 诉求办理 screens: scoped like every list; an appeal of another county is 404 (its actions too)
+    "/appeals/": "page", "/appeals/export/<fmt>": "page", "/appeals/todo/": "page", "/appeals/report/": "page",
+    "/appeals/dispatch/": "page", "/appeals/whistles/": "page", "/appeals/figures/": "page",
+    "/appeals/figures/export/<fmt>": "page", "/appeals/<int:pk>": "row:Appeal",
+    **{f"/appeals/<int:pk>/{action}": "write:Appeal"
+       for action in ("sign", "refuse", "dispatch", "rule", "escalate", "whistle", "whistle-leader", "leader-assign",
+                      "reply", "review", "callback", "merge", "supervise")},
 }
 
 
@@ -148,6 +155,7 @@ def matrix(app):
                 "CareerRecord": db.session.scalar(select(CareerRecord.id).where(CareerRecord.cadre_id == cadre.id)),
                 "RewardPenalty": db.session.scalar(select(RewardPenalty.id).where(RewardPenalty.cadre_id == cadre.id)),
                 "VotingSession": draft_session(code),
+                "Appeal": _appeal_in(unit[code]),
             }
         perms = {}
         for role in USERS:
@@ -157,6 +165,14 @@ def matrix(app):
         rules = [r for r in app.url_map.iter_rules()]
         role_id = app.appbuilder.sm.find_role(R.LEADER).id
     return {"rows": rows, "perms": perms, "views": views, "rules": rules, "role_id": role_id}
+
+
+def _appeal_in(unit) -> int:
+    """A hotline appeal that happened in `unit` (待分派 at the city's dispatch), made by the system."""
+    from app.appeals import services as appeals
+
+    return appeals.create(user=None, source="12345热线", content="矩阵测试诉求", occurred_unit_id=unit.id,
+                          citizen_name="张三", citizen_phone="13800001111").id
 
 
 def test_every_endpoint_has_an_entry(matrix):
@@ -274,4 +290,8 @@ def test_rows_out_of_scope_are_unchanged(app, matrix):
             assert db.session.get(model, out[model.__name__]) is not None, model.__name__
         task = db.session.get(SupervisionTask, out["SupervisionTask"])
         assert task.state == "draft"
+        from app.appeals.models import Appeal
+
+        appeal = db.session.get(Appeal, out["Appeal"])
+        assert appeal.state == "to_dispatch" and not appeal.assignments
         assert db.session.scalar(select(AppUser).where(AppUser.username == "pm_liaison")).active
