@@ -1,17 +1,11 @@
 """The 诉求 exports: the appeal list and the figures as .xlsx/.csv, formula-safe
-(app/core/tabular.py) with citizens' names and phones masked (PLATFORM.md §5)."""
+(app/core/tabular.py), built from rows whose citizens' names and phones are already masked
+(PLATFORM.md §5: app/appeals/web.appeal_row). Pure files: the screens send them."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from flask import abort
-from sqlalchemy.orm import lazyload
-
-from app.appeals.models import Appeal
+from app.core.errors import DomainError
 from app.core.tabular import write_csv, write_xlsx
-from app.extensions import db
-from app.web.downloads import CSV_MIME, XLSX_MIME, download
 
 EXPORT_LIMIT = 50_000
 APPEAL_COLUMNS = (
@@ -24,30 +18,16 @@ APPEAL_COLUMNS = (
 )
 
 
-def appeal_table(stmt, at: dt.datetime) -> tuple[list[str], list[list]]:
-    """(header, rows) of the appeals of `stmt` (already scoped and filtered), masked."""
-    from app.appeals.web import appeal_row
-
-    items = db.session.scalars(stmt.options(lazyload(Appeal.assignments)).limit(EXPORT_LIMIT)).all()
-    rows = []
-    for appeal in items:
-        row = appeal_row(appeal, at)
-        rows.append([row[key] for key, _ in APPEAL_COLUMNS])
-    return [label for _, label in APPEAL_COLUMNS], rows
-
-
-def export_appeals(stmt, fmt: str, at: dt.datetime):
-    header, rows = appeal_table(stmt, at)
-    return _send(header, rows, fmt, "诉求清单")
-
-
-def export_figures(header: list[str], rows: list[list], fmt: str, title: str):
-    return _send(header, rows, fmt, title)
-
-
-def _send(header, rows, fmt: str, name: str):
+def table_file(header: list[str], rows: list[list], fmt: str, title: str) -> bytes:
+    """The table as a .csv (UTF-8 with BOM) or .xlsx file."""
     if fmt == "csv":
-        return download(write_csv(header, rows), CSV_MIME, f"{name}.csv")
+        return write_csv(header, rows)
     if fmt == "xlsx":
-        return download(write_xlsx(header, rows, name), XLSX_MIME, f"{name}.xlsx")
-    abort(404)
+        return write_xlsx(header, rows, title)
+    raise DomainError("导出格式应为 csv 或 xlsx")
+
+
+def appeals_file(rows: list[dict], fmt: str) -> bytes:
+    """The appeal list (rows of web.appeal_row: masked) as a file."""
+    return table_file([label for _, label in APPEAL_COLUMNS], [[row[key] for key, _ in APPEAL_COLUMNS] for row in rows],
+                      fmt, "诉求清单")

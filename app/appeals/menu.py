@@ -20,7 +20,7 @@ HINTS = {
 
 
 def register(appbuilder) -> None:
-    from app.appeals.screens import register_screens
+    from app.appeals.views_menu import register_screens
 
     register_screens(appbuilder)  # the 诉求办理 menu (app/appeals/views*.py)
     register_provider("appeals", provider)

@@ -61,12 +61,21 @@ def whistle_queue(user, at: dt.datetime):
     return visible(select(Appeal).where(found.get("appeal_whistles", false())), user)
 
 
+TODO_HINTS = {  # what each kind of the services' to-do asks of the user, on the 诉求待办 page
+    "appeal_to_sign": "交办、上报或吹哨到本单位：请在签收期限内签收，或说明理由退单",
+    "appeal_due": "本单位办理中、答复期限 24 小时内到期或已超期",
+    "appeal_to_dispatch": "热线、来信来访诉求待分派承办单位",
+    "appeal_refusals": "承办单位退单：请改派、驳回退单或收回办理",
+    "appeal_whistles": "乡镇街道吹哨：请从分管部门中指定牵头和协办部门",
+    "appeal_reviews": "承办单位已答复：请审核",
+    "appeal_callbacks": "审核通过：请回访诉求人并记录结果",
+}
+
+
 def todo_sections(user, at: dt.datetime) -> list[tuple[str, str, str, object]]:
     """(key, title, hint, select) of every kind of appeal waiting on the user (the services'
     to-do kinds), and the unit's appeals 办理中 (all of them) for the units that handle."""
-    from app.appeals.menu import HINTS
-
-    sections = [(key, S.TODO_TITLES[key], HINTS.get(key, ""), visible(select(Appeal).where(cond), user))
+    sections = [(key, S.TODO_TITLES[key], TODO_HINTS.get(key, ""), visible(select(Appeal).where(cond), user))
                 for key, cond in _conditions(user, at).items()]
     if unit_id(user) is not None and "appeal_to_sign" in {k for k, *_ in sections}:
         sections.append(("appeal_handling", "本单位办理中", "本单位正在办理的全部诉求",

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from app.appeals import queries as Q
 from app.appeals import services as S
-from app.appeals.exports import export_appeals
 from app.appeals.models import APPEAL_STATES, CALLBACK_RESULTS, REFUSAL_KINDS, REPLY_RESULTS, Appeal
 from app.appeals.web import (
     LIGHTS,
@@ -23,6 +22,7 @@ from app.appeals.web import (
     appeal_row,
     apply_filters,
     categories,
+    export_appeals,
     form_datetime,
     form_int,
     form_ints,

@@ -11,8 +11,9 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
 from app.appeals import services as S
-from app.appeals.exports import export_figures
+from app.appeals.exports import table_file
 from app.appeals.models import RESOLVED_LEVELS
+from app.appeals.web import send_table
 from app.core.errors import DomainError
 from app.security.roles import APPEAL_SCREEN_METHODS
 from app.security.scope import prefix_of
@@ -134,7 +135,8 @@ class AppealFiguresView(BaseView):
             text = text_of(row)
             rows.append([code, name, *(text[key] for key, _ in COLUMNS),
                          *(row.get("levels", {}).get(lv, 0) for lv in RESOLVED_LEVELS)])
-        return export_figures(header, rows, fmt, f"诉求办理统计_{unit.name}_{start.isoformat()}_{end.isoformat()}")
+        return send_table(table_file(header, rows, fmt, "诉求办理统计"), fmt,
+                          f"诉求办理统计_{unit.name}_{start.isoformat()}_{end.isoformat()}")
 
 
 def _percent_number(value):

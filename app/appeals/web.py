@@ -200,3 +200,20 @@ def form_datetime(name: str, what: str) -> dt.datetime:
         except ValueError:
             continue
     raise DomainError(f"请填写有效的{what}（如 2026-03-01 09:30）")
+
+
+def send_table(body: bytes, fmt: str, name: str):
+    """A download of an export file (.csv or .xlsx) named `name`."""
+    from app.web.downloads import CSV_MIME, XLSX_MIME, download
+
+    return download(body, CSV_MIME if fmt == "csv" else XLSX_MIME, f"{name}.{fmt}")
+
+
+def export_appeals(stmt, fmt: str, at: dt.datetime):
+    """The appeals of `stmt` (scoped and filtered) as a masked, formula-safe file."""
+    from sqlalchemy.orm import lazyload
+
+    from app.appeals.exports import EXPORT_LIMIT, appeals_file
+
+    items = db.session.scalars(stmt.options(lazyload(Appeal.assignments)).limit(EXPORT_LIMIT)).all()
+    return send_table(appeals_file([appeal_row(a, at) for a in items], fmt), fmt, "诉求清单")
