@@ -322,3 +322,29 @@ def test_demo_appeals_in_every_state_with_histories(app):
                                     .order_by(AppealAssignment.id))
         S.sign(pending.appeal_id, user=None, unit_id=pending.org_unit_id)
         assert fresh(pending.appeal_id).state == rules.HANDLING
+
+
+def test_merge_and_turn_into_supervision_through_forms(app, client, w):
+    with app.app_context():
+        master = hotline_appeal(w, content="合并主诉求")
+        duplicate = hotline_appeal(w, content="合并重复诉求")
+        late = grid_appeal(content="超期转督办测试")  # received 2026-11-02: its 7 working days are long past
+        master_number, dup, late_id = master.number, duplicate.id, late.id
+    login(client, "ddy_luoshan")
+    refused = text(post(client, f"/appeals/{dup}/merge", master="SQ-0000-000000"))
+    assert "找不到要并入的诉求编号" in refused
+    assert "已合并" in text(post(client, f"/appeals/{dup}/merge", master=master_number, reason="重复来电"))
+    with app.app_context():
+        assert fresh(dup).state == rules.MERGED
+    page = text(client.get(f"/appeals/{dup}"))
+    assert "已合并到" in page and master_number in page
+    login(client, "dcy_luoshan")
+    page = text(client.get(f"/appeals/{late_id}"))
+    assert "转督办" in page and "已超过答复期限未答复" in page
+    assert "已转督办" in text(post(client, f"/appeals/{late_id}/supervise"))
+    with app.app_context():
+        task = fresh(late_id).supervision_task
+        assert task is not None and task.lead_unit_id == w["grid"]
+    page = text(client.get(f"/appeals/{late_id}"))
+    assert f"/tasks/show/{task.id}" in page
+    assert "已转督办" in " ".join(flashes(text(post(client, f"/appeals/{late_id}/supervise"))))
