@@ -242,9 +242,14 @@ def test_whistle_to_the_leader_who_names_lead_and_assisting_departments(ctx, w):
                                                      user=user("llr_luoshan_t01")), appeal.id)
     refused(DomainError, lambda: S.whistle_to_leader(appeal.id, user("ddy_luoshan").id, "x",
                                                      user=user("llr_luoshan_t01")), appeal.id, "县区领导")
+    assert {"whistle_to_department", "whistle_to_leader", "reply"} <= set(
+        S.available_actions(appeal, user("llr_luoshan_t01"), h(MONDAY, 5)))
+    assert "escalate" not in S.available_actions(appeal, user("llr_luoshan_t01"), h(MONDAY, 5))
     S.whistle_to_leader(appeal.id, user("ld_luoshan").id, "需多部门联合", user=user("llr_luoshan_t01"),
                         now=h(MONDAY, 5))
     appeal = fresh(appeal.id)
+    assert S.available_actions(appeal, user("ld_luoshan"), h(MONDAY, 5)) == ["leader_assign"]
+    assert "dispatch" not in S.available_actions(appeal, user("ddy_luoshan"), h(MONDAY, 5))
     assert appeal.state == rules.TO_DISPATCH and appeal.leader_id == user("ld_luoshan").id
     whistles = S.todo_lists(user("ld_luoshan"), h(MONDAY, 5))["appeal_whistles"]
     assert appeal.id in [a.id for a in whistles[1]]
@@ -258,10 +263,16 @@ def test_whistle_to_the_leader_who_names_lead_and_assisting_departments(ctx, w):
     assert [(a.role, a.org_unit_id) for a in made] == [("lead", w["dept"]), ("assist", w["dept2"])]
     appeal = fresh(appeal.id)
     assert appeal.state == rules.TO_SIGN and appeal.handler_unit_id == w["dept"]
-    # the assisting department signs its own part; the lead's signature moves the appeal
-    S.sign(appeal.id, user=user("llr_d02"), now=h(MONDAY, 7))
-    assert fresh(appeal.id).state == rules.TO_SIGN
-    S.sign(appeal.id, user=user("llr_luoshan_d01"), now=h(MONDAY, 8))
+    assert set(S.available_actions(appeal, user("llr_d02"), h(MONDAY, 6))) == {"sign", "refuse"}
+    assert S.available_actions(appeal, user("ld_luoshan"), h(MONDAY, 6)) == []
+    # the lead's signature moves the appeal; the assisting department signs its own part, and
+    # the lead replies for all once every part is signed
+    S.sign(appeal.id, user=user("llr_luoshan_d01"), now=h(MONDAY, 7))
+    assert fresh(appeal.id).state == rules.HANDLING
+    assert "reply" in S.available_actions(fresh(appeal.id), user("llr_luoshan_d01"), h(MONDAY, 7))
+    refused(DomainError, lambda: S.reply(appeal.id, user=user("llr_luoshan_d01"), now=h(MONDAY, 7),
+                                         **reply_parts(h(MONDAY, 7))), appeal.id, "协办单位尚未签收")
+    S.sign(appeal.id, user=user("llr_d02"), now=h(MONDAY, 8))
     assert fresh(appeal.id).state == rules.HANDLING
     refused(DomainError, lambda: S.reply(appeal.id, user=user("llr_d02"), **reply_parts(h(MONDAY, 9))), appeal.id,
             "无权")
@@ -630,3 +641,75 @@ def test_figures_and_indicator_hand_computed(ctx, w):
         Appeal.received_at >= start, Appeal.received_at < start + dt.timedelta(days=1),
         ~Appeal.occurred_unit_id.in_(select(OrgUnit.id).where(OrgUnit.code.startswith("XY03")))))
     assert S.figures(user("ddy_city"), unit("XY").id, day.date(), day.date(), now=now)["received"] == 3 + elsewhere
+
+
+# ---------------------------------------------------------------- the 网格 unit kind and the settings
+
+def test_org_import_accepts_grids_under_villages_only(ctx, w):
+    from app.core.errors import ImportRejected
+    from app.org.units import import_units
+    from tests.appeals_data import unit
+
+    data = "单位编码,单位名称,类型,上级编码\nXY03T01V02G01,新网格,网格,XY03T01V02\n".encode()
+    import_units(data, "g.csv", user=None)
+    grid = unit("XY03T01V02G01")
+    assert grid.kind == "grid" and grid.parent.code == "XY03T01V02" and grid.kind_label == "网格"
+    with pytest.raises(ImportRejected) as info:
+        import_units("单位编码,单位名称,类型,上级编码\nXY03T01G09,错网格,网格,XY03T01\n".encode(), "b.csv", user=None)
+    assert "网格" in info.value.message and unit("XY03T01G09") is None
+
+
+def test_settings_catalogue_limits_and_charges(ctx, w):
+    category = S.save_category("噪声扰民", user=user("ddy_luoshan"), default_urgency="一般", department_id=w["dept3"])
+    assert category.department_id == w["dept3"] and not category.needs_completion
+    with pytest.raises(DomainError, match="已存在"):
+        S.save_category("噪声扰民", user=user("ddy_luoshan"))
+    with pytest.raises(Forbidden):
+        S.save_category("别的", user=user("llr_v01"))
+    added = S.category_for_import("新类别来自热线")
+    db.session.commit()
+    assert added.needs_completion and S.category_for_import("新类别来自热线").id == added.id
+    appeal = hotline_appeal(w, category_id=category.id)
+    assert S.suggest_unit(appeal).id == w["dept3"]
+    assert S.suggest_unit(hotline_appeal(w)).id == w["town"]  # no department: the place's township
+
+    with pytest.raises(Forbidden):
+        S.set_time_limit("复杂", user=user("ddy_luoshan"), sign_amount=1, sign_unit="working_days", reply_amount=20,
+                         reply_unit="working_days")
+    with pytest.raises(DomainError, match="时限无效"):
+        S.set_time_limit("复杂", user=user("admin"), sign_amount=0, sign_unit="hours", reply_amount=1, reply_unit="hours")
+    S.set_time_limit("复杂", user=user("admin"), sign_amount=4, sign_unit="hours", reply_amount=20,
+                     reply_unit="working_days")
+    complex_one = hotline_appeal(w, urgency="复杂")
+    assert complex_one.reply_deadline == dt.datetime(2026, 11, 30, 23, 59, 59)  # 20 working days after 2 Nov
+    S.dispatch(complex_one.id, w["town"], user=user("ddy_luoshan"), now=h(MONDAY, 1))
+    assert fresh(complex_one.id).sign_deadline == h(MONDAY, 5)
+    S.set_time_limit("复杂", user=None, sign_amount=1, sign_unit="working_days", reply_amount=15,
+                     reply_unit="working_days")
+
+    with pytest.raises(DomainError, match="县区领导"):
+        S.add_leader_charge(user("ddy_luoshan").id, w["dept3"], user=user("admin_luoshan"))
+    charge = S.add_leader_charge(user("ld_luoshan").id, w["dept3"], user=user("admin_luoshan"))
+    assert w["dept3"] in S.charged_departments(user("ld_luoshan").id)
+    with pytest.raises(DomainError, match="已分管"):
+        S.add_leader_charge(user("ld_luoshan").id, w["dept3"], user=user("admin_luoshan"))
+    with pytest.raises(Forbidden):
+        S.remove_leader_charge(charge.id, user=user("ld_luoshan"))
+    S.remove_leader_charge(charge.id, user=user("admin_luoshan"))
+    assert w["dept3"] not in S.charged_departments(user("ld_luoshan").id)
+
+
+def test_todo_page_shows_the_appeal_groups(app, client, w):
+    from tests.conftest import login
+
+    with app.app_context():
+        appeal = hotline_appeal(w, at=dt.datetime.now().replace(microsecond=0) - dt.timedelta(hours=1))
+        S.dispatch(appeal.id, w["grid2"], user=user("ddy_luoshan"))
+        number = appeal.number
+    login(client, "wgy_g02")
+    page = client.get("/todo/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "诉求待签收" in text and number in text
+    login(client, "ld_luoshan")
+    assert client.get("/todo/").status_code == 200

@@ -58,7 +58,12 @@ Queries:
     figures(user, unit_id, date_from, date_to, now=None) and indicator_values(unit_ids, date_from,
     date_to, now=None, weights=…, penalty=…): app/appeals/figures.py, re-exported here.
 Building blocks for bulk callers (the hotline import): build_appeal(…) (validated, unsaved),
-next_numbers(count, now) (free 诉求编号 SQ-<year>-NNNNNN).
+next_numbers(count, now) (free 诉求编号 SQ-<year>-NNNNNN), category_for_import(name) (a known
+category, or a new one marked needs_completion; not committed).
+Settings (app/appeals/catalogue.py, re-exported): save_category(name, *, user, default_urgency,
+department_id, active, category_id), set_time_limit(urgency, *, user, sign_amount, sign_unit,
+reply_amount, reply_unit), add_leader_charge(leader_id, unit_id, *, user),
+remove_leader_charge(charge_id, *, user).
 """
 
 from __future__ import annotations
@@ -85,6 +90,13 @@ from app.appeals.access import (  # noqa: F401  (re-exported API)
     scope_appeals,
     unit_in_scope,
     username,
+)
+from app.appeals.catalogue import (  # noqa: F401  (re-exported API)
+    add_leader_charge,
+    category_for_import,
+    remove_leader_charge,
+    save_category,
+    set_time_limit,
 )
 from app.appeals.figures import figures, indicator_values  # noqa: F401  (re-exported API)
 from app.appeals.models import (
@@ -696,6 +708,9 @@ def reply(appeal_id, *, user, contact_whom, contact_at, contact_way, measures, r
     if result == "未解决并说明" and not note:
         raise DomainError("办理结果为“未解决并说明”时须说明原因")
     finished = _moment(finished_at, "完成时间", now)
+    unsigned = [a.org_unit.name for a in appeal.assignments if a.role == "assist" and a.state == "pending"]
+    if unsigned:
+        raise DomainError("以下协办单位尚未签收，牵头单位暂不能答复：" + "、".join(unsigned))
     with command(user):
         claim(appeal, "state", (rules.HANDLING,))
         row = AppealReply(

@@ -29,6 +29,8 @@ TABLES = {
     "supervision_task": "督查事项", "task_assignment": "事项承办", "task_report": "办理反馈",
     "extension_request": "延期申请", "task_reminder": "催办", "inspection": "督查检查",
     "finding": "发现问题", "rectification_report": "整改反馈", "voting_session": "民主测评活动",
+    "appeal": "诉求", "appeal_assignment": "诉求交办", "appeal_reply": "诉求答复", "appeal_callback": "诉求回访",
+    "appeal_category": "高频事项", "appeal_time_limit": "诉求时限", "leader_charge": "分管关系",
 }
 FIELDS = {
     # shared
@@ -81,6 +83,21 @@ FIELDS = {
     # voting
     "categories": "岗位类别", "issued": "已发放测评码", "opened_at": "开始时间", "ended_at": "结束时间",
     "recorded_at": "计入时间",
+    # appeals
+    "number": "诉求编号", "external_number": "工单编号", "received_at": "受理时间", "occurred_unit_id": "发生地",
+    "citizen_name": "诉求人", "citizen_phone": "联系电话", "urgency": "紧急程度", "handler_unit_id": "承办单位",
+    "leader_id": "分管领导", "reviewer_kind": "审核方", "reviewer_unit_id": "审核单位", "sign_deadline": "签收期限",
+    "reply_deadline": "答复期限", "replied_at": "答复时间", "resolved_level": "解决层级",
+    "resolved_unit_id": "解决单位", "reopen_count": "重办次数", "merged_into_id": "合并至",
+    "supervision_task_id": "转督办事项", "created_by_id": "创建人", "appeal_id": "诉求", "role": "承办角色",
+    "assigned_by_id": "交办人", "assigned_from_unit_id": "交办单位", "signed_by_id": "签收人",
+    "refused_at": "退单时间", "refusal_kind": "退单理由", "refusal_text": "退单说明", "ruled_at": "退单处理时间",
+    "ruling": "退单处理", "overruled": "退单已驳回", "contact_whom": "联系对象", "contact_at": "联系时间",
+    "contact_way": "联系方式", "measures": "解决措施", "result": "结果", "result_note": "结果说明",
+    "finished_at": "完成时间", "submitted_by_id": "答复人", "decided_by_id": "审核人", "by_id": "回访人",
+    "at": "时间", "default_urgency": "默认紧急程度", "department_id": "建议承办部门",
+    "needs_completion": "待完善", "sign_amount": "签收时限", "sign_unit": "签收时限单位",
+    "reply_amount": "答复时限", "reply_unit": "答复时限单位",
 }
 # Where one key means something else in one table.
 TABLE_FIELDS = {
@@ -112,6 +129,17 @@ VALUES = {
     ("*", "milestone"): {"acknowledge": "签收部署", "first_report": "首次反馈", "report": "定期反馈",
                          "complete": "办结"},
     ("*", "level"): {"yellow": "即将到期", "red": "已超期", "manual": "人工催办"},
+    ("appeal", "state"): {"to_dispatch": "待分派", "to_sign": "待签收", "handling": "办理中", "to_review": "待审核",
+                          "to_callback": "待回访", "closed": "已办结", "merged": "已合并"},
+    ("appeal_assignment", "state"): {"pending": "待签收", "signed": "已签收", "refused": "已退单", "ended": "已结束"},
+    ("appeal_assignment", "role"): {"single": "承办", "lead": "牵头", "assist": "协办"},
+    ("appeal_assignment", "kind"): {"dispatch": "分派", "escalate": "上报", "whistle": "吹哨", "leader": "领导指派"},
+    ("appeal_assignment", "ruling"): {"reassign": "改派", "overrule": "驳回退单", "take_back": "收回办理",
+                                      "merged": "已合并"},
+    ("appeal", "reviewer_kind"): {"dispatcher": "热线调度员", "township": "乡镇街道"},
+    ("appeal_reply", "decision"): {"approved": "审核通过", "returned": "退回重办"},
+    ("*", "sign_unit"): {"hours": "小时", "working_days": "工作日"},
+    ("*", "reply_unit"): {"hours": "小时", "working_days": "工作日"},
 }
 
 # Ids shown as names: field -> (table of the named row). A row's own id uses its table.
@@ -122,6 +150,10 @@ ID_FIELDS = {
     "indicator_id": "evaluation_indicator", "task_id": "supervision_task", "inspection_id": "inspection",
     "finding_id": "finding", "rule_id": "time_limit_rule", "supervisor_id": "ab_user",
     "assignment_id": "task_assignment",
+    "occurred_unit_id": "org_unit", "handler_unit_id": "org_unit", "reviewer_unit_id": "org_unit",
+    "resolved_unit_id": "org_unit", "assigned_from_unit_id": "org_unit", "department_id": "org_unit",
+    "leader_id": "ab_user", "assigned_by_id": "ab_user", "supervision_task_id": "supervision_task",
+    "appeal_id": "appeal", "merged_into_id": "appeal",
 }
 # Fields not worth an admin's attention (internal bookkeeping).
 HIDDEN = {"id", "version", "dedup_key", "path"}
@@ -267,6 +299,7 @@ def _name_columns():
         "time_limit_rule": (m.TimeLimitRule, m.TimeLimitRule.name),
         "ab_user": (m.AppUser, func.coalesce(m.AppUser.first_name, "") + func.coalesce(m.AppUser.last_name, "")),
         "voting_session": (m.VotingSession, m.VotingSession.title),
+        "appeal": (m.Appeal, m.Appeal.number),
     }
 
 
