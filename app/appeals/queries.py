@@ -93,12 +93,14 @@ def county_of(unit: OrgUnit | None) -> OrgUnit | None:
 
 
 def departments_of(unit: OrgUnit | None) -> list[OrgUnit]:
-    """The departments under the county (or city) of `unit`."""
+    """The departments a township (or the unit) may whistle to: its county's, then the city's."""
     county = county_of(unit)
     if county is None:
         return []
-    return db.session.scalars(select(OrgUnit).where(OrgUnit.parent_id == county.id, OrgUnit.kind == "department",
-                                                    OrgUnit.active).order_by(OrgUnit.sort_order, OrgUnit.code)).all()
+    parents = [county.id] + ([county.parent_id] if county.kind == "county" and county.parent_id else [])
+    rows = db.session.scalars(select(OrgUnit).where(OrgUnit.parent_id.in_(parents), OrgUnit.kind == "department",
+                                                    OrgUnit.active)).all()
+    return sorted(rows, key=lambda d: (d.parent_id != county.id, d.sort_order or 0, d.code))
 
 
 def dispatch_targets(user) -> list[OrgUnit]:
