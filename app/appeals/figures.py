@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy.orm import aliased
 
 from app.appeals import rules
 from app.appeals.access import default_now, unit_in_scope
@@ -51,17 +52,25 @@ def _child_key(path, prefix_len: int):
 
 
 def _members(start, end, key, unit_filter, with_unit_path: bool):
-    """SELECT DISTINCT key, appeal_id over the (appeal, unit) pairs an appeal belongs to."""
-    occurred = select(Appeal.id.label("appeal_id"), Appeal.occurred_unit_id.label("unit_id")).where(
-        Appeal.received_at >= start, Appeal.received_at < end)
-    assigned = (select(AppealAssignment.appeal_id.label("appeal_id"), AppealAssignment.org_unit_id.label("unit_id"))
-                .join(Appeal, Appeal.id == AppealAssignment.appeal_id)
-                .where(Appeal.received_at >= start, Appeal.received_at < end))
-    pairs = union_all(occurred, assigned).subquery("pairs")
-    stmt = select(key(pairs.c.unit_id, OrgUnit.path).label("k"), pairs.c.appeal_id)
+    """(key, appeal_id) once per appeal and group it belongs to, without a DISTINCT over every
+    appeal: each appeal under the group of the unit it happened in, plus (distinct, and only
+    these few) the groups it was assigned into from elsewhere."""
+    in_range = (Appeal.received_at >= start, Appeal.received_at < end)
+    place = aliased(OrgUnit, name="place")
+    target = aliased(OrgUnit, name="target")
+    place_key = key(Appeal.occurred_unit_id, place.path)
+    a = AppealAssignment
+    target_key = key(a.org_unit_id, target.path)
+    occurred = select(place_key.label("k"), Appeal.id.label("appeal_id")).select_from(Appeal)
+    assigned = (select(target_key.label("k"), a.appeal_id.label("appeal_id")).select_from(a)
+                .join(Appeal, Appeal.id == a.appeal_id))
     if with_unit_path:
-        stmt = stmt.join(OrgUnit, OrgUnit.id == pairs.c.unit_id)
-    return stmt.where(unit_filter(pairs.c.unit_id, OrgUnit.path)).distinct().subquery("members")
+        occurred = occurred.join(place, place.id == Appeal.occurred_unit_id)
+        assigned = assigned.join(target, target.id == a.org_unit_id).join(place, place.id == Appeal.occurred_unit_id)
+    occurred = occurred.where(*in_range, unit_filter(Appeal.occurred_unit_id, place.path))
+    assigned = assigned.where(*in_range, unit_filter(a.org_unit_id, target.path),
+                              or_(~unit_filter(Appeal.occurred_unit_id, place.path), target_key != place_key))
+    return union_all(occurred, assigned.distinct()).subquery("members")
 
 
 def _callbacks(start, end):

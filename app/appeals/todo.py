@@ -18,8 +18,16 @@ from app.supervision.deadlines import YELLOW_WINDOW
 
 
 def _unruled(*conditions):
+    """A refusal waiting for its ruling, on an appeal already narrowed down (per-row EXISTS)."""
     a = AppealAssignment
     return exists().where(a.appeal_id == Appeal.id, a.state == "refused", a.ruled_at.is_(None), *conditions)
+
+
+def _refused_from(*conditions):
+    """Appeals with a refusal waiting for its ruling, found from the assignments' side (the
+    index on assigned_from_unit_id, state): never a scan of every appeal."""
+    a = AppealAssignment
+    return Appeal.id.in_(select(a.appeal_id).where(a.state == "refused", a.ruled_at.is_(None), *conditions))
 
 
 def todo_conditions(user, now: dt.datetime) -> list[tuple[str, object, tuple]]:
@@ -41,11 +49,12 @@ def todo_conditions(user, now: dt.datetime) -> list[tuple[str, object, tuple]]:
         out.append(("appeal_to_dispatch", and_(Appeal.state == rules.TO_DISPATCH, Appeal.handler_unit_id == unit,
                                                Appeal.leader_id.is_(None), ~_unruled()),
                     (Appeal.received_at, Appeal.id)))
-        refusals.append(_unruled(a.kind == "dispatch", a.assigned_from_unit_id == unit))
+        refusals.append(_refused_from(a.assigned_from_unit_id == unit, a.kind == "dispatch"))
     if handles:
-        refusals.append(_unruled(a.kind.in_(("escalate", "whistle")), a.assigned_from_unit_id == unit))
+        refusals.append(_refused_from(a.assigned_from_unit_id == unit, a.kind.in_(("escalate", "whistle"))))
     if has_role(user, R.LEADER):
-        refusals.append(and_(Appeal.leader_id == user.id, _unruled(a.kind == "leader")))
+        refusals.append(and_(Appeal.leader_id == user.id, Appeal.state.in_(rules.OPEN_STATES),
+                             _unruled(a.kind == "leader")))
         out.append(("appeal_whistles", and_(Appeal.state == rules.TO_DISPATCH, Appeal.leader_id == user.id,
                                             ~_unruled()), (Appeal.reply_deadline, Appeal.id)))
     if refusals:

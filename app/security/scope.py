@@ -365,3 +365,13 @@ def appeal_touches_subtree(prefix: str | None):
         _APPEAL_UNIT.path.startswith(prefix, autoescape=True),
     )
     return or_(Appeal.occurred_unit_id.in_(subtree_ids(prefix)), assigned)
+
+
+class AppealScopeFilter(BaseFilter):
+    """FAB base filter for the appeal table: appeals that happened in, or were assigned to, a
+    unit of the request user's subtree (appeal_touches_subtree)."""
+
+    name = "本单位及下级"
+
+    def apply(self, query, value):
+        return query.filter(appeal_touches_subtree(current_scope_prefix()))
