@@ -348,3 +348,47 @@ def test_merge_and_turn_into_supervision_through_forms(app, client, w):
     page = text(client.get(f"/appeals/{late_id}"))
     assert f"/tasks/show/{task.id}" in page
     assert "已转督办" in " ".join(flashes(text(post(client, f"/appeals/{late_id}/supervise"))))
+
+
+def test_settings_catalogue_time_limits_and_charges(app, client, w):
+    from app.appeals.models import AppealCategory, AppealTimeLimit, LeaderCharge
+
+    login(client, "ddy_luoshan")  # dispatchers keep the catalogue, not the limits or the charges
+    assert client.get("/appeals/timelimits/").status_code in (302, 403)
+    assert client.get("/appeals/charges/").status_code in (302, 403)
+    page = text(client.get("/appeals/categories/"))
+    assert "高频事项目录" in page and "道路破损" in page
+    assert "已存在" in " ".join(flashes(text(post(client, "/appeals/categories/save", name="道路破损",
+                                                   default_urgency="一般"))))
+    assert "高频事项已保存" in text(post(client, "/appeals/categories/save", name="井盖缺失", default_urgency="紧急",
+                                          department_id=str(w["dept2"])))
+    with app.app_context():
+        added = db.session.scalar(select(AppealCategory).where(AppealCategory.name == "井盖缺失"))
+        assert added.default_urgency == "紧急" and added.department_id == w["dept2"]
+    login(client, "admin_luoshan")
+    page = text(client.get("/appeals/timelimits/"))
+    assert "诉求时限" in page and "紧急" in page and "个工作日" in page
+    assert "时限须为正整数" in text(post(client, "/appeals/timelimits/save", urgency="复杂", sign_amount="x",
+                                         sign_unit="hours", reply_amount="3", reply_unit="hours"))
+    assert "时限已保存" in text(post(client, "/appeals/timelimits/save", urgency="复杂", sign_amount="2",
+                                     sign_unit="working_days", reply_amount="20", reply_unit="working_days"))
+    with app.app_context():
+        row = db.session.scalar(select(AppealTimeLimit).where(AppealTimeLimit.urgency == "复杂"))
+        assert (row.sign_amount, row.sign_unit, row.reply_amount) == (2, "working_days", 20)
+    page = text(client.get("/appeals/charges/"))
+    assert "分管领导" in page and "罗山县组织部" in page  # world(): ld_luoshan leads XY03D01, XY03D02
+    leader = user_id(app, "ld_luoshan")
+    assert "已添加分管关系" in text(post(client, "/appeals/charges/add", leader_id=str(leader),
+                                          unit_id=str(w["dept3"])))
+    assert "该领导已分管此部门" in text(post(client, "/appeals/charges/add", leader_id=str(leader),
+                                             unit_id=str(w["dept3"])))
+    with app.app_context():
+        charge = db.session.scalar(select(LeaderCharge.id).where(LeaderCharge.leader_id == leader,
+                                                                 LeaderCharge.org_unit_id == w["dept3"]))
+    assert "已删除分管关系" in text(post(client, f"/appeals/charges/{charge}/remove"))
+    with app.app_context():
+        kept = db.session.scalar(select(LeaderCharge.id).where(LeaderCharge.leader_id == leader))
+    login(client, "ld_luoshan")  # a leader reads nothing here and changes nothing
+    assert client.post(f"/appeals/charges/{kept}/remove").status_code in (302, 403)
+    with app.app_context():
+        assert db.session.get(LeaderCharge, kept) is not None

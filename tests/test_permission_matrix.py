@@ -90,6 +90,9 @@ ENDPOINTS: dict[str, str] = {
     "/appeals/": "page", "/appeals/export/<fmt>": "page", "/appeals/todo/": "page", "/appeals/report/": "page",
     "/appeals/dispatch/": "page", "/appeals/whistles/": "page", "/appeals/figures/": "page",
     "/appeals/figures/export/<fmt>": "page", "/appeals/<int:pk>": "row:Appeal",
+    "/appeals/categories/": "page", "/appeals/categories/save": "write", "/appeals/timelimits/": "page",
+    "/appeals/timelimits/save": "write", "/appeals/charges/": "page", "/appeals/charges/add": "write",
+    "/appeals/charges/<int:pk>/remove": "write",
     **{f"/appeals/<int:pk>/{action}": "write:Appeal"
        for action in ("sign", "refuse", "dispatch", "rule", "escalate", "whistle", "whistle-leader", "leader-assign",
                       "reply", "review", "callback", "merge", "supervise")},

@@ -9,6 +9,7 @@ def register_screens(appbuilder) -> None:
     from app.appeals.views import AppealView
     from app.appeals.views_figures import AppealFiguresView
     from app.appeals.views_queues import AppealDispatchView, AppealReportView, AppealTodoView, AppealWhistleView
+    from app.appeals.views_settings import AppealCategoryView, AppealTimeLimitView, LeaderChargeView
 
     menu = [
         (AppealReportView, "上报诉求", "fa-bullhorn"),
@@ -17,6 +18,9 @@ def register_screens(appbuilder) -> None:
         (AppealDispatchView, "分派队列", "fa-random"),
         (AppealWhistleView, "吹哨队列", "fa-bell"),
         (AppealFiguresView, "诉求办理统计", "fa-chart-pie"),
+        (AppealCategoryView, "高频事项目录", "fa-book"),
+        (AppealTimeLimitView, "诉求时限", "fa-stopwatch"),
+        (LeaderChargeView, "分管领导", "fa-user-tie"),
     ]
     for view, name, icon in menu:
         appbuilder.add_view(view, name, icon=icon, category=CATEGORY, label=name, category_label=CATEGORY,

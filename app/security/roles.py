@@ -73,6 +73,9 @@ APPEAL_SCREEN_METHODS = {
     "callback": "read", "leader_assign": "lead", "supervise": "supervise",
 }
 
+# The 诉求 settings screens (高频事项目录, 诉求时限, 分管领导): read to see, write to change.
+APPEAL_SETTINGS_METHODS = {"index": "read", "save": "write", "add": "write", "remove": "write"}
+
 # Resources: OrgUnit, Cadre, AuditLog (foundation); Scheme, Period, Score, Adjustment, Result
 # (evaluation); TimeLimitRule, WorkCalendar, Task, Inspection, Finding, SupervisionBoard
 # (supervision); Todo (everyone's 我的待办); Profile (the 特写, dashboards, compare).
