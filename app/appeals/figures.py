@@ -9,7 +9,7 @@ assigned to. For a unit subtree (figures) that is any unit of the subtree, for o
 - 受理量 `received`: every such appeal (merged duplicates included);
 - 按时答复率: replied by the deadline / appeals whose reply was due (deadline passed by `now`)
   or was made — merged duplicates left out (they follow their master);
-- 满意率: (满意 + 基本满意) / call-backs (every call-back recorded);
+- 满意率: (满意 + 基本满意) / call-backs (every call-back recorded; counted on the appeal row);
 - 重办率: appeals reopened at least once / appeals called back at least once; 重办件数 `reopens`:
   the number of 重办 (the sum of reopen counts; the indicator's penalty counts these);
 - resolved levels: appeals with a resolved level, per level, and their shares.
@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import aliased
 
 from app.appeals import rules
 from app.appeals.access import default_now, unit_in_scope
-from app.appeals.models import Appeal, AppealAssignment, AppealCallback
+from app.appeals.models import Appeal, AppealAssignment
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import OrgUnit
+from app.security.scope import subtree_ids
 
 
 def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -51,68 +52,67 @@ def _child_key(path, prefix_len: int):
     return func.substr(rest, 1, func.instr(rest, "/") - 1)
 
 
-def _members(start, end, key, unit_filter, with_unit_path: bool):
-    """(key, appeal_id) once per appeal and group it belongs to, without a DISTINCT over every
-    appeal: each appeal under the group of the unit it happened in, plus (distinct, and only
-    these few) the groups it was assigned into from elsewhere."""
-    in_range = (Appeal.received_at >= start, Appeal.received_at < end)
+_APPEAL_COLUMNS = ("state", "replied_at", "reply_deadline", "callback_count", "satisfied_count", "basic_count",
+                   "reopen_count", "resolved_level")
+
+
+def _members(start, end, key, unit_filter, needs_path: bool):
+    """(k, the appeal's figure columns) once per appeal and group it belongs to, without a
+    DISTINCT over every appeal: each appeal under the group of the unit it happened in, plus
+    (distinct, and only these few) the groups it was assigned into from elsewhere.
+    `unit_filter(unit_id column)` selects the units asked about (by id: the indexes on the
+    unit columns lead); `key(unit_id column, path column)` names the group (the path only
+    when `needs_path`)."""
     place = aliased(OrgUnit, name="place")
     target = aliased(OrgUnit, name="target")
-    place_key = key(Appeal.occurred_unit_id, place.path)
     a = AppealAssignment
+    place_key = key(Appeal.occurred_unit_id, place.path)
     target_key = key(a.org_unit_id, target.path)
-    occurred = select(place_key.label("k"), Appeal.id.label("appeal_id")).select_from(Appeal)
+    columns = [getattr(Appeal, name) for name in _APPEAL_COLUMNS]
+    occurred = select(place_key.label("k"), *columns).select_from(Appeal)
     assigned = (select(target_key.label("k"), a.appeal_id.label("appeal_id")).select_from(a)
                 .join(Appeal, Appeal.id == a.appeal_id))
-    if with_unit_path:
+    if needs_path:
         occurred = occurred.join(place, place.id == Appeal.occurred_unit_id)
         assigned = assigned.join(target, target.id == a.org_unit_id).join(place, place.id == Appeal.occurred_unit_id)
-    occurred = occurred.where(*in_range, unit_filter(Appeal.occurred_unit_id, place.path))
-    assigned = assigned.where(*in_range, unit_filter(a.org_unit_id, target.path),
-                              or_(~unit_filter(Appeal.occurred_unit_id, place.path), target_key != place_key))
-    return union_all(occurred, assigned.distinct()).subquery("members")
+    occurred = occurred.where(unit_filter(Appeal.occurred_unit_id), Appeal.received_at >= start,
+                              Appeal.received_at < end)
+    assigned = assigned.where(unit_filter(a.org_unit_id), a.appeal_received_at >= start, a.appeal_received_at < end,
+                              a.org_unit_id != Appeal.occurred_unit_id,
+                              or_(~unit_filter(Appeal.occurred_unit_id), target_key != place_key)).distinct()
+    crossing = assigned.subquery("crossing")
+    elsewhere = select(crossing.c.k, *columns).select_from(crossing).join(Appeal, Appeal.id == crossing.c.appeal_id)
+    return union_all(occurred, elsewhere).subquery("members")
 
 
-def _callbacks(start, end):
-    c = AppealCallback
-    return (select(c.appeal_id, func.count().label("n"),
-                   func.sum(case((c.result == "满意", 1), else_=0)).label("sat"),
-                   func.sum(case((c.result == "基本满意", 1), else_=0)).label("basic"))
-            .join(Appeal, Appeal.id == c.appeal_id)
-            .where(Appeal.received_at >= start, Appeal.received_at < end)
-            .group_by(c.appeal_id).subquery("cb"))
-
-
-def _appeal_rows(members, start, end, now) -> dict[str, dict]:
-    cb = _callbacks(start, end)
-    live = Appeal.state != rules.MERGED
-    due = and_(live, or_(Appeal.replied_at.is_not(None), Appeal.reply_deadline < now))
-    ontime = and_(live, Appeal.replied_at.is_not(None), Appeal.replied_at <= Appeal.reply_deadline)
+def _appeal_rows(members, now) -> dict[str, dict]:
+    m = members.c
+    live = m.state != rules.MERGED
+    due = and_(live, or_(m.replied_at.is_not(None), m.reply_deadline < now))
+    ontime = and_(live, m.replied_at.is_not(None), m.replied_at <= m.reply_deadline)
 
     def total(condition):
         return func.sum(case((condition, 1), else_=0))
 
     cols = [
-        members.c.k, func.count().label("received"), total(due).label("reply_due"),
-        total(ontime).label("reply_on_time"), func.sum(func.coalesce(cb.c.n, 0)).label("callbacks"),
-        func.sum(func.coalesce(cb.c.sat, 0)).label("satisfied"), func.sum(func.coalesce(cb.c.basic, 0)).label("basic"),
-        total(cb.c.n.is_not(None)).label("called_back"), total(Appeal.reopen_count > 0).label("reopened"),
-        func.sum(Appeal.reopen_count).label("reopens"),
+        m.k, func.count().label("received"), total(due).label("reply_due"),
+        total(ontime).label("reply_on_time"), func.sum(m.callback_count).label("callbacks"),
+        func.sum(m.satisfied_count).label("satisfied"), func.sum(m.basic_count).label("basic"),
+        total(m.callback_count > 0).label("called_back"), total(m.reopen_count > 0).label("reopened"),
+        func.sum(m.reopen_count).label("reopens"),
     ]
-    cols += [total(Appeal.resolved_level == level).label(f"level{i}") for i, level in enumerate(rules.LEVELS)]
-    stmt = (select(*cols).select_from(members).join(Appeal, Appeal.id == members.c.appeal_id)
-            .outerjoin(cb, cb.c.appeal_id == Appeal.id).group_by(members.c.k))
-    return {str(row.k): row._asdict() for row in db.session.execute(stmt)}
+    cols += [total(m.resolved_level == level).label(f"level{i}") for i, level in enumerate(rules.LEVELS)]
+    return {str(row.k): row._asdict() for row in db.session.execute(select(*cols).group_by(m.k))}
 
 
-def _assignment_rows(start, end, key, unit_filter, with_unit_path: bool, now) -> dict[str, dict]:
+def _assignment_rows(start, end, key, unit_filter, needs_path: bool, now) -> dict[str, dict]:
     a = AppealAssignment
     inner = select(key(a.org_unit_id, OrgUnit.path).label("k"), a.signed_at, a.sign_deadline, a.refused_at,
-                   a.ended_at).join(Appeal, Appeal.id == a.appeal_id)
-    if with_unit_path:
+                   a.ended_at).select_from(a)
+    if needs_path:
         inner = inner.join(OrgUnit, OrgUnit.id == a.org_unit_id)
-    inner = inner.where(Appeal.received_at >= start, Appeal.received_at < end,
-                        unit_filter(a.org_unit_id, OrgUnit.path)).subquery("asg")
+    inner = inner.where(unit_filter(a.org_unit_id), a.appeal_received_at >= start, a.appeal_received_at < end)
+    inner = inner.subquery("asg")
     signed_on_time = and_(inner.c.signed_at.is_not(None), inner.c.signed_at <= inner.c.sign_deadline)
     overdue = and_(inner.c.signed_at.is_(None),
                    inner.c.sign_deadline < func.coalesce(inner.c.refused_at, inner.c.ended_at, now))
@@ -122,6 +122,12 @@ def _assignment_rows(start, end, key, unit_filter, with_unit_path: bool, now) ->
                    func.sum(case((inner.c.refused_at.is_not(None), 1), else_=0)).label("refusals"))
             .group_by(inner.c.k))
     return {str(row.k): row._asdict() for row in db.session.execute(stmt)}
+
+
+def _all_appeals(start, end):
+    columns = [getattr(Appeal, name) for name in _APPEAL_COLUMNS]
+    return select(literal("").label("k"), *columns).where(
+        Appeal.received_at >= start, Appeal.received_at < end).subquery("members")
 
 
 def _row(appeal_row: dict | None, assignment_row: dict | None, weights, penalty) -> dict:
@@ -174,9 +180,11 @@ def figures(user, unit_id, date_from: dt.date, date_to: dt.date, now: dt.datetim
         raise NotFound("单位不存在或不在您的管辖范围内")
     start, end = _bounds(date_from, date_to)
     prefix = unit.path
+    everything = unit.parent_id is None and db.session.scalar(
+        select(func.count(OrgUnit.id)).where(OrgUnit.parent_id.is_(None))) == 1
 
-    def in_subtree(_unit_id, path):
-        return path.startswith(prefix, autoescape=True)
+    def in_subtree(unit_id):
+        return true() if everything else unit_id.in_(subtree_ids(prefix))
 
     def whole(_unit_id, _path):
         return literal("")
@@ -185,10 +193,13 @@ def figures(user, unit_id, date_from: dt.date, date_to: dt.date, now: dt.datetim
         return _child_key(path, len(prefix))
 
     result = {**_unit_info(unit), "date_from": date_from, "date_to": date_to}
-    totals_ap = _appeal_rows(_members(start, end, whole, in_subtree, True), start, end, now)
-    totals_as = _assignment_rows(start, end, whole, in_subtree, True, now)
+    if everything:  # the only root: every appeal of the range, each once
+        totals_ap = _appeal_rows(_all_appeals(start, end), now)
+    else:
+        totals_ap = _appeal_rows(_members(start, end, whole, in_subtree, False), now)
+    totals_as = _assignment_rows(start, end, whole, in_subtree, False, now)
     result.update(_row(totals_ap.get(""), totals_as.get(""), weights, penalty))
-    child_ap = _appeal_rows(_members(start, end, child, in_subtree, True), start, end, now)
+    child_ap = _appeal_rows(_members(start, end, child, in_subtree, True), now)
     child_as = _assignment_rows(start, end, child, in_subtree, True, now)
     children = db.session.scalars(select(OrgUnit).where(OrgUnit.parent_id == unit.id, OrgUnit.active.is_(True))
                                   .order_by(OrgUnit.sort_order, OrgUnit.code)).all()
@@ -210,13 +221,13 @@ def indicator_values(unit_ids, date_from: dt.date, date_to: dt.date, now: dt.dat
         return {}
     start, end = _bounds(date_from, date_to)
 
-    def own(unit_id, _path):
+    def own(unit_id):
         return unit_id.in_(ids)
 
     def by_unit(unit_id, _path):
         return cast(unit_id, Integer)
 
-    appeal_rows = _appeal_rows(_members(start, end, by_unit, own, False), start, end, now)
+    appeal_rows = _appeal_rows(_members(start, end, by_unit, own, False), now)
     assignment_rows = _assignment_rows(start, end, by_unit, own, False, now)
     return {i: {"unit_id": i, **_row(appeal_rows.get(str(i)), assignment_rows.get(str(i)), weights, penalty)}
             for i in ids}

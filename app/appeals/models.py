@@ -133,6 +133,12 @@ class Appeal(db.Model):
     resolved_level: Mapped[Optional[str]] = mapped_column(String(8))
     resolved_unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_unit.id"))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The call-backs so far (kept with each one, so that figures need not aggregate them): the
+    # last result, how many, how many 满意 and 基本满意.
+    callback_result: Mapped[Optional[str]] = mapped_column(String(8))
+    callback_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    satisfied_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    basic_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("appeal.id"), index=True)
     supervision_task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("supervision_task.id"), index=True)
     created_by_id: Mapped[Optional[int]] = mapped_column(Integer)
@@ -187,6 +193,9 @@ class AppealAssignment(db.Model):
     assigned_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
     assigned_from_unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_unit.id"))
     assigned_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # The appeal's receipt, copied: figures pick a unit's assignments of a date range by index
+    # (org_unit_id, appeal_received_at) without visiting every appeal of the range.
+    appeal_received_at: Mapped[dt.datetime] = mapped_column(DateTime)
     sign_deadline: Mapped[dt.datetime] = mapped_column(DateTime)
     signed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     signed_by_id: Mapped[Optional[int]] = mapped_column(Integer)
@@ -204,7 +213,7 @@ class AppealAssignment(db.Model):
     __table_args__ = (
         Index("ix_appeal_assignment_appeal", "appeal_id", "id"),
         Index("ix_appeal_assignment_unit_state", "org_unit_id", "state"),
-        Index("ix_appeal_assignment_unit_assigned", "org_unit_id", "assigned_at"),
+        Index("ix_appeal_assignment_unit_received", "org_unit_id", "appeal_received_at"),
         Index("ix_appeal_assignment_from_state", "assigned_from_unit_id", "state"),
     )
 

@@ -174,6 +174,7 @@ def _new_assignment(appeal: Appeal, unit: OrgUnit, kind: str, role: str, user, n
     assignment = AppealAssignment(
         appeal=appeal, appeal_id=appeal.id, org_unit=unit, org_unit_id=unit.id, role=role, kind=kind,
         assigned_by_id=getattr(user, "id", None), assigned_from_unit_id=from_unit_id, assigned_at=now,
+        appeal_received_at=appeal.received_at,
         sign_deadline=deadline, state="pending", overruled=overruled,
     )
     db.session.add(assignment)
@@ -272,7 +273,8 @@ def build_appeal(*, source: str, content, occurred_unit: OrgUnit, received_at: d
         number=number, source=source, external_number=external, received_at=received_at.replace(microsecond=0),
         category=category, category_id=category.id if category is not None else None, content=content,
         occurred_unit=occurred_unit, occurred_unit_id=occurred_unit.id, citizen_name=name, citizen_phone=phone,
-        urgency=urgency, reply_deadline=deadline, reopen_count=0, created_by_id=getattr(created_by, "id", None),
+        urgency=urgency, reply_deadline=deadline, reopen_count=0, callback_count=0, satisfied_count=0, basic_count=0,
+        created_by_id=getattr(created_by, "id", None),
     )
 
 
@@ -774,6 +776,9 @@ def callback(appeal_id, result, *, user, note=None, now=None) -> AppealCallback:
         claim(appeal, "state", (rules.TO_CALLBACK,))
         row = AppealCallback(appeal_id=appeal.id, result=result, note=note, by_id=getattr(user, "id", None), at=now)
         db.session.add(row)
+        appeal.callback_result, appeal.callback_count = result, appeal.callback_count + 1
+        appeal.satisfied_count += result == "满意"
+        appeal.basic_count += result == "基本满意"
         if result == "不满意":
             appeal.state, appeal.reopen_count = rules.HANDLING, appeal.reopen_count + 1
             appeal.resolved_level = appeal.resolved_unit_id = None

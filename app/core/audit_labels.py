@@ -97,7 +97,8 @@ FIELDS = {
     "finished_at": "完成时间", "submitted_by_id": "答复人", "decided_by_id": "审核人", "by_id": "回访人",
     "at": "时间", "default_urgency": "默认紧急程度", "department_id": "建议承办部门",
     "needs_completion": "待完善", "sign_amount": "签收时限", "sign_unit": "签收时限单位",
-    "reply_amount": "答复时限", "reply_unit": "答复时限单位",
+    "reply_amount": "答复时限", "reply_unit": "答复时限单位", "callback_result": "回访结果",
+    "callback_count": "回访次数", "satisfied_count": "满意次数", "basic_count": "基本满意次数",
 }
 # Where one key means something else in one table.
 TABLE_FIELDS = {

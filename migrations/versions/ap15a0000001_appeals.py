@@ -78,6 +78,10 @@ def upgrade():
     sa.Column('resolved_level', sa.String(length=8), nullable=True),
     sa.Column('resolved_unit_id', sa.Integer(), nullable=True),
     sa.Column('reopen_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('callback_result', sa.String(length=8), nullable=True),
+    sa.Column('callback_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('satisfied_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('basic_count', sa.Integer(), server_default='0', nullable=False),
     sa.Column('merged_into_id', sa.Integer(), nullable=True),
     sa.Column('supervision_task_id', sa.Integer(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
@@ -117,6 +121,7 @@ def upgrade():
     sa.Column('assigned_by_id', sa.Integer(), nullable=True),
     sa.Column('assigned_from_unit_id', sa.Integer(), nullable=True),
     sa.Column('assigned_at', sa.DateTime(), nullable=False),
+    sa.Column('appeal_received_at', sa.DateTime(), nullable=False),
     sa.Column('sign_deadline', sa.DateTime(), nullable=False),
     sa.Column('signed_at', sa.DateTime(), nullable=True),
     sa.Column('signed_by_id', sa.Integer(), nullable=True),
@@ -138,7 +143,7 @@ def upgrade():
     with op.batch_alter_table('appeal_assignment', schema=None) as batch_op:
         batch_op.create_index('ix_appeal_assignment_appeal', ['appeal_id', 'id'], unique=False)
         batch_op.create_index('ix_appeal_assignment_from_state', ['assigned_from_unit_id', 'state'], unique=False)
-        batch_op.create_index('ix_appeal_assignment_unit_assigned', ['org_unit_id', 'assigned_at'], unique=False)
+        batch_op.create_index('ix_appeal_assignment_unit_received', ['org_unit_id', 'appeal_received_at'], unique=False)
         batch_op.create_index('ix_appeal_assignment_unit_state', ['org_unit_id', 'state'], unique=False)
 
     op.create_table('appeal_callback',
@@ -234,7 +239,7 @@ def downgrade():
     op.drop_table('appeal_callback')
     with op.batch_alter_table('appeal_assignment', schema=None) as batch_op:
         batch_op.drop_index('ix_appeal_assignment_unit_state')
-        batch_op.drop_index('ix_appeal_assignment_unit_assigned')
+        batch_op.drop_index('ix_appeal_assignment_unit_received')
         batch_op.drop_index('ix_appeal_assignment_from_state')
         batch_op.drop_index('ix_appeal_assignment_appeal')
 
