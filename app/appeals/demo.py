@@ -305,6 +305,7 @@ class _Story:
             "reply_deadline": rules.reply_deadline(self.received_at, self.limits, b.cal), "replied_at": None,
             "closed_at": None, "resolved_level": None, "resolved_unit_id": None, "reopen_count": 0,
             "merged_into_id": None, "supervision_task_id": None, "created_by_id": None,
+            "callback_result": None, "callback_count": 0, "satisfied_count": 0, "basic_count": 0,
             "created_at": self.received_at, "updated_at": self.received_at, "version": 1,
         }
         if source == "12345热线":
@@ -342,6 +343,7 @@ class _Story:
         deadline = rules.sign_deadline(self.t, self.limits, self.b.cal)
         row = {"org_unit_id": unit.id, "role": role, "kind": kind, "assigned_by_id": getattr(by, "id", None),
                "assigned_from_unit_id": from_unit.id if from_unit else None, "assigned_at": self.t,
+               "appeal_received_at": self.received_at,
                "sign_deadline": deadline, "signed_at": None, "signed_by_id": None, "refused_at": None,
                "refusal_kind": None, "refusal_text": None, "ruled_at": None, "ruling": None, "overruled": False,
                "ended_at": None, "state": "pending", "version": 1}
@@ -417,6 +419,10 @@ class _Story:
             return False
         reviewer = self.b.units[self.appeal["reviewer_unit_id"]]
         self.callbacks.append({"result": result, "note": None, "by_id": None, "at": self.t})
+        self.appeal["callback_result"] = result
+        self.appeal["callback_count"] += 1
+        self.appeal["satisfied_count"] += result == "满意"
+        self.appeal["basic_count"] += result == "基本满意"
         if result == "不满意":
             self._state(rules.HANDLING)
             self.appeal["reopen_count"] += 1
