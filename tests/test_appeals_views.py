@@ -312,6 +312,15 @@ def test_demo_appeals_in_every_state_with_histories(app):
         assert without_history == 0
         closed = db.session.scalars(select(Appeal).where(Appeal.state == rules.CLOSED)).all()
         assert all(a.closed_at and a.replied_at and a.resolved_level for a in closed)
+        # the call-back counts kept on the appeal agree with its call-back rows (the figures read them)
+        from app.appeals.models import AppealCallback
+
+        per_appeal = dict(db.session.execute(select(AppealCallback.appeal_id, func.count())
+                                             .group_by(AppealCallback.appeal_id)).all())
+        assert all(a.callback_count == per_appeal.get(a.id, 0) and a.satisfied_count + a.basic_count >= 1
+                   for a in closed)
+        assert db.session.scalar(select(func.count()).select_from(AppealAssignment).join(Appeal).where(
+            AppealAssignment.appeal_received_at != Appeal.received_at)) == 0
         assert db.session.scalar(select(func.count()).select_from(Appeal).where(
             Appeal.leader_id.is_not(None), Appeal.state == rules.TO_DISPATCH)) >= 1
         assert db.session.scalar(select(func.count()).select_from(Appeal).where(
