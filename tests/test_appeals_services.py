@@ -713,3 +713,32 @@ def test_todo_page_shows_the_appeal_groups(app, client, w):
     assert "诉求待签收" in text and number in text
     login(client, "ld_luoshan")
     assert client.get("/todo/").status_code == 200
+
+
+def test_figures_and_to_do_take_a_bounded_number_of_queries(ctx, w):
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    engine = db.session.get_bind()
+    day = MONDAY.date()
+    for _ in range(3):
+        grid_appeal()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        S.figures(user("ddy_city"), w["county"], day, day)
+        figures_queries = len(statements)
+        statements.clear()
+        S.indicator_values([w["grid"], w["town"], w["dept"]], day, day)
+        indicator_queries = len(statements)
+        statements.clear()
+        S.todo_lists(user("llr_luoshan_t01"), MONDAY + dt.timedelta(days=30))
+        todo_queries = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert figures_queries <= 8, figures_queries
+    assert indicator_queries == 2
+    assert todo_queries <= 16, todo_queries

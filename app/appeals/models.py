@@ -247,9 +247,10 @@ class AppealEvent(db.Model):
 
     __table_args__ = (Index("ix_appeal_event_appeal", "appeal_id", "id"), Index("ix_appeal_event_at", "at"))
 
-    actor_unit = relationship("OrgUnit", foreign_keys=[actor_unit_id])
-    from_unit = relationship("OrgUnit", foreign_keys=[from_unit_id])
-    to_unit = relationship("OrgUnit", foreign_keys=[to_unit_id])
+    # joined: a history page names every unit in one query
+    actor_unit = relationship("OrgUnit", foreign_keys=[actor_unit_id], lazy="joined")
+    from_unit = relationship("OrgUnit", foreign_keys=[from_unit_id], lazy="joined")
+    to_unit = relationship("OrgUnit", foreign_keys=[to_unit_id], lazy="joined")
 
 
 class AppealReply(db.Model):
