@@ -195,6 +195,9 @@ def test_dispatch_queue_preselects_the_catalogue_suggestion_and_dispatches(app, 
     login(client, "ddy_luoshan")
     queue = text(client.get("/appeals/dispatch/"))
     assert "路面坑洼派单测试" in queue and "无类别派单测试" in queue
+    assert "建议承办单位" in queue
+    row = queue.split("路面坑洼派单测试", 1)[1].split("</tr>", 1)[0]
+    assert "罗山县发展和改革委员会" in row  # the category's department (XY03D02)
     page = text(client.get(f"/appeals/{road}"))
     form = page.split('class="ap-form-dispatch"', 1)[1].split("</form>", 1)[0]
     assert re.search(rf'<option value="{w["dept2"]}" selected>', form), "the category's department is preselected"

@@ -92,11 +92,15 @@ class _Queue(BaseView):
     method_permission_name = APPEAL_SCREEN_METHODS
     default_view = "index"
 
-    def _page(self, title, intro, stmt, empty):
+    def _page(self, title, intro, stmt, empty, suggest=False):
         at = now()
         total, items = page_of(stmt.order_by(Appeal.received_at, Appeal.id), page_number(), PAGE_SIZE)
+        rows = [appeal_row(a, at) for a in items]
+        if suggest:
+            for row, unit in zip(rows, Q.suggestions(items)):
+                row["suggested"] = unit.name if unit is not None else ""
         return self.render_template(
-            "appeals/list.html", title=title, intro=intro, unit=None, rows=[appeal_row(a, at) for a in items],
+            "appeals/list.html", title=title, intro=intro, unit=None, rows=rows, suggest=suggest,
             total=total, filters=False, empty=empty, page=page_number(), pages=-(-total // PAGE_SIZE),
             page_url=lambda p: with_args(page=str(p)), args={})
 
@@ -113,7 +117,7 @@ class AppealDispatchView(_Queue):
     def index(self):
         stmt = Q.dispatch_queue(acting_user(), now())
         return self._page("分派队列", "热线、来信来访诉求待分派，以及承办单位退单待裁定的诉求。打开诉求后，分派表单已按目录预选建议单位"
-                          "（发生地所在乡镇，或诉求类别的建议部门）。", stmt, "暂无待分派或待裁定的诉求。")
+                          "（诉求类别的建议部门，或发生地所在乡镇）。", stmt, "暂无待分派或待裁定的诉求。", suggest=True)
 
 
 class AppealWhistleView(_Queue):
