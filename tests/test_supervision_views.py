@@ -44,7 +44,8 @@ ALLOWED = {
     "admin": set(SCREENS),
     "dcy_luoshan": set(SCREENS),
     "llr_luoshan_t01": {"/todo/", "/tasks/list/", "/inspections/list/", "/findings/list/"},
-    "ld_luoshan": {"/tasks/list/", "/inspections/list/", "/findings/list/", "/supervision/board/"},
+    # 我的待办: a 县区领导 may be a 分管领导 with whistled appeals to assign (PLATFORM.md §2)
+    "ld_luoshan": {"/todo/", "/tasks/list/", "/inspections/list/", "/findings/list/", "/supervision/board/"},
     "kpy_luoshan": {"/todo/"},
 }
 
