@@ -21,6 +21,7 @@ from app.appeals.web import (
     PAGE_SIZE,
     appeal_row,
     apply_filters,
+    capped_page,
     categories,
     export_appeals,
     form_datetime,
@@ -37,7 +38,7 @@ from app.extensions import db
 from app.security.roles import APPEAL_SCREEN_METHODS
 from app.web.context import acting_user, can
 from app.web.context import request_now as now
-from app.web.paging import page_number, page_of
+from app.web.paging import page_number
 
 CATEGORY = "诉求办理"
 CONTACT_WAYS = ("电话", "上门走访", "当面", "微信", "短信", "其他")
@@ -73,16 +74,18 @@ class AppealView(BaseView):
     def index(self):
         user, at = acting_user(), now()
         args = list_args()
-        error, total, rows = None, 0, []
+        error, total, capped, rows = None, 0, False, []
         try:
             self._check_unit(args)
             stmt = apply_filters(Q.visible(select(Appeal), user), args, at)
-            total, items = page_of(stmt.order_by(Appeal.received_at.desc(), Appeal.id.desc()), page_number(), PAGE_SIZE)
+            total, capped, items = capped_page(stmt.order_by(Appeal.received_at.desc(), Appeal.id.desc()),
+                                               page_number())
             rows = [appeal_row(a, at) for a in items]
         except DomainError as exc:
             error = exc.message
         return self.render_template(
             "appeals/list.html", title="诉求清单", unit=getattr(user, "org_unit", None), rows=rows, total=total,
+            capped=capped,
             error=error, filters=True, args=args, states=list(APPEAL_STATES.items()) + [("open", "未办结（全部）")],
             categories=categories(), lights=LIGHTS, page=page_number(), pages=-(-total // PAGE_SIZE),
             page_url=lambda p: with_args(page=str(p)), export=lambda fmt: url_for("AppealView.export", fmt=fmt, **{k: v for k, v in args.items() if v}),

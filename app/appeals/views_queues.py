@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from app.appeals import queries as Q
 from app.appeals import services as S
 from app.appeals.models import URGENCIES, Appeal
-from app.appeals.web import PAGE_SIZE, appeal_row, categories, form_int, form_text, with_args
+from app.appeals.web import PAGE_SIZE, appeal_row, capped_page, categories, form_int, form_text, with_args
 from app.core.errors import Conflict, DomainError
 from app.extensions import db
 from app.security.roles import APPEAL_SCREEN_METHODS
 from app.web.context import acting_user
 from app.web.context import request_now as now
-from app.web.paging import page_number, page_of
+from app.web.paging import page_number
 
 SHOWN = 10  # rows per to-do section (the rest: the list behind it)
 
@@ -94,13 +94,13 @@ class _Queue(BaseView):
 
     def _page(self, title, intro, stmt, empty, suggest=False):
         at = now()
-        total, items = page_of(stmt.order_by(Appeal.received_at, Appeal.id), page_number(), PAGE_SIZE)
+        total, capped, items = capped_page(stmt.order_by(Appeal.received_at, Appeal.id), page_number())
         rows = [appeal_row(a, at) for a in items]
         if suggest:
             for row, unit in zip(rows, Q.suggestions(items)):
                 row["suggested"] = unit.name if unit is not None else ""
         return self.render_template(
-            "appeals/list.html", title=title, intro=intro, unit=None, rows=rows, suggest=suggest,
+            "appeals/list.html", title=title, intro=intro, unit=None, rows=rows, suggest=suggest, capped=capped,
             total=total, filters=False, empty=empty, page=page_number(), pages=-(-total // PAGE_SIZE),
             page_url=lambda p: with_args(page=str(p)), args={})
 

@@ -20,6 +20,7 @@ from app.models import OrgUnit
 from app.web.context import request_now as now
 
 PAGE_SIZE = 25
+COUNT_CAP = 10_000  # a list counts at most this many rows (a city's year holds 500,000): "10000 件以上"
 LIGHTS = (("red", "红灯（已超期）"), ("yellow", "黄灯（即将超期）"), ("green", "绿灯（正常）"))
 LIGHT_SHORT = {"green": "正常", "yellow": "临期", "red": "超期", "done": "按时", "overdue_done": "超期完成"}
 OPEN_STATES = rules.OPEN_STATES
@@ -217,3 +218,15 @@ def export_appeals(stmt, fmt: str, at: dt.datetime):
 
     items = db.session.scalars(stmt.options(lazyload(Appeal.assignments)).limit(EXPORT_LIMIT)).all()
     return send_table(appeals_file([appeal_row(a, at) for a in items], fmt), fmt, "诉求清单")
+
+
+def capped_page(stmt, page: int) -> tuple[int, bool, list]:
+    """(count, whether the count was capped, the page's appeals) of a select of appeals: the
+    count stops at COUNT_CAP (a whole city's year need not be counted for every page)."""
+    from sqlalchemy import func
+
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(COUNT_CAP + 1).subquery()))
+    capped = total > COUNT_CAP
+    page = min(page, max(0, (min(total, COUNT_CAP) - 1) // PAGE_SIZE))
+    items = db.session.scalars(stmt.offset(page * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    return min(total, COUNT_CAP), capped, items
