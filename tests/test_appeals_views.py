@@ -404,3 +404,18 @@ def test_settings_catalogue_time_limits_and_charges(app, client, w):
     assert client.post(f"/appeals/charges/{kept}/remove").status_code in (302, 403)
     with app.app_context():
         assert db.session.get(LeaderCharge, kept) is not None
+
+
+def test_a_long_list_counts_up_to_its_cap(app, client, w, monkeypatch):
+    from app.appeals import web
+
+    with app.app_context():
+        for n in range(3):
+            grid_appeal(content=f"计数上限测试{n}")
+    monkeypatch.setattr(web, "COUNT_CAP", 2)
+    login(client, "ld_luoshan")
+    html = text(client.get("/appeals/?q=计数上限测试"))
+    assert "共 <strong>2</strong> 件以上" in html
+    monkeypatch.setattr(web, "COUNT_CAP", 10_000)
+    assert "共 <strong>3</strong> 件，" not in text(client.get("/appeals/?q=计数上限测试"))
+    assert "共 <strong>3</strong> 件" in text(client.get("/appeals/?q=计数上限测试"))
