@@ -627,6 +627,13 @@ def test_figures_and_indicator_hand_computed(ctx, w):
     assert values[w["town"]]["sign"] == {"on_time": 0, "counted": 1, "rate": 0.0}
     assert values[w["dept"]]["indicator"] == pytest.approx(0.0)
     assert values[w["dept3"]] == {**values[w["dept3"]], "received": 0, "indicator": None}
+    # a department's own figures: C was assigned into it from elsewhere (and refused)
+    dept = S.figures(user("ddy_luoshan"), w["dept"], day.date(), day.date(), now=now)
+    assert (dept["received"], dept["refusals"], dept["sign"]["counted"], dept["children"]) == (1, 1, 0, [])
+    assert dept["reply"] == {"on_time": 0, "due": 1, "rate": 0.0}
+    town = S.figures(user("llr_luoshan_t01"), w["town"], day.date(), day.date(), now=now)
+    assert town["received"] == 3 and {r["code"]: r["received"] for r in town["children"]}["XY03T01V01"] == 3
+    assert town["sign"] == {"on_time": 0, "counted": 2, "rate": 0.0}  # the village's late one, the township's overdue one
     # a unit outside the user's scope
     from tests.appeals_data import unit
     with pytest.raises(NotFound):

@@ -56,10 +56,10 @@ _APPEAL_COLUMNS = ("state", "replied_at", "reply_deadline", "callback_count", "s
                    "reopen_count", "resolved_level")
 
 
-def _members(start, end, key, unit_filter, needs_path: bool):
-    """(k, the appeal's figure columns) once per appeal and group it belongs to, without a
-    DISTINCT over every appeal: each appeal under the group of the unit it happened in, plus
-    (distinct, and only these few) the groups it was assigned into from elsewhere.
+def _parts(start, end, key, unit_filter, needs_path: bool):
+    """The two parts of an appeal's membership, as selects of (k, the appeal's figure columns):
+    each appeal under the group of the unit it happened in ("occurred"), and (distinct, and
+    only these few) under the groups it was assigned into from elsewhere ("crossing").
     `unit_filter(unit_id column)` selects the units asked about (by id: the indexes on the
     unit columns lead); `key(unit_id column, path column)` names the group (the path only
     when `needs_path`)."""
@@ -82,6 +82,12 @@ def _members(start, end, key, unit_filter, needs_path: bool):
                               or_(~unit_filter(Appeal.occurred_unit_id), target_key != place_key)).distinct()
     crossing = assigned.subquery("crossing")
     elsewhere = select(crossing.c.k, *columns).select_from(crossing).join(Appeal, Appeal.id == crossing.c.appeal_id)
+    return occurred, elsewhere
+
+
+def _members(start, end, key, unit_filter, needs_path: bool):
+    """(k, the appeal's figure columns) once per appeal and group it belongs to."""
+    occurred, elsewhere = _parts(start, end, key, unit_filter, needs_path)
     return union_all(occurred, elsewhere).subquery("members")
 
 
@@ -124,10 +130,25 @@ def _assignment_rows(start, end, key, unit_filter, needs_path: bool, now) -> dic
     return {str(row.k): row._asdict() for row in db.session.execute(stmt)}
 
 
-def _all_appeals(start, end):
-    columns = [getattr(Appeal, name) for name in _APPEAL_COLUMNS]
-    return select(literal("").label("k"), *columns).where(
-        Appeal.received_at >= start, Appeal.received_at < end).subquery("members")
+def _sum(*rows: dict | None) -> dict:
+    """Field-wise sum of aggregate rows (their group key left out)."""
+    out: dict = {}
+    for row in rows:
+        for field, value in (row or {}).items():
+            if field != "k":
+                out[field] = (out.get(field) or 0) + (value or 0)
+    return out
+
+
+def _rolled_up(per_unit: dict[str, dict], group_of: dict[str, str], extra: dict[str, dict]) -> dict[str, dict]:
+    """Per-unit rows summed into their groups (units outside `group_of` dropped), plus `extra`."""
+    groups: dict[str, list] = {}
+    for unit_key, row in per_unit.items():
+        if unit_key in group_of:
+            groups.setdefault(group_of[unit_key], []).append(row)
+    for key, row in extra.items():
+        groups.setdefault(key, []).append(row)
+    return {key: _sum(*rows) for key, rows in groups.items()}
 
 
 def _row(appeal_row: dict | None, assignment_row: dict | None, weights, penalty) -> dict:
@@ -172,7 +193,7 @@ def figures(user, unit_id, date_from: dt.date, date_to: dt.date, now: dt.datetim
     [{"unit_id", "code", "name", "kind", <figures>}]}; <figures> = received, refusals,
     sign/reply/satisfaction/reopen ({counts…, "rate": fraction or None}), levels ({level: n}),
     level_shares ({level: fraction or None}) and indicator (the 诉求办理实绩 value, None
-    without appeals). Four aggregate queries."""
+    without appeals). A handful of aggregate queries, whatever the number of appeals."""
     now = default_now(now)
     try:
         unit = unit_in_scope(int(unit_id), user, "单位")
@@ -192,15 +213,29 @@ def figures(user, unit_id, date_from: dt.date, date_to: dt.date, now: dt.datetim
     def child(_unit_id, path):
         return _child_key(path, len(prefix))
 
+    # Per unit, then rolled up over the units (never over the appeals) into the unit itself
+    # ("") and its children: the part each appeal has where it happened and the assignments
+    # are per unit, hence additive; only the few appeals assigned across groups are keyed in SQL.
+    paths = db.session.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.path.startswith(prefix, autoescape=True)))
+    group_of = {str(uid): path[len(prefix):].split("/")[0] for uid, path in paths}
+
+    def by_unit(unit_id, _path):
+        return unit_id
+
+    occurred, _ = _parts(start, end, by_unit, in_subtree, False)
+    per_unit_ap = _appeal_rows(occurred.subquery("occurred"), now)
+    per_unit_as = _assignment_rows(start, end, by_unit, in_subtree, False, now)
+    _, crossing_children = _parts(start, end, child, in_subtree, True)
+    child_ap = _rolled_up(per_unit_ap, group_of, _appeal_rows(crossing_children.subquery("crossing_children"), now))
+    child_as = _rolled_up(per_unit_as, group_of, {})
+    total_ap = _rolled_up(per_unit_ap, dict.fromkeys(group_of, ""), {})
+    if not everything:
+        _, crossing_in = _parts(start, end, whole, in_subtree, False)
+        crossing_row = _appeal_rows(crossing_in.subquery("crossing_in"), now).get("")
+        total_ap = {"": _sum(total_ap.get(""), crossing_row)}
+    total_as = _rolled_up(per_unit_as, dict.fromkeys(group_of, ""), {})
     result = {**_unit_info(unit), "date_from": date_from, "date_to": date_to}
-    if everything:  # the only root: every appeal of the range, each once
-        totals_ap = _appeal_rows(_all_appeals(start, end), now)
-    else:
-        totals_ap = _appeal_rows(_members(start, end, whole, in_subtree, False), now)
-    totals_as = _assignment_rows(start, end, whole, in_subtree, False, now)
-    result.update(_row(totals_ap.get(""), totals_as.get(""), weights, penalty))
-    child_ap = _appeal_rows(_members(start, end, child, in_subtree, True), now)
-    child_as = _assignment_rows(start, end, child, in_subtree, True, now)
+    result.update(_row(total_ap.get(""), total_as.get(""), weights, penalty))
     children = db.session.scalars(select(OrgUnit).where(OrgUnit.parent_id == unit.id, OrgUnit.active.is_(True))
                                   .order_by(OrgUnit.sort_order, OrgUnit.code)).all()
     result["children"] = [{**_unit_info(c), **_row(child_ap.get(str(c.id)), child_as.get(str(c.id)), weights, penalty)}
