@@ -152,3 +152,23 @@ def test_grid_report_travels_to_a_department_and_back(app, live_server, browser,
     town.page.goto(f"{live_server}/appeals/figures/")
     town.page.wait_for_selector("#chart-levels canvas, #chart-levels p")
     shot(town.page, "appeals-figures.png")
+
+
+def test_queues_and_settings_screens(app, live_server, open_page):
+    with app.app_context():
+        world()
+    w = open_page()
+    login(w.page, live_server, "ddy_luoshan")
+    for url, name, heading in (("/appeals/dispatch/", "appeals-dispatch-queue.png", "分派队列"),
+                               ("/appeals/categories/", "appeals-categories.png", "高频事项目录"),
+                               ("/appeals/todo/", "appeals-todo-dispatcher.png", "诉求待办")):
+        w.page.goto(f"{live_server}{url}")
+        assert heading in w.page.inner_text("h3"), url
+        shot(w.page, name)
+    admin = open_page()
+    login(admin.page, live_server, "admin_luoshan")
+    for url, name, heading in (("/appeals/timelimits/", "appeals-timelimits.png", "诉求时限"),
+                               ("/appeals/charges/", "appeals-charges.png", "分管领导")):
+        admin.page.goto(f"{live_server}{url}")
+        assert heading in admin.page.inner_text("h3"), url
+        shot(admin.page, name)
