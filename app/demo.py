@@ -3,8 +3,20 @@ supervision on its cadres)."""
 
 from __future__ import annotations
 
-from app.org.demo import ACCOUNTS, print_accounts, seed_demo_org  # noqa: F401  (the CLI and tests name them here)
-from app.security.passwords import DEMO_PASSWORD  # noqa: F401
+import click
+
+from app.appeals.demo import ACCOUNTS as APPEAL_ACCOUNTS
+from app.org.demo import ACCOUNTS as ORG_ACCOUNTS
+from app.org.demo import seed_demo_org
+from app.security.passwords import DEMO_PASSWORD
+
+ACCOUNTS = [*ORG_ACCOUNTS, *APPEAL_ACCOUNTS]  # the CLI and the tests name them here
+
+
+def print_accounts() -> None:
+    click.echo(f"演示账号（初始密码均为 {DEMO_PASSWORD}，首次登录须修改密码）：")
+    for username, role, _unit_code, display in ACCOUNTS:
+        click.echo(f"  {username:<18} {role:<8} {display}")
 
 
 def seed_demo(first_login_change: bool = True) -> bool:
@@ -13,6 +25,7 @@ def seed_demo(first_login_change: bool = True) -> bool:
     The demo accounts share a published password, so each must choose its own at its first
     login (`first_login_change`); only the test suite turns that off.
     """
+    from app.appeals.demo import seed_demo_appeals
     from app.evaluation.demo import seed_demo_evaluation
     from app.party.demo import seed_demo_party
     from app.party.demo_instructions import seed_demo_instructions
@@ -23,6 +36,7 @@ def seed_demo(first_login_change: bool = True) -> bool:
         return False
     seed_demo_evaluation()
     seed_demo_supervision()
+    seed_demo_appeals(first_login_change)
     seed_demo_voting()
     seed_demo_party()
     seed_demo_instructions()

@@ -134,6 +134,16 @@ ENDPOINTS: dict[str, str] = {
     "/api/v1/partymembers/<pk>": "write:PartyMember", "/api/v1/partymembers/_info": "page",
     "/api/v1/partyorgs/": "page", "/api/v1/partyorgs/<int:pk>": "row:PartyOrg",
     "/api/v1/partyorgs/<pk>": "write:PartyOrg", "/api/v1/partyorgs/_info": "page",
+    # 诉求办理 screens: scoped like every list; an appeal of another county is 404 (its actions too)
+    "/appeals/": "page", "/appeals/export/<fmt>": "page", "/appeals/todo/": "page", "/appeals/report/": "page",
+    "/appeals/dispatch/": "page", "/appeals/whistles/": "page", "/appeals/figures/": "page",
+    "/appeals/figures/export/<fmt>": "page", "/appeals/<int:pk>": "row:Appeal",
+    "/appeals/categories/": "page", "/appeals/categories/save": "write", "/appeals/timelimits/": "page",
+    "/appeals/timelimits/save": "write", "/appeals/charges/": "page", "/appeals/charges/add": "write",
+    "/appeals/charges/<int:pk>/remove": "write",
+    **{f"/appeals/<int:pk>/{action}": "write:Appeal"
+       for action in ("sign", "refuse", "dispatch", "rule", "escalate", "whistle", "whistle-leader", "leader-assign",
+                      "reply", "review", "callback", "merge", "supervise")},
 }
 
 

@@ -20,6 +20,9 @@ HINTS = {
 
 
 def register(appbuilder) -> None:
+    from app.appeals.views_menu import register_screens
+
+    register_screens(appbuilder)  # the 诉求办理 menu (app/appeals/views*.py)
     register_provider("appeals", provider)
     from app.appeals.views_hotline import register_link  # the 12345 link's screen and the REST API
     register_link(appbuilder)

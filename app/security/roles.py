@@ -60,6 +60,22 @@ APPEAL_ACTIONS = {
     "history": "read", "figures": "read",
 }
 
+# The 诉求办理 screens (app/appeals/views*.py) -> the permission they need on their resource:
+# Appeal (诉求清单, 诉求待办, the detail page and its forms), AppealReport (上报诉求),
+# AppealDispatch (分派队列), AppealWhistle (吹哨队列), AppealFigures (诉求办理统计). A screen of
+# its own resource is in the menu only for the roles that may use it. The reviewer of a grid
+# report is the township's liaison and a refusal is ruled by whoever assigned it (a dispatcher,
+# a village or township, a 分管领导): those forms need only read, the services decide who acts.
+APPEAL_SCREEN_METHODS = {
+    "index": "read", "show": "read", "export": "read",
+    "sign": "handle", "refuse": "handle", "escalate": "handle", "whistle": "handle", "whistle_leader": "handle",
+    "reply": "handle", "dispatch": "dispatch", "merge": "dispatch", "rule": "read", "review": "read",
+    "callback": "read", "leader_assign": "lead", "supervise": "supervise",
+}
+
+# The 诉求 settings screens (高频事项目录, 诉求时限, 分管领导): read to see, write to change.
+APPEAL_SETTINGS_METHODS = {"index": "read", "save": "write", "add": "write", "remove": "write"}
+
 # Resources: OrgUnit, Cadre, AuditLog (foundation); Scheme, Period, Score, Adjustment, Result
 # (evaluation); TimeLimitRule, WorkCalendar, Task, Inspection, Finding, SupervisionBoard
 # (supervision); Todo (everyone's 我的待办); Profile (the 特写, dashboards, compare); PartyOrg,
@@ -95,6 +111,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "InstructionInbox": ("read", "reply"),
         "Pairing": ("read", "write"),
         "Appeal": ("read",),
+        "AppealFigures": ("read",),
         "AppealCategory": ("read", "write"),
         "AppealTimeLimit": ("read", "write"),
         "LeaderCharge": ("read", "write"),
@@ -117,6 +134,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "InstructionInbox": ("read", "reply"),
         "Pairing": ("read", "write"),
         "Appeal": ("read",),  # the figures behind the 诉求办理实绩 indicator
+        "AppealFigures": ("read",),
     },
     SUPERVISOR: {
         "OrgUnit": ("read",),
@@ -134,6 +152,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "InstructionInbox": ("read", "reply"),
         "Pairing": ("read",),
         "Appeal": ("read", "supervise"),  # 转督办
+        "AppealFigures": ("read",),
     },
     LIAISON: {
         "Task": ("read", "handle"),
@@ -146,6 +165,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "InstructionInbox": ("read", "reply"),  # their own copies: read receipt, reply
         "Pairing": ("read",),
         "Appeal": ("read", "handle"),  # sign and handle the own unit's appeals
+        "AppealFigures": ("read",),
     },
     LEADER: {
         "OrgUnit": ("read",),
@@ -164,15 +184,21 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "Pairing": ("read",),
         "Todo": ("read",),  # whistles waiting for the 分管领导
         "Appeal": ("read", "lead"),
+        "AppealWhistle": ("read",),  # 吹哨队列 (empty unless the leader is in charge of departments)
+        "AppealFigures": ("read",),
     },
     GRID_WORKER: {  # bound to a grid: reports and handles the grid's appeals
         "Todo": ("read",),
         "Appeal": ("read", "report", "handle"),
         "InstructionInbox": ("read", "reply"),  # instructions sent to grid workers
+        "AppealReport": ("read",),  # 上报诉求
+        "AppealFigures": ("read",),
     },
     DISPATCHER: {  # 12345 dispatcher, bound to the city or a county
         "Todo": ("read",),
         "Appeal": ("read", "dispatch", "import"),
+        "AppealDispatch": ("read",),  # 分派队列
+        "AppealFigures": ("read",),
         "AppealCategory": ("read", "write"),
         "InstructionInbox": ("read", "reply"),
         "AppealHotline": ("read", "import"),  # 12345工单导入 (the upload screen; the API takes Appeal.import)
@@ -213,6 +239,7 @@ RESOURCE_LABELS = {
     "InstructionInbox": "收到的工作指令", "Pairing": "支部联支部",
     "PartyOrg": "党组织", "PartyMember": "党员", "PartyStructure": "党员结构分析",
     "Appeal": "诉求办理", "AppealCategory": "高频事项目录", "AppealTimeLimit": "诉求时限", "LeaderCharge": "分管领导",
+    "AppealReport": "上报诉求", "AppealDispatch": "分派队列", "AppealWhistle": "吹哨队列", "AppealFigures": "诉求办理统计",
     "AppUserView": "用户", "AppRoleView": "角色", "AppGroupView": "用户组", "AppPermissionViewView": "权限分配",
     "AppPermissionView": "权限", "AppViewMenuView": "视图菜单", "PermissionModelView": "权限",
     "ViewMenuModelView": "视图菜单", "PermissionViewModelView": "权限分配", "ResetMyPasswordView": "修改密码",
@@ -245,6 +272,7 @@ SCREEN_LABELS = {
     "PartyOrg": "党组织", "PartyMember": "党员名册", "PartyStructure": "党员结构分析",
     "Instruction": "工作指令", "InstructionInbox": "收到的工作指令", "Pairing": "支部联支部",
     "Appeal": "诉求办理", "AppealCategory": "高频事项目录", "AppealTimeLimit": "诉求时限", "LeaderCharge": "分管领导",
+    "AppealReport": "上报诉求", "AppealDispatch": "分派队列", "AppealWhistle": "吹哨队列", "AppealFigures": "诉求办理统计",
     "AppUserView": "用户", "AppRoleView": "角色", "ResetPasswordView": "用户",
     "AppealHotline": "12345工单导入",
     "Job": "我的后台任务", SELF: SELF,
