@@ -65,6 +65,7 @@ def measure(pages_only: bool = False, http: bool = True, repeat: int = 40, secon
     report["maintenance"] = settle()
     report["pages"] = measure_pages(subject, repeat)
     report["appeals"] = measure_appeals(repeat)
+    report["party"] = measure_party_structure(max(3, repeat // 4))
     if http and not pages_only:
         report["throughput"], report["memory"] = measure_throughput(subject, seconds)
     report["checks"] = evaluate(report, baseline)
@@ -315,6 +316,34 @@ def _time_page(client, url: str, repeat: int, headers: dict | None = None) -> di
         "queries_min": min(counts),
         "html_bytes": size,
     }
+
+
+# ---------------------------------------------------------------- party: 结构分析 without its minute cache
+
+
+def measure_party_structure(repeat: int) -> dict | None:
+    """The structure figures computed afresh (app/party/structure.structure, not the page's
+    one-minute cache) for the city and the county user's unit: what the first reader after a
+    change, or a reader of another `as_of`, waits for."""
+    from app.models import PartyMember
+    from app.party.structure import structure
+
+    if not db.session.scalar(select(func.count()).select_from(PartyMember)):
+        return None
+    out = []
+    for level in LEVELS:
+        user = current_app.appbuilder.sm.find_user(account(R.LEADER, level))
+        unit = db.session.get(OrgUnit, user.org_unit_id)
+        times = []
+        for i in range(repeat):
+            as_of = dt.date.today() - dt.timedelta(days=i)
+            began = time.perf_counter()
+            data = structure(unit, as_of)
+            times.append(time.perf_counter() - began)
+        times.sort()
+        out.append({"level": level, "unit": unit.code, "members": data["total"], "runs": repeat,
+                    "p50_ms": round(times[len(times) // 2] * 1000, 1), "max_ms": round(times[-1] * 1000, 1)})
+    return {"structure_fresh": out}
 
 
 # ---------------------------------------------------------------- appeals: the figures service, the 12345 import
