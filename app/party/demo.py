@@ -54,6 +54,8 @@ def seed_demo_party(seed: int = 2026) -> dict:
         return code
 
     for u in units:
+        if u.kind == "grid":  # a grid's party members belong to its village's branch
+            continue
         parent_committee = committee.get(u.parent_id)
         if u.kind in ("city", "county", "township"):
             head = "中共" + u.name + ("委员会" if u.kind != "township" else "委员会")
