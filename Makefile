@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app run
 export APP_CONFIG ?= config.ProductionConfig
 BIND   ?= 127.0.0.1:8080
 
-.PHONY: run setup test test-sqlite test-pg lint bench clean
+.PHONY: run setup test lint bench clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.core import clock
 from app.extensions import db
-from app.models import AppUser, InstructionCopy, PartyOrg
+from app.models import AppUser, InstructionCopy, PartyOrg, TimeLimitRule
 from app.party import instructions as I
 from app.party import pairings as P
 from app.security import roles as R
@@ -98,5 +98,6 @@ def _instructions(staff, supervisor, today: dt.date) -> int:
     I.remind(training.id, user=staff, message="请尽快阅读并反馈冬训安排。")
     for c in db.session.scalars(select(InstructionCopy).where(InstructionCopy.instruction_id == study.id).limit(1)):
         I.open_copy(c.id, user=c.user)
-    I.to_supervision(rectify.id, user=supervisor, lead_unit_code="XY03")
+    if db.session.scalar(select(TimeLimitRule.id).where(TimeLimitRule.name == "普通事项", TimeLimitRule.active)):
+        I.to_supervision(rectify.id, user=supervisor, lead_unit_code="XY03")  # (no rule: seeded without `setup`)
     return len(made)
