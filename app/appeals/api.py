@@ -34,7 +34,7 @@ from app.extensions import db
 from app.models import Appeal, AppealCategory, AppUser, OrgUnit
 from app.security.roles import API_METHODS, APPEAL_ACTIONS
 from app.security.scope import AppealScopeFilter
-from app.web.api import ScopedRestApi
+from app.web.api import ScopedRestApi, id_by_code
 from app.web.context import acting_user
 from app.web.context import request_now as now
 
@@ -63,14 +63,7 @@ def _body() -> dict:
 
 def _unit_id(code, what: str) -> int | None:
     """A unit's id by its code (or id); an unknown one is refused like an out-of-scope one."""
-    if code in (None, ""):
-        return None
-    if isinstance(code, int) and not isinstance(code, bool):
-        return code
-    unit_id = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == str(code)))
-    if unit_id is None:
-        raise DomainError(f"{what}“{code}”不存在或不在您的管辖范围内")
-    return unit_id
+    return id_by_code(OrgUnit, code, what)
 
 
 def _moment(value, what: str) -> dt.datetime | None:

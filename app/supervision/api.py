@@ -36,7 +36,7 @@ from app.supervision.web import (
     attachment_rows,
     send_attachment,
 )
-from app.web.api import ScopedRestApi
+from app.web.api import ScopedRestApi, id_by_code
 from app.web.context import acting_user
 from app.web.context import request_now as now
 
@@ -46,18 +46,6 @@ def _json() -> dict:
     if not isinstance(data, dict):
         raise DomainError("请求体须为 JSON 对象")
     return data
-
-
-def _by_code(model, code, what: str):
-    """The id of the row with this code; an unknown code is refused like an out-of-scope one."""
-    if code in (None, ""):
-        return None
-    if isinstance(code, int):
-        return code
-    row_id = db.session.scalar(select(model.id).where(model.code == str(code)))
-    if row_id is None:
-        raise DomainError(f"{what}“{code}”不存在或不在您的管辖范围内")
-    return row_id
 
 
 def _date(value, what: str) -> dt.date | None:
@@ -91,11 +79,11 @@ def _task_fields(data: dict) -> dict:
         rule_id = db.session.scalar(select(TimeLimitRule.id).where(TimeLimitRule.name == data["rule"]))
         fields["rule_id"] = rule_id if rule_id is not None else -1
     if "lead_unit" in data:
-        fields["lead_unit_id"] = _by_code(OrgUnit, data["lead_unit"], "主办单位")
+        fields["lead_unit_id"] = id_by_code(OrgUnit, data["lead_unit"], "主办单位")
     if "assist_units" in data:
-        fields["assist_unit_ids"] = [_by_code(OrgUnit, c, "协办单位") for c in data["assist_units"] or []]
+        fields["assist_unit_ids"] = [id_by_code(OrgUnit, c, "协办单位") for c in data["assist_units"] or []]
     if "responsible_cadre" in data:
-        fields["responsible_cadre_id"] = _by_code(Cadre, data["responsible_cadre"], "责任干部")
+        fields["responsible_cadre_id"] = id_by_code(Cadre, data["responsible_cadre"], "责任干部")
     if "manual_deadline" in data:
         fields["manual_deadline"] = _date(data["manual_deadline"], "办结期限")
     return fields
@@ -417,9 +405,9 @@ class FindingApi(SupervisionApi):
         "cadres": [CODE], "requirement", "deadline" | "continuous": true, "found_on"} (supervisor)."""
         def create(user):
             data = _json()
-            inspection = _by_code(Inspection, data.get("inspection"), "督查检查") or -1
-            unit = _by_code(OrgUnit, data.get("unit"), "问题单位")
-            cadres = [_by_code(Cadre, c, "责任干部") for c in data.get("cadres") or []]
+            inspection = id_by_code(Inspection, data.get("inspection"), "督查检查") or -1
+            unit = id_by_code(OrgUnit, data.get("unit"), "问题单位")
+            cadres = [id_by_code(Cadre, c, "责任干部") for c in data.get("cadres") or []]
             finding = F.add_finding(
                 inspection, unit, data.get("description"), data.get("category"), data.get("severity"),
                 cadre_ids=cadres, requirement=data.get("requirement"), deadline=_date(data.get("deadline"), "整改期限"),

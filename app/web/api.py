@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_appbuilder.api import ModelRestApi
+from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
 
 from app.core.errors import DomainError
@@ -11,6 +12,20 @@ from app.extensions import db
 from app.security.roles import API_METHODS
 
 MAX_ID = 2**31 - 1  # an INTEGER key: a larger number overflows on PostgreSQL
+
+
+def id_by_code(model, code, what: str) -> int | None:
+    """The id of the `model` row with this code (an integer is taken as the id itself); None
+    for an empty value; an unknown code is refused in Chinese like an out-of-scope one (the
+    service then checks the scope of the id)."""
+    if code in (None, ""):
+        return None
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code
+    row_id = db.session.scalar(select(model.id).where(model.code == str(code)))
+    if row_id is None:
+        raise DomainError(f"{what}“{code}”不存在或不在您的管辖范围内")
+    return row_id
 
 
 def relation_errors(datamodel, body) -> dict[str, list[str]]:
