@@ -187,3 +187,15 @@ def test_cadre_export_of_filtered_list_is_safe(client, app):
     ws = load_workbook(io.BytesIO(response.data)).active
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     assert len(rows) == 1 and rows[0][0] == "TX0001" and rows[0][1].startswith("'=")
+
+
+def test_an_import_rows_key_is_checked_once_for_every_register():
+    """tabular.key_error: the cadre, party-member and party-org imports' key rule."""
+    from app.core.tabular import key_error
+
+    seen: dict = {}
+    assert key_error("", "党员编号", seen, 2) == "党员编号不能为空"
+    assert key_error("X" * 33, "干部编号", seen, 3) == "干部编号过长（最多 32 个字符）"
+    assert key_error("DY1", "党员编号", seen, 4) is None and seen == {"DY1": 4}
+    assert key_error("DY1", "党员编号", seen, 5) == "党员编号 DY1 与第 4 行重复"
+    assert seen == {"DY1": 4}

@@ -115,6 +115,20 @@ def check_header(header: list[str], required: list[str], optional: list[str] = (
         raise ImportRejected(errors)
 
 
+def key_error(code: str, label: str, seen: dict, line: int, limit: int = 32) -> str | None:
+    """The Chinese error of an import row's key column (`label`: 干部编号, 党员编号 …): empty,
+    longer than `limit`, or repeating an earlier row's; a new key is recorded in `seen` (key →
+    line). None when the key is fine."""
+    if not code:
+        return f"{label}不能为空"
+    if len(code) > limit:
+        return f"{label}过长（最多 {limit} 个字符）"
+    if code in seen:
+        return f"{label} {code} 与第 {seen[code]} 行重复"
+    seen[code] = line
+    return None
+
+
 def parse_date(text: str) -> dt.date:
     """A date written as 2021-03-04, 2021/3/4 or 20210304; ValueError otherwise."""
     text = text.strip()

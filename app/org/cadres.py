@@ -8,7 +8,7 @@ from app.core.commands import command
 from app.core.errors import Conflict, DomainError, ImportRejected
 from app.core.lookups import rows_by_key
 from app.core.progress import checking, writing
-from app.core.tabular import check_header, parse_date, read_table
+from app.core.tabular import check_header, key_error, parse_date, read_table
 from app.extensions import db
 from app.models import CADRE_STATUSES, GENDERS, Cadre, OrgUnit
 from app.security.scope import prefix_of, unit_in_scope
@@ -105,14 +105,8 @@ def _parse_cadre_row(row, units, existing, seen, line, prefix):
         errors.append(row["__extra__"])
     code = row.get("干部编号", "")
     item: dict = {"code": code}
-    if not code:
-        errors.append("干部编号不能为空")
-    elif len(code) > 32:
-        errors.append("干部编号过长（最多 32 个字符）")
-    elif code in seen:
-        errors.append(f"干部编号 {code} 与第 {seen[code]} 行重复")
-    else:
-        seen[code] = line
+    if (problem := key_error(code, "干部编号", seen, line)) is not None:
+        errors.append(problem)
     if code in existing and not unit_in_scope(existing[code].org_unit, prefix):
         errors.append(f"干部编号 {code} 已存在且不在您的管辖范围内")
     for column, (attr, limit) in _TEXT_COLUMNS.items():

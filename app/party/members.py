@@ -12,7 +12,7 @@ from app.core.commands import command
 from app.core.errors import Conflict, DomainError, ImportRejected
 from app.core.lookups import chunked, rows_by_key
 from app.core.progress import checking, writing
-from app.core.tabular import check_header, parse_date, read_table
+from app.core.tabular import check_header, key_error, parse_date, read_table
 from app.extensions import db
 from app.models import Cadre
 from app.party import rules
@@ -141,14 +141,8 @@ def _parse_member_row(row, line, branches, existing, cadres, linked, seen, seen_
     if "__extra__" in row:
         errors.append(row["__extra__"])
     code = row.get("党员编号", "")
-    if not code:
-        errors.append("党员编号不能为空")
-    elif len(code) > 32:
-        errors.append("党员编号过长（最多 32 个字符）")
-    elif code in seen:
-        errors.append(f"党员编号 {code} 与第 {seen[code]} 行重复")
-    else:
-        seen[code] = line
+    if (problem := key_error(code, "党员编号", seen, line)) is not None:
+        errors.append(problem)
     if code in existing and not unit_in_scope(existing[code].org_unit, prefix):
         errors.append(f"党员编号 {code} 已存在且不在您的管辖范围内")
     item: dict = {"code": code}

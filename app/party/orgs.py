@@ -8,7 +8,7 @@ from app.core.commands import command
 from app.core.errors import Conflict, DomainError, ImportRejected
 from app.core.lookups import rows_by_key
 from app.core.progress import checking, writing
-from app.core.tabular import check_header, read_table
+from app.core.tabular import check_header, key_error, read_table
 from app.extensions import db
 from app.models import OrgUnit
 from app.party.models import PARTY_ORG_KINDS, PartyOrg
@@ -182,14 +182,8 @@ def _parse_org_row(row, line, units, existing, seen, prefix):
     if "__extra__" in row:
         errors.append(row["__extra__"])
     code = row.get("组织编码", "")
-    if not code:
-        errors.append("组织编码不能为空")
-    elif len(code) > 32:
-        errors.append("组织编码过长（最多 32 个字符）")
-    elif code in seen:
-        errors.append(f"组织编码 {code} 与第 {seen[code]} 行重复")
-    else:
-        seen[code] = line
+    if (problem := key_error(code, "组织编码", seen, line)) is not None:
+        errors.append(problem)
     if code in existing and not org_in_scope(existing[code], prefix):
         errors.append(f"组织编码 {code} 已存在且不在您的管辖范围内")
     name = row.get("组织名称", "")
