@@ -88,6 +88,8 @@ class Config:
     JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "2"))
     JOB_STALE_SECONDS = float(os.environ.get("JOB_STALE_SECONDS", "60"))
     JOB_KEEP_DAYS = int(os.environ.get("JOB_KEEP_DAYS", "30"))
+    # An idle worker's housekeeping (app/jobs/kinds.IDLE_TASKS) runs at most this often.
+    JOB_IDLE_SECONDS = float(os.environ.get("JOB_IDLE_SECONDS", "60"))
     JOB_MAX_PENDING_PER_USER = int(os.environ.get("JOB_MAX_PENDING_PER_USER", "10"))
     UPLOAD_FOLDER = str(BASE_DIR / "instance" / "uploads")
 

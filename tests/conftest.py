@@ -158,12 +158,10 @@ class Snapshots:
 
 def _clear_process_caches() -> None:
     """Caches kept in the process for the data of the database being replaced."""
-    from app.party import structure
     from app.profile import dashboard
     from app.web import menu_cache, todo
 
     dashboard._cache.clear()
-    structure._cache.clear()
     menu_cache._cache.clear()
     todo._counts.clear()
 

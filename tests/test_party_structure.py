@@ -9,10 +9,13 @@ import random
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import delete, select, text
 
+from app.extensions import db
+from app.models import OrgUnit
 from app.party import rules
 from app.party import structure as S
-from app.party.models import MEMBER_EDUCATIONS
+from app.party.models import MEMBER_EDUCATIONS, PartyStructureCell, PartyStructureDay
 from tests.conftest import login
 from tests.party_data import clear, member, subtree
 
@@ -153,8 +156,6 @@ def test_figures_match_a_python_count_of_random_members(units):
         made.append(m)
         member(units[where], birth, joined, confirmed, status=m["status"], gender=m["gender"],
                education=m["education"], flowing=m["flowing"], commit=False)
-    from app.extensions import db
-
     db.session.commit()
     for as_of in (dt.date(2026, 6, 15), dt.date(2001, 2, 28), dt.date(2016, 3, 1), dt.date(2040, 2, 29)):
         data = figures(units["town"], as_of)
@@ -198,16 +199,72 @@ def test_the_json_has_exactly_the_shape_of_platform_section_4(app, client, units
     assert whole["total"] > 100  # the demo's members of 罗山县
 
 
-def test_an_audited_change_shows_at_once_through_the_cached_figures(app, client, units):
+def test_a_change_shows_at_once_through_the_kept_cells(app, client, units):
     town = units["town"].code
-    member(units["V01"], dt.date(1990, 3, 1), dt.date(2015, 3, 1), dt.date(2016, 3, 1))
+    first = member(units["V01"], dt.date(1990, 3, 1), dt.date(2015, 3, 1), dt.date(2016, 3, 1))
     login(client, "kpy_luoshan")
     url = f"/party/structure.json?unit={town}&as_of=2026-06-15"
     assert client.get(url).get_json()["total"] == 1
-    assert client.get(url).get_json()["total"] == 1  # served from the minute's cache
-    member(units["V02"], dt.date(1980, 3, 1), dt.date(2005, 3, 1), dt.date(2006, 3, 1))  # audited: a new key
+    assert client.get(url).get_json()["total"] == 1  # read from the cells this time
+    member(units["V02"], dt.date(1980, 3, 1), dt.date(2005, 3, 1), dt.date(2006, 3, 1))
     again = client.get(url).get_json()
     assert again["total"] == 2 and again["age"]["41–50"] == 1
+    # A bulk UPDATE that bypasses the ORM (no audit, no listener) is seen too: the triggers.
+    db.session.execute(text("UPDATE party_member SET birth_date = :d WHERE id = :id"),
+                       {"d": dt.date(1960, 1, 1), "id": first.id})
+    db.session.commit()
+    moved = client.get(url).get_json()
+    assert moved["age"]["≥61"] == 1 and moved["age"]["31–40"] == 0
+    db.session.execute(text("DELETE FROM party_member WHERE id = :id"), {"id": first.id})
+    db.session.commit()
+    assert client.get(url).get_json()["total"] == 1
+
+
+def _root():
+    return db.session.scalar(select(OrgUnit).where(OrgUnit.parent_id.is_(None)))
+
+
+def _forget_days():
+    db.session.execute(delete(PartyStructureCell.__table__))
+    db.session.execute(delete(PartyStructureDay.__table__))
+    db.session.commit()
+
+
+def test_cells_match_a_count_afresh_after_changes_and_moves(app, units):
+    rng = random.Random(7)
+    places = [units["V01"], units["V02"], units["town"]]
+    made = [member(rng.choice(places), dt.date(1950 + rng.randrange(50), 1 + rng.randrange(12), 1),
+                   dt.date(2000, 1, 1), dt.date(2001, 1, 1)) for _ in range(30)]
+    _forget_days()
+    root = _root()
+    before = S.structure(root, AS_OF)  # the whole tree: the day counted whole and kept
+    assert db.session.scalar(select(PartyStructureDay.as_of)) == AS_OF
+    town_before = S.structure(units["town"], AS_OF)  # read from the kept cells
+    for m in made[:10]:  # changes after the day was counted: births, moves between units
+        db.session.execute(text("UPDATE party_member SET birth_date = :d, org_unit_id = :u WHERE id = :id"),
+                           {"d": dt.date(1940 + rng.randrange(60), 6, 1), "u": rng.choice(places).id, "id": m.id})
+    db.session.execute(text("DELETE FROM party_member WHERE id = :id"), {"id": made[10].id})
+    db.session.commit()
+    after, town_after = S.structure(root, AS_OF), S.structure(units["town"], AS_OF)  # changed units counted again
+    assert after["total"] == before["total"] - 1 and town_after["total"] == town_before["total"] - 1 == 29
+    assert town_after != town_before
+    _forget_days()
+    assert S.structure(units["town"], AS_OF) == town_after  # a subtree on a day not kept: counted afresh
+    assert S.structure(root, AS_OF) == after  # the whole tree counted whole again
+
+
+def test_only_the_newest_days_are_kept(app, units):
+    member(units["V01"], dt.date(1990, 3, 1), dt.date(2015, 3, 1), dt.date(2016, 3, 1))
+    _forget_days()
+    root = _root()
+    for day in range(1, 6):
+        S.structure(root, dt.date(2026, 6, day))
+    days = db.session.scalars(select(PartyStructureDay.as_of).order_by(PartyStructureDay.as_of)).all()
+    assert len(days) == S.KEPT_DAYS and days == [dt.date(2026, 6, d) for d in range(6 - S.KEPT_DAYS, 6)]
+    cells = db.session.scalars(select(PartyStructureCell.as_of).distinct()).all()
+    assert sorted(cells) == days
+    S.structure(units["town"], dt.date(2026, 5, 1))  # a subtree on a day not kept: nothing kept
+    assert db.session.scalars(select(PartyStructureDay.as_of).order_by(PartyStructureDay.as_of)).all() == days
 
 
 def test_the_page_shows_the_figures_charts_and_one_click_down(app, client, units):
@@ -247,3 +304,29 @@ def test_scope_and_refusals(app, client, username, url, status):
     login(client, username)
     got = client.get(url).status_code
     assert got == status or (status == 403 and got == 302)
+
+
+def test_an_idle_worker_counts_today_and_tomorrow_ahead(app, units, monkeypatch):
+    from app.core import clock
+    from app.jobs import kinds
+    from app.jobs.worker import Worker
+
+    member(units["V01"], dt.date(1990, 3, 1), dt.date(2015, 3, 1), dt.date(2016, 3, 1))
+    _forget_days()
+    worker = Worker(app, poll_seconds=0)
+    worker.idle()
+    today = clock.now().date()
+    days = db.session.scalars(select(PartyStructureDay.as_of).order_by(PartyStructureDay.as_of)).all()
+    assert days == [today, today + dt.timedelta(days=1)]
+    ran = []
+
+    def broken():
+        ran.append(1)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(kinds, "IDLE_TASKS", (broken,))
+    worker.idle()  # within JOB_IDLE_SECONDS of the last: nothing runs
+    assert ran == []
+    worker.idle_at = None
+    worker.idle()  # a failing task is logged; the worker carries on
+    assert ran == [1]

@@ -30,6 +30,7 @@ from app.appeals import rules
 from app.appeals.access import default_now, unit_in_scope
 from app.appeals.models import Appeal, AppealAssignment
 from app.core.errors import DomainError, NotFound
+from app.core.sql import child_key
 from app.extensions import db
 from app.models import OrgUnit
 from app.security.scope import subtree_ids
@@ -44,12 +45,7 @@ def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datet
 
 
 def _child_key(path, prefix_len: int):
-    """SQL: the id (as text) of the child unit whose subtree holds `path`, given the parent's
-    path length; '' for the parent itself."""
-    rest = func.substr(path, prefix_len + 1)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.split_part(rest, "/", 1)
-    return func.substr(rest, 1, func.instr(rest, "/") - 1)
+    return child_key(path, prefix_len, db.session.get_bind().dialect.name)
 
 
 _APPEAL_COLUMNS = ("state", "replied_at", "reply_deadline", "callback_count", "satisfied_count", "basic_count",

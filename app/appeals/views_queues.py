@@ -65,9 +65,13 @@ class AppealTodoView(BaseView):
     @has_access
     def index(self):
         user, at = acting_user(), now()
+        found = Q.todo_sections(user, at)
+        # Every section's count in one round trip (one scalar subquery each), then its first rows.
+        counts = db.session.execute(select(*[
+            select(func.count()).select_from(stmt.order_by(None).subquery()).scalar_subquery()
+            for _key, _title, _hint, stmt in found])).one() if found else ()
         sections = []
-        for key, title, hint, stmt in Q.todo_sections(user, at):
-            count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        for (key, title, hint, stmt), count in zip(found, counts):
             rows = db.session.scalars(stmt.order_by(Appeal.reply_deadline, Appeal.id).limit(SHOWN)).all()
             sections.append({"key": key, "title": title, "hint": hint, "count": count,
                              "rows": [appeal_row(a, at) for a in rows], "more": _more(key)})

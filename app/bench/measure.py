@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event, func, select, text
+from sqlalchemy import delete, event, func, select, text
 
 from app.bench import BENCH_PASSWORD, COMPUTED_PERIOD, COUNTY_CODE, PERIODS, account
 from app.bench.targets import evaluate, render_table  # noqa: F401  (render_table: for the CLI)
@@ -318,32 +318,54 @@ def _time_page(client, url: str, repeat: int, headers: dict | None = None) -> di
     }
 
 
-# ---------------------------------------------------------------- party: 结构分析 without its minute cache
+# ---------------------------------------------------------------- party: 结构分析, its three paths
 
 
 def measure_party_structure(repeat: int) -> dict | None:
-    """The structure figures computed afresh (app/party/structure.structure, not the page's
-    one-minute cache) for the city and the county user's unit: what the first reader after a
-    change, or a reader of another `as_of`, waits for."""
+    """The structure figures (app/party/structure.structure) for the city and the county
+    user's unit along their three paths: a day never asked about (every member counted, what
+    the first reader of a new day or of a past date waits for), a kept day (the page's usual
+    path: the cells summed), and a kept day right after one member changed (that unit counted
+    again for every kept day; the change itself not timed)."""
     from app.models import PartyMember
+    from app.party.models import PartyStructureCell, PartyStructureDay
     from app.party.structure import structure
 
     if not db.session.scalar(select(func.count()).select_from(PartyMember)):
         return None
+    members = db.session.scalars(select(PartyMember.id).order_by(PartyMember.id).limit(repeat)).all()
     out = []
     for level in LEVELS:
         user = current_app.appbuilder.sm.find_user(account(R.LEADER, level))
         unit = db.session.get(OrgUnit, user.org_unit_id)
-        times = []
+        paths: dict[str, list[float]] = {"new_day": [], "kept": [], "after_change": []}
         for i in range(repeat):
-            as_of = dt.date.today() - dt.timedelta(days=i)
+            as_of = dt.date.today() - dt.timedelta(days=400 + i)  # forgotten first: counted whole
+            db.session.execute(delete(PartyStructureCell.__table__).where(PartyStructureCell.as_of == as_of))
+            db.session.execute(delete(PartyStructureDay.__table__).where(PartyStructureDay.as_of == as_of))
+            db.session.commit()
             began = time.perf_counter()
-            data = structure(unit, as_of)
-            times.append(time.perf_counter() - began)
-        times.sort()
-        out.append({"level": level, "unit": unit.code, "members": data["total"], "runs": repeat,
-                    "p50_ms": round(times[len(times) // 2] * 1000, 1), "max_ms": round(times[-1] * 1000, 1)})
-    return {"structure_fresh": out}
+            structure(unit, as_of)
+            paths["new_day"].append(time.perf_counter() - began)
+        today = dt.date.today()
+        structure(unit, today)
+        for _ in range(repeat):
+            began = time.perf_counter()
+            data = structure(unit, today)
+            paths["kept"].append(time.perf_counter() - began)
+        for member_id in members:
+            db.session.execute(text("UPDATE party_member SET flowing = flowing WHERE id = :id"), {"id": member_id})
+            db.session.commit()
+            began = time.perf_counter()
+            structure(unit, today)
+            paths["after_change"].append(time.perf_counter() - began)
+        row = {"level": level, "unit": unit.code, "members": data["total"], "runs": repeat}
+        for path, times in paths.items():
+            times.sort()
+            row[f"{path}_p50_ms"] = round(times[len(times) // 2] * 1000, 1)
+            row[f"{path}_max_ms"] = round(times[-1] * 1000, 1)
+        out.append(row)
+    return {"structure": out}
 
 
 # ---------------------------------------------------------------- appeals: the figures service, the 12345 import

@@ -115,9 +115,10 @@ def render_table(report: dict) -> str:
     if appeals.get("hotline_import"):
         h = appeals["hotline_import"]
         lines.append(f"12345 工单导入 hotline import：{h['rows']:,} 行，{h['seconds']} 秒，{h['statements']} 条 SQL")
-    for f in (report.get("party") or {}).get("structure_fresh", []):
-        lines.append(f"党员结构分析（不经一分钟缓存）structure fresh [{f['level']}] {f['unit']}：{f['members']:,} 名党员，"
-                     f"p50 {f['p50_ms']} ms，最慢 {f['max_ms']} ms")
+    for f in (report.get("party") or {}).get("structure", []):
+        lines.append(f"党员结构分析 structure [{f['level']}] {f['unit']}：{f['members']:,} 名党员；"
+                     f"新日期（全部重算）p50 {f['new_day_p50_ms']} ms，已存日期 p50 {f['kept_p50_ms']} ms，"
+                     f"改动一名党员后 p50 {f['after_change_p50_ms']} ms")
     lines.append("")
     for ch in report.get("checks", []):
         lines.append(f"{ch['result']:<5} {ch['check']:<46} {str(ch['value']):<28} 目标 target {ch['target']}")

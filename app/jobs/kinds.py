@@ -107,6 +107,16 @@ def _hotline_import(params, data, filename, progress, user) -> Done:
     return Done(f"导入成功：新增 {counts['created']} 件，跳过已导入 {counts['skipped']} 件{added}", counts)
 
 
+def _keep_structure_ahead() -> None:
+    from app.party.structure import keep_ahead
+
+    keep_ahead()
+
+
+# Housekeeping the worker does when its queue is empty, at most once per JOB_IDLE_SECONDS.
+IDLE_TASKS = (_keep_structure_ahead,)
+
+
 RUNNERS = {
     "import": _model_import,
     "eval_import": _eval_import,

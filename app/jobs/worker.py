@@ -90,6 +90,8 @@ class Worker:
         self.name = name or f"{self.host}:{os.getpid()}"
         self.stopping = False
         self.ran = 0
+        self.idle_seconds = cfg.get("JOB_IDLE_SECONDS", 60)
+        self.idle_at = None  # monotonic time of the last housekeeping
 
     # ---------------------------------------------------------------- the loop
 
@@ -105,6 +107,7 @@ class Worker:
                     if job_id is None:
                         if until_idle:
                             break
+                        self.idle()
                         self._sleep(self.poll)
                         if time.monotonic() - last_check > self.stale_seconds / 2:
                             self.requeue()
@@ -115,6 +118,21 @@ class Worker:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return self.ran
+
+    def idle(self) -> None:
+        """The housekeeping of app/jobs/kinds.IDLE_TASKS (e.g. tomorrow's 结构分析 cells), at
+        most once per idle_seconds; a failing task is logged and tried again next time."""
+        from app.jobs.kinds import IDLE_TASKS
+
+        if self.idle_at is not None and time.monotonic() - self.idle_at < self.idle_seconds:
+            return
+        self.idle_at = time.monotonic()
+        for task in IDLE_TASKS:
+            try:
+                task()
+            except Exception:  # noqa: BLE001 - housekeeping never stops the worker
+                db.session.rollback()
+                log.exception("jobs: idle task %s failed", task.__name__)
 
     def claim(self) -> tuple[int | None, str]:
         claim = f"{self.name}:{uuid.uuid4().hex[:12]}"

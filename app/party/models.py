@@ -146,3 +146,39 @@ def _members_follow_branch(_mapper, connection, target: PartyOrg) -> None:
         .where(table.c.branch_id == target.id, table.c.org_unit_id != target.org_unit_id)
         .values(org_unit_id=target.org_unit_id)
     )
+
+
+# ---------------------------------------------------------------- 结构分析 cells (app/party/structure.py)
+
+STRUCTURE_CELLS = 15  # counted columns of a unit's figures as of a day (structure._figure_columns)
+
+
+class PartyStructureDay(db.Model):
+    """A day whose cells are kept: every unit's figures as of that day were counted once."""
+
+    __tablename__ = "party_structure_day"
+
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(db.DateTime)
+
+
+class PartyStructureCell(db.Model):
+    """One unit's own members counted as of a kept day (c0…c14: structure._figure_columns)."""
+
+    __tablename__ = "party_structure_cell"
+
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+for _i in range(STRUCTURE_CELLS):
+    PartyStructureCell.__table__.append_column(db.Column(f"c{_i}", Integer, nullable=False, server_default="0"))
+
+
+class PartyStructureDirty(db.Model):
+    """A unit whose members changed since its cells were counted (written by the database's
+    triggers on party_member, so a form, an import, the API and a bulk UPDATE all count)."""
+
+    __tablename__ = "party_structure_dirty"
+
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -1,26 +1,36 @@
 """结构分析: the figures of a unit subtree's party members as of a date, set-based.
 
-One aggregate query: the members of the subtree (by their denormalized unit, read from the
-covering index ix_party_member_unit_stats) are counted per unit with SUM(CASE …) per band,
-then those per-unit rows (a few thousand at most, never one per member) are summed per direct
-child unit through the unit paths, still in SQL. Bands compare dates with cutoffs worked out
-once (app/party/rules.py): the same rule on SQLite and PostgreSQL.
+Every unit's own members are counted as of a day in one aggregate query over the covering
+index ix_party_member_unit_stats (COUNT … FILTER per band, dates compared with cutoffs worked
+out once in app/party/rules.py: the same rule on SQLite and PostgreSQL). Those per-unit
+counts are kept as cells (party_structure_cell, for the last KEPT_DAYS days asked about); the
+database's triggers on party_member mark a unit whose members change, and only such units are
+counted again. A page sums the cells of the subtree per direct child unit through the unit
+paths, in SQL: a few thousand rows, never one per member.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import time
 
-from sqlalchemy import and_, func, literal, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Date, delete, func, literal, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 
+from app.core import clock
 from app.core.errors import NotFound
+from app.core.sql import child_key, plain
 from app.extensions import db
 from app.models import OrgUnit
 from app.party import rules
-from app.party.models import MEMBER_EDUCATIONS, MEMBER_STATUSES, PartyMember
+from app.party.models import (
+    MEMBER_EDUCATIONS,
+    MEMBER_STATUSES,
+    STRUCTURE_CELLS,
+    PartyMember,
+    PartyStructureCell,
+    PartyStructureDay,
+    PartyStructureDirty,
+)
 from app.security.scope import prefix_of, unit_in_scope
 
 KEYS = ("gender", "age", "education", "party_age", "status", "flowing")
@@ -50,14 +60,16 @@ def _figure_columns(as_of: dt.date) -> list:
     less the others); only a 正式党员 has a 转正时间, so "正式 at as_of" is "转正时间 on or
     before as_of" and "党龄 ≥ N years" is "转正时间 on or before as_of moved back N years";
     "age ≥ N" is "born on or before as_of moved back N years". Bands are differences of
-    these counts (split_bands)."""
+    these counts (split_bands). Dates are compared as stored (core.sql.plain: a third of
+    the time on SQLite)."""
     m = PartyMember
+    birth, confirmed = plain(m.birth_date), plain(m.confirmed_at)
     cols = [("total", func.count())]
     cols.append(("gender:男", _count(m.gender == "男")))
-    cols += [(f"age≥{n}", _count(m.birth_date <= rules.years_back(as_of, n))) for n in rules.AGE_LOWER]
+    cols += [(f"age≥{n}", _count(birth <= rules.years_back(as_of, n))) for n in rules.AGE_LOWER]
     cols += [(f"education:{e}", _count(m.education == e)) for e in MEMBER_EDUCATIONS[:-1]]
-    cols.append(("formal", _count(m.confirmed_at <= as_of)))
-    cols += [(f"party≥{n}", _count(m.confirmed_at <= rules.years_back(as_of, n))) for n in rules.PARTY_AGE_LOWER]
+    cols.append(("formal", _count(confirmed <= as_of)))
+    cols += [(f"party≥{n}", _count(confirmed <= rules.years_back(as_of, n))) for n in rules.PARTY_AGE_LOWER]
     cols.append(("flowing", _count(m.flowing.is_(True))))
     return cols
 
@@ -111,70 +123,115 @@ def _whole_tree(unit: OrgUnit) -> bool:
 
 def structure(unit: OrgUnit, as_of: dt.date) -> dict:
     """The figures of `unit`'s subtree as of `as_of` and of each direct child unit's subtree
-    (the shape of PLATFORM.md §4, counts). The caller has checked the unit is in scope."""
-    m = PartyMember
-    cols = _figure_columns(as_of)
-    names = [name for name, _ in cols]
-    per_unit = select(m.org_unit_id.label("unit_id"), *[expr.label(f"c{i}") for i, (_, expr) in enumerate(cols)])
-    if not _whole_tree(unit):  # the whole tree: every member, without testing each unit against it
-        per_unit = per_unit.where(m.org_unit_id.in_(
-            select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True))))
-    per_unit = (
-        per_unit.where(m.joined_at <= as_of)
-        .group_by(m.org_unit_id)
-        .subquery("per_unit")
+    (the shape of PLATFORM.md §4, counts). The caller has checked the unit is in scope.
+
+    Read from the kept cells when the day is kept (refresh_cells brings them up to date
+    first): each unit's own counts, summed per direct child unit through the unit paths in
+    SQL. The whole tree on a day not kept yet is counted whole and kept; a subtree on such a
+    day is counted afresh (its members only) and not kept."""
+    whole = _whole_tree(unit)
+    if refresh_cells(as_of, count_whole=whole):
+        cell = PartyStructureCell.__table__
+        source = select(cell).where(cell.c.as_of == as_of).subquery("cells")
+    else:
+        source = _counted(as_of, select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True)))
+        source = source.subquery("cells")
+    key = child_key(OrgUnit.path, len(unit.path), db.session.get_bind().dialect.name)
+    stmt = (
+        select(key, *[func.sum(source.c[f"c{i}"]) for i in range(STRUCTURE_CELLS)])
+        .select_from(source)
+        .join(OrgUnit, OrgUnit.id == source.c.unit_id)
+        .group_by(key)
     )
-    at, child = aliased(OrgUnit, name="at_unit"), aliased(OrgUnit, name="child_unit")
-    bucket = func.coalesce(child.id, literal(0))
-    rows = db.session.execute(
-        select(bucket, *[func.sum(per_unit.c[f"c{i}"]) for i in range(len(cols))])
-        .select_from(per_unit)
-        .join(at, at.id == per_unit.c.unit_id)
-        .outerjoin(child, and_(child.parent_id == unit.id, at.path.startswith(child.path)))
-        .group_by(bucket)
-    ).all()
-    by_child = {row[0]: _figures(names, row[1:]) for row in rows}
+    if not whole:
+        stmt = stmt.where(OrgUnit.path.startswith(unit.path, autoescape=True))
+    names = [name for name, _ in _figure_columns(as_of)]
+    by_child = {row[0]: _figures(names, row[1:]) for row in db.session.execute(stmt)}
     total = empty_figures()
     for figures in by_child.values():
         total["total"] += figures["total"]
-        for key in KEYS:
-            for band, value in figures[key].items():
-                total[key][band] += value
+        for key_ in KEYS:
+            for band, value in figures[key_].items():
+                total[key_][band] += value
     children = []
     for cid, code, name in db.session.execute(
             select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(OrgUnit.parent_id == unit.id)
             .order_by(OrgUnit.sort_order, OrgUnit.code)):
-        children.append({"unit": code, "name": name, **by_child.get(cid, empty_figures())})
+        children.append({"unit": code, "name": name, **by_child.get(str(cid), empty_figures())})
     return {"unit": unit.code, "as_of": as_of.isoformat(), **total, "children": children}
 
 
-CACHE_SECONDS = 60
-_CACHE_ENTRIES = 256
-_cache: dict = {}
+# ---------------------------------------------------------------- the kept cells
+
+KEPT_DAYS = 4  # days whose cells are kept (the newest counted: today, tomorrow, a date or two looked back at)
 
 
-def cached_structure(unit: OrgUnit, as_of: dt.date) -> dict:
-    """structure(), kept for a minute per (unit, as_of, state of the data), as the leaders'
-    dashboard keeps its figures (app/profile/dashboard.py).
+def _counted(as_of: dt.date, units=None):
+    """Each unit's own members counted as of `as_of` (one row per unit that has any), in the
+    cells' column order: the set-based count of every member, or of `units`' members only."""
+    m = PartyMember
+    stmt = select(literal(as_of, Date).label("as_of"), m.org_unit_id.label("unit_id"),
+                  *[expr.label(f"c{i}") for i, (_, expr) in enumerate(_figure_columns(as_of))])
+    stmt = stmt.where(plain(m.joined_at) <= as_of)
+    if units is not None:
+        stmt = stmt.where(m.org_unit_id.in_(units))
+    return stmt.group_by(m.org_unit_id)
 
-    The whole city's figures read every member (300,000 at the reference scale, a few hundred
-    milliseconds on SQLite); they are read far more often than the register changes. The key
-    holds the newest audit entry, so any change made by a form, the API or an import (every
-    member and organization write is audited) shows at once; the minute bounds the rest
-    (bulk loads that bypass the ORM). The figures depend on `as_of`, never on the clock."""
-    from app.models import AuditLog
 
-    version = db.session.scalar(select(func.max(AuditLog.id)))
-    key = (unit.id, unit.path, as_of, version)
-    hit = _cache.get(key)
-    now = time.monotonic()
-    if hit is not None and hit[0] > now:
-        return copy.deepcopy(hit[1])
-    data = structure(unit, as_of)
-    if len(_cache) >= _CACHE_ENTRIES:
-        _cache.clear()
-    _cache[key] = (now + CACHE_SECONDS, copy.deepcopy(data))
-    return data
+def _insert(table):
+    return (postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def refresh_cells(as_of: dt.date, count_whole: bool = True) -> bool:
+    """Bring the kept cells up to date, in one short transaction of their own; whether the
+    cells of `as_of` are kept (and so current) afterwards.
+
+    The units whose members changed (party_structure_dirty, filled by the database's triggers
+    on party_member) are counted again for every kept day. A day not kept is counted whole
+    when `count_whole` (every member: the one full pass, a few hundred milliseconds at 300,000
+    members on SQLite) and kept, the oldest day beyond KEPT_DAYS dropped. The first statement
+    writes, so the transaction holds the write lock (SQLite) or the rows (PostgreSQL) from its
+    start: two readers refreshing at once count each change once and never see half of it.
+    The cells are figures of the register kept for reading, not a record: nothing here is
+    audited."""
+    cell, day, dirty = (PartyStructureCell.__table__, PartyStructureDay.__table__,
+                        PartyStructureDirty.__table__)
+    targets = ["as_of", "unit_id"] + [f"c{i}" for i in range(STRUCTURE_CELLS)]
+    try:
+        changed = [row[0] for row in db.session.execute(delete(dirty).returning(dirty.c.unit_id))]
+        kept = db.session.scalar(select(func.count()).select_from(day).where(day.c.as_of == as_of)) > 0
+        if not kept and count_whole:
+            claimed = db.session.execute(
+                _insert(day).values(as_of=as_of, computed_at=dt.datetime.now())
+                .on_conflict_do_nothing().returning(day.c.as_of)).first()
+            if claimed is not None:
+                db.session.execute(delete(cell).where(cell.c.as_of == as_of))
+                db.session.execute(cell.insert().from_select(targets, _counted(as_of)))
+                old = select(day.c.as_of).order_by(day.c.computed_at.desc(), day.c.as_of.desc()).offset(KEPT_DAYS)
+                stale = [row[0] for row in db.session.execute(old)]
+                if stale:
+                    db.session.execute(delete(cell).where(cell.c.as_of.in_(stale)))
+                    db.session.execute(delete(day).where(day.c.as_of.in_(stale)))
+            kept = True
+        if changed:  # those units counted again for every kept day: two statements
+            days = db.session.scalars(select(day.c.as_of)).all()
+            if days:
+                db.session.execute(delete(cell).where(cell.c.as_of.in_(days), cell.c.unit_id.in_(changed)))
+                db.session.execute(cell.insert().from_select(targets, union_all(*[_counted(d, changed) for d in days])))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return kept
+
+
+def keep_ahead(today: dt.date | None = None) -> None:
+    """Today's and tomorrow's cells counted before anyone asks (the job worker calls this when
+    idle, app/jobs/kinds.py): the first reader of a new day finds it kept, as every reader
+    after a change finds only the changed units to count again."""
+    today = today or clock.now().date()
+    for day in (today, today + dt.timedelta(days=1)):
+        refresh_cells(day, count_whole=True)
 
 
 def structure_rows(data: dict, unit_name: str) -> tuple[list[str], list[list]]:

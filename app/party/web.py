@@ -36,7 +36,7 @@ def _figures():
     except NotFound:
         abort(404)
     as_of = _as_of()
-    return unit, as_of, S.cached_structure(unit, as_of)
+    return unit, as_of, S.structure(unit, as_of)
 
 
 class PartyStructureView(BaseView):
