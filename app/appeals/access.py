@@ -54,15 +54,16 @@ def claim(obj, column: str, expected) -> None:
 
 # ---------------------------------------------------------------- scope
 
-def appeals_visible_to(user):
+def appeals_visible_to(user, walk: bool = False):
     """SQL condition on Appeal: the rows `user` may see (an appeal belongs to the unit it
-    happened in and to every unit it was assigned to; the user sees those of its subtree)."""
-    return appeal_touches_subtree(prefix_of(user))
+    happened in and to every unit it was assigned to; the user sees those of its subtree).
+    `walk`: the form for walking an ordered index (scope.appeal_touches_subtree)."""
+    return appeal_touches_subtree(prefix_of(user), walk=walk)
 
 
-def scope_appeals(stmt, user):
+def scope_appeals(stmt, user, walk: bool = False):
     """Restrict a select of Appeal to what `user` may see."""
-    return stmt if user is None else stmt.where(appeals_visible_to(user))
+    return stmt if user is None else stmt.where(appeals_visible_to(user, walk=walk))
 
 
 def get_appeal(appeal_id, user) -> Appeal:

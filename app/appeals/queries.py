@@ -31,9 +31,10 @@ def role_names(user) -> set[str]:
     return {r.name for r in getattr(user, "roles", None) or []}
 
 
-def visible(stmt, user):
-    """A select of appeals narrowed to what `user` may see (the services' scope)."""
-    return S.scope_appeals(stmt, user)
+def visible(stmt, user, walk: bool = False):
+    """A select of appeals narrowed to what `user` may see (the services' scope; `walk`: the
+    form for reading a page down the received-time index)."""
+    return S.scope_appeals(stmt, user, walk=walk)
 
 
 def unit_id(user) -> int | None:

@@ -77,9 +77,10 @@ class AppealView(BaseView):
         error, total, capped, rows = None, 0, False, []
         try:
             self._check_unit(args)
-            stmt = apply_filters(Q.visible(select(Appeal), user), args, at)
-            total, capped, items = capped_page(stmt.order_by(Appeal.received_at.desc(), Appeal.id.desc()),
-                                               page_number())
+            order = (Appeal.received_at.desc(), Appeal.id.desc())
+            stmt = apply_filters(Q.visible(select(Appeal), user), args, at).order_by(*order)
+            walk = apply_filters(Q.visible(select(Appeal), user, walk=True), args, at).order_by(*order)
+            total, capped, items = capped_page(stmt, page_number(), walk=walk)
             rows = [appeal_row(a, at) for a in items]
         except DomainError as exc:
             error = exc.message

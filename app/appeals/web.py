@@ -220,13 +220,19 @@ def export_appeals(stmt, fmt: str, at: dt.datetime):
     return send_table(appeals_file([appeal_row(a, at) for a in items], fmt), fmt, "诉求清单")
 
 
-def capped_page(stmt, page: int) -> tuple[int, bool, list]:
+def capped_page(stmt, page: int, walk=None) -> tuple[int, bool, list]:
     """(count, whether the count was capped, the page's appeals) of a select of appeals: the
-    count stops at COUNT_CAP (a whole city's year need not be counted for every page)."""
+    count stops at COUNT_CAP (a whole city's year need not be counted for every page).
+
+    `walk`: the same select with the scope in its walking form (access.scope_appeals), read
+    for the page when the count was capped: so many rows match that walking the ordered
+    index meets the page's rows soon, where gathering and sorting all of them would not."""
     from sqlalchemy import func
 
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(COUNT_CAP + 1).subquery()))
+    counted = stmt.with_only_columns(Appeal.id).order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(counted))
     capped = total > COUNT_CAP
     page = min(page, max(0, (min(total, COUNT_CAP) - 1) // PAGE_SIZE))
-    items = db.session.scalars(stmt.offset(page * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    source = walk if capped and walk is not None else stmt
+    items = db.session.scalars(source.offset(page * PAGE_SIZE).limit(PAGE_SIZE)).all()
     return min(total, COUNT_CAP), capped, items
