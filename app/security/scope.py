@@ -388,8 +388,10 @@ def appeal_touches_subtree(prefix: str | None, walk: bool = False):
         return true()
     units = subtree_ids(prefix)
     if walk:
+        # OFFSET 0 keeps PostgreSQL from turning the probe into a hash of every assignment
+        # of the subtree (51,000 for a county, 95 ms) built before the walk starts.
         probe = select(AppealAssignment.id).where(AppealAssignment.appeal_id == Appeal.id,
-                                                  AppealAssignment.org_unit_id.in_(units))
+                                                  AppealAssignment.org_unit_id.in_(units)).offset(0)
         return or_(plain(Appeal.occurred_unit_id).in_(units), probe.exists())
     assigned = select(AppealAssignment.appeal_id).where(AppealAssignment.org_unit_id.in_(units))
     return or_(Appeal.occurred_unit_id.in_(units), Appeal.id.in_(assigned))
