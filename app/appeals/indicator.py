@@ -1,6 +1,6 @@
 """诉求办理实绩 (督考一体, PLATFORM.md §2) as `eval compute`, the result's trace and the 特写 read it:
 each cadre's own unit's figures over the period, from services.indicator_values (app/appeals/
-figures.py: two aggregate queries for every unit at once; an appeal belongs to the unit it
+figures.py: three aggregate queries for every unit at once; an appeal belongs to the unit it
 happened in and to every unit it was assigned to; the unit itself, not its subtree).
 
 A unit's figures are kept as a plain tuple in the result's inputs (what the value was computed

@@ -286,7 +286,7 @@ def _has_source(scheme, source: str) -> bool:
 
 def appeal_figures(period: EvaluationPeriod, unit_ids, now: dt.datetime | None = None) -> dict:
     """Unit id -> the 诉求 figures of the unit over the period (appeals received within its
-    dates; app/appeals/indicator.py: two aggregate queries for all the units at once)."""
+    dates; app/appeals/indicator.py: three aggregate queries for all the units at once)."""
     from app.appeals.indicator import unit_figures
 
     return unit_figures(period.start_date, period.end_date, now or clock.now(), unit_ids)
@@ -362,7 +362,7 @@ def supervision_counts(
 
 def _indicator_values(
     entered: dict, rules: scoring.SchemeRules, supervision: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0),
-    appeals=None,
+    appeals: float | None = None,
 ) -> dict[str, float | None]:
     values: dict[str, float | None] = {}
     for ind in rules.indicators:
@@ -371,11 +371,20 @@ def _indicator_values(
             # for the cadre's overdue tasks and findings within the period (see supervision_counts).
             values[ind.name] = scoring.supervision_indicator(*supervision, penalties=rules.penalties)
         elif ind.source == "appeals":
-            # 诉求办理实绩: the figures of the cadre's own unit (its subtree); none: missing.
-            values[ind.name] = appeals_value(appeals, rules)
+            # 诉求办理实绩: the value of the cadre's own unit's figures (appeals_value, worked
+            # out once per unit in _score's caller); none: missing.
+            values[ind.name] = appeals
         else:
             values[ind.name] = entered.get(ind.name)
     return values
+
+
+def _appeal_values(inputs: dict, rules: scoring.SchemeRules) -> dict:
+    """Unit id -> 诉求办理实绩 (appeals_value): once per unit, not once per cadre."""
+    if "appeal_values" not in inputs:
+        inputs["appeal_values"] = {unit: appeals_value(figures, rules)
+                                   for unit, figures in (inputs["appeals"] or {}).items()}
+    return inputs["appeal_values"]
 
 
 def _score(cid: int, inputs: dict, rules: scoring.SchemeRules) -> scoring.CadreScore:
@@ -383,7 +392,7 @@ def _score(cid: int, inputs: dict, rules: scoring.SchemeRules) -> scoring.CadreS
     total = scoring.adjustments_total([float(add or 0)], [float(deduct or 0)])
     indicators = _indicator_values(
         inputs["indicators"].get(cid, {}), rules, inputs["supervision"].get(cid, (0, 0, 0, 0, 0)),
-        (inputs["appeals"] or {}).get(inputs["units"].get(cid)),
+        _appeal_values(inputs, rules).get(inputs["units"].get(cid)),
     )
     return scoring.score_cadre(inputs["sheets"].get(cid, {}), inputs["votes"].get(cid, {}), indicators, total, rules)
 
