@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -42,3 +43,9 @@ def child_key(path, prefix_len: int, dialect: str):
     if dialect == "postgresql":
         return func.split_part(rest, "/", 1)
     return func.substr(rest, 1, func.instr(rest, "/") - 1)
+
+
+def conflict_insert(table, dialect: str):
+    """INSERT for `table` with ON CONFLICT (… DO NOTHING / DO UPDATE) on the database in use:
+    PostgreSQL's or SQLite's insert construct (both speak the same clause)."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)

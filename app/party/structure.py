@@ -14,11 +14,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Date, delete, func, literal, select, union_all
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.core import clock
 from app.core.errors import NotFound
-from app.core.sql import child_key, plain
+from app.core.sql import child_key, conflict_insert, plain
 from app.extensions import db
 from app.models import OrgUnit
 from app.party import rules
@@ -178,10 +177,6 @@ def _counted(as_of: dt.date, units=None):
     return stmt.group_by(m.org_unit_id)
 
 
-def _insert(table):
-    return (postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite).insert(table)
-
-
 def refresh_cells(as_of: dt.date, count_whole: bool = True) -> bool:
     """Bring the kept cells up to date, in one short transaction of their own; whether the
     cells of `as_of` are kept (and so current) afterwards.
@@ -202,7 +197,7 @@ def refresh_cells(as_of: dt.date, count_whole: bool = True) -> bool:
         kept = db.session.scalar(select(func.count()).select_from(day).where(day.c.as_of == as_of)) > 0
         if not kept and count_whole:
             claimed = db.session.execute(
-                _insert(day).values(as_of=as_of, computed_at=dt.datetime.now())
+                conflict_insert(day, db.session.get_bind().dialect.name).values(as_of=as_of, computed_at=dt.datetime.now())
                 .on_conflict_do_nothing().returning(day.c.as_of)).first()
             if claimed is not None:
                 db.session.execute(delete(cell).where(cell.c.as_of == as_of))

@@ -10,8 +10,8 @@ import time
 import limits
 from flask import current_app, render_template, request
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 
+from app.core.sql import conflict_insert
 from app.extensions import db
 from app.models import AuthThrottle
 
@@ -24,9 +24,8 @@ def hit(key: str, window_seconds: int, now: float | None = None) -> int:
     """Count one attempt under `key` in the current window; return the window's count."""
     start = int((time.time() if now is None else now) // window_seconds * window_seconds)
     table = AuthThrottle.__table__
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     stmt = (
-        dialect.insert(table)
+        conflict_insert(table, db.engine.dialect.name)
         .values(key=key[:160], window_start=start, hits=1)
         .on_conflict_do_update(index_elements=[table.c.key, table.c.window_start],
                                set_={"hits": table.c.hits + 1})
