@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, true, union_all
+from sqlalchemy import Integer, and_, case, cast, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
-from app.appeals import rules
+from app.appeals import cells, rules
 from app.appeals.access import default_now, unit_in_scope
-from app.appeals.models import Appeal, AppealAssignment
+from app.appeals.models import FIGURE_CELLS, Appeal, AppealAssignment
 from app.core.errors import DomainError, NotFound
-from app.core.sql import child_key, plain
+from app.core.sql import plain
 from app.extensions import db
 from app.models import OrgUnit
-from app.security.scope import subtree_ids
 
 
 def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -42,10 +41,6 @@ def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datet
     if date_to < date_from:
         raise DomainError("结束日期不能早于开始日期")
     return dt.datetime.combine(date_from, dt.time.min), dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min)
-
-
-def _child_key(path, prefix_len: int):
-    return child_key(path, prefix_len, db.session.get_bind().dialect.name)
 
 
 _APPEAL_COLUMNS = ("state", "replied_at", "reply_deadline", "callback_count", "satisfied_count", "basic_count",
@@ -79,12 +74,6 @@ def _parts(start, end, key, unit_filter, needs_path: bool):
     crossing = assigned.subquery("crossing")  # distinct per (group, appeal), its columns read once
     elsewhere = select(crossing.c.k, *[crossing.c[name] for name in _APPEAL_COLUMNS]).select_from(crossing)
     return occurred, elsewhere
-
-
-def _members(start, end, key, unit_filter, needs_path: bool):
-    """(k, the appeal's figure columns) once per appeal and group it belongs to."""
-    occurred, elsewhere = _parts(start, end, key, unit_filter, needs_path)
-    return union_all(occurred, elsewhere).subquery("members")
 
 
 def _appeal_rows(members, now) -> dict[str, dict]:
@@ -136,17 +125,6 @@ def _sum(*rows: dict | None) -> dict:
     return out
 
 
-def _rolled_up(per_unit: dict[str, dict], group_of: dict[str, str], extra: dict[str, dict]) -> dict[str, dict]:
-    """Per-unit rows summed into their groups (units outside `group_of` dropped), plus `extra`."""
-    groups: dict[str, list] = {}
-    for unit_key, row in per_unit.items():
-        if unit_key in group_of:
-            groups.setdefault(group_of[unit_key], []).append(row)
-    for key, row in extra.items():
-        groups.setdefault(key, []).append(row)
-    return {key: _sum(*rows) for key, rows in groups.items()}
-
-
 def _row(appeal_row: dict | None, assignment_row: dict | None, weights, penalty) -> dict:
     """The figures of one unit (or subtree) from its two aggregate rows."""
     ap = appeal_row or {}
@@ -180,6 +158,61 @@ def _unit_info(unit: OrgUnit) -> dict:
     return {"unit_id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind}
 
 
+def _clock_part(prefix: str, start, end, now) -> tuple[dict, dict]:
+    """What the kept cells leave to the clock, read live over the few open rows, keyed like the
+    children ("" for the unit itself, a child's id as text): appeals not replied to whose reply
+    deadline passed by `now` (merged ones left out; each appeal once per group, as in the cells)
+    and hand-overs neither signed, refused nor ended whose sign deadline passed.
+
+    Both are searched by the partial indexes over the open rows' deadlines
+    (ix_appeal_unreplied_deadline, ix_appeal_assignment_open_sign), the receipt compared as
+    stored (which keeps SQLite off the receipt index: a year of appeals), and grouped here by
+    their units' paths: the open overdue rows of a whole city are a few thousand."""
+    ap, asg = Appeal.__table__, AppealAssignment.__table__
+    unit = OrgUnit.__table__
+    overdue = select(ap.c.id).where(ap.c.replied_at.is_(None), ap.c.reply_deadline < now, ap.c.state != rules.MERGED,
+                                    plain(ap.c.received_at) >= start, plain(ap.c.received_at) < end)
+    members = union_all(
+        select(ap.c.id.label("appeal_id"), ap.c.occurred_unit_id.label("unit_id")).where(ap.c.id.in_(overdue)),
+        select(asg.c.appeal_id, asg.c.org_unit_id).where(asg.c.appeal_id.in_(overdue)),
+    ).subquery("members")
+    appeals = db.session.execute(select(members.c.appeal_id, unit.c.path)
+                                 .join(unit, unit.c.id == members.c.unit_id))
+    unsigned = db.session.scalars(
+        select(unit.c.path).select_from(asg).join(unit, unit.c.id == asg.c.org_unit_id)
+        .where(asg.c.signed_at.is_(None), asg.c.refused_at.is_(None), asg.c.ended_at.is_(None),
+               asg.c.sign_deadline < now, plain(asg.c.appeal_received_at) >= start,
+               plain(asg.c.appeal_received_at) < end))
+
+    def keys(path: str) -> tuple[str, ...]:
+        if not path.startswith(prefix):
+            return ()
+        child = path[len(prefix):].split("/", 1)[0]
+        return ("", child) if child else ("",)
+
+    groups: dict[str, set] = {}
+    for appeal_id, path in appeals:
+        for k in keys(path):
+            groups.setdefault(k, set()).add(appeal_id)
+    sign: dict[str, int] = {}
+    for path in unsigned:
+        for k in keys(path):
+            sign[k] = sign.get(k, 0) + 1
+    return {k: len(ids) for k, ids in groups.items()}, sign
+
+
+def _from_cells(sums: dict | None, reply_overdue: int, sign_overdue: int) -> tuple[dict, dict]:
+    """The two aggregate rows _row reads, from a unit's cell sums and its live part."""
+    c = dict.fromkeys(FIGURE_CELLS, 0) | (sums or {})
+    appeal_row = {name: c[name] for name in ("received", "callbacks", "satisfied", "basic", "called_back",
+                                              "reopened", "reopens")}
+    appeal_row |= {f"level{i}": c[f"level{i}"] for i in range(len(rules.LEVELS))}
+    appeal_row |= {"reply_due": c["replied"] + reply_overdue, "reply_on_time": c["on_time"]}
+    assignment_row = {"sign_on_time": c["sign_on_time"], "sign_counted": c["sign_settled"] + sign_overdue,
+                      "refusals": c["refusals"]}
+    return appeal_row, assignment_row
+
+
 def figures(user, unit_id, date_from: dt.date, date_to: dt.date, now: dt.datetime | None = None,
             weights=rules.DEFAULT_WEIGHTS, penalty: float = rules.DEFAULT_PENALTY) -> dict:
     """The §2 figures of `unit_id`'s subtree over appeals received in [date_from, date_to], with
@@ -189,53 +222,29 @@ def figures(user, unit_id, date_from: dt.date, date_to: dt.date, now: dt.datetim
     [{"unit_id", "code", "name", "kind", <figures>}]}; <figures> = received, refusals,
     sign/reply/satisfaction/reopen ({counts…, "rate": fraction or None}), levels ({level: n}),
     level_shares ({level: fraction or None}) and indicator (the 诉求办理实绩 value, None
-    without appeals). A handful of aggregate queries, whatever the number of appeals."""
+    without appeals).
+
+    The kept cells (app/appeals/cells.py, brought up to date first) give each unit's part that
+    changes only with a write: one row a unit a day for the unit and its children. What moves
+    with the clock (replies and signings overdue by `now`) is read live over the open rows. A
+    handful of queries, whatever the number of appeals."""
     now = default_now(now)
     try:
         unit = unit_in_scope(int(unit_id), user, "单位")
     except (DomainError, TypeError, ValueError):
         raise NotFound("单位不存在或不在您的管辖范围内")
     start, end = _bounds(date_from, date_to)
-    prefix = unit.path
-    everything = unit.parent_id is None and db.session.scalar(
-        select(func.count(OrgUnit.id)).where(OrgUnit.parent_id.is_(None))) == 1
-
-    def in_subtree(unit_id):
-        return true() if everything else unit_id.in_(subtree_ids(prefix))
-
-    def whole(_unit_id, _path):
-        return literal("")
-
-    def child(_unit_id, path):
-        return _child_key(path, len(prefix))
-
-    # Per unit, then rolled up over the units (never over the appeals) into the unit itself
-    # ("") and its children: the part each appeal has where it happened and the assignments
-    # are per unit, hence additive; only the few appeals assigned across groups are keyed in SQL.
-    paths = db.session.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.path.startswith(prefix, autoescape=True)))
-    group_of = {str(uid): path[len(prefix):].split("/")[0] for uid, path in paths}
-
-    def by_unit(unit_id, _path):
-        return unit_id
-
-    occurred, _ = _parts(start, end, by_unit, in_subtree, False)
-    per_unit_ap = _appeal_rows(occurred.subquery("occurred"), now)
-    per_unit_as = _assignment_rows(start, end, by_unit, in_subtree, False, now)
-    _, crossing_children = _parts(start, end, child, in_subtree, True)
-    child_ap = _rolled_up(per_unit_ap, group_of, _appeal_rows(crossing_children.subquery("crossing_children"), now))
-    child_as = _rolled_up(per_unit_as, group_of, {})
-    total_ap = _rolled_up(per_unit_ap, dict.fromkeys(group_of, ""), {})
-    if not everything:
-        _, crossing_in = _parts(start, end, whole, in_subtree, False)
-        crossing_row = _appeal_rows(crossing_in.subquery("crossing_in"), now).get("")
-        total_ap = {"": _sum(total_ap.get(""), crossing_row)}
-    total_as = _rolled_up(per_unit_as, dict.fromkeys(group_of, ""), {})
-    result = {**_unit_info(unit), "date_from": date_from, "date_to": date_to}
-    result.update(_row(total_ap.get(""), total_as.get(""), weights, penalty))
+    cells.refresh()
     children = db.session.scalars(select(OrgUnit).where(OrgUnit.parent_id == unit.id, OrgUnit.active.is_(True))
                                   .order_by(OrgUnit.sort_order, OrgUnit.code)).all()
-    result["children"] = [{**_unit_info(c), **_row(child_ap.get(str(c.id)), child_as.get(str(c.id)), weights, penalty)}
-                          for c in children]
+    sums = cells.cell_sums([unit.id, *[c.id for c in children]], date_from, date_to)
+    reply, sign = _clock_part(unit.path, start, end, now)
+    result = {**_unit_info(unit), "date_from": date_from, "date_to": date_to}
+    result.update(_row(*_from_cells(sums.get(unit.id), reply.get("", 0), sign.get("", 0)), weights, penalty))
+    result["children"] = [
+        {**_unit_info(c), **_row(*_from_cells(sums.get(c.id), reply.get(str(c.id), 0), sign.get(str(c.id), 0)),
+                                 weights, penalty)}
+        for c in children]
     return result
 
 

@@ -15,6 +15,7 @@ from typing import Optional
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -50,6 +52,7 @@ REPLY_RESULTS = ("已解决", "部分解决", "未解决并说明", "解释说�
 REVIEW_DECISIONS = {"approved": "审核通过", "returned": "退回重办"}
 CALLBACK_RESULTS = ("满意", "基本满意", "不满意")
 RESOLVED_LEVELS = ("网格", "村社区", "乡镇街道", "县区部门", "市直部门")
+OPEN_SIGN = "signed_at IS NULL AND refused_at IS NULL AND ended_at IS NULL"
 REVIEWER_KINDS = {"dispatcher": "热线调度员", "township": "乡镇街道"}
 
 
@@ -156,6 +159,9 @@ class Appeal(db.Model):
         Index("ix_appeal_reviewer_state", "reviewer_unit_id", "state"),
         Index("ix_appeal_leader_state", "leader_id", "state"),
         Index("ix_appeal_updated", "updated_at"),
+        # The figures' part that moves with the clock: appeals not replied to, by deadline.
+        Index("ix_appeal_unreplied_deadline", "reply_deadline", sqlite_where=text("replied_at IS NULL"),
+              postgresql_where=text("replied_at IS NULL")),
     )
 
     category = relationship("AppealCategory", lazy="joined")
@@ -215,6 +221,9 @@ class AppealAssignment(db.Model):
         Index("ix_appeal_assignment_unit_state", "org_unit_id", "state"),
         Index("ix_appeal_assignment_unit_received", "org_unit_id", "appeal_received_at"),
         Index("ix_appeal_assignment_from_state", "assigned_from_unit_id", "state"),
+        # The figures' part that moves with the clock: hand-overs neither signed, refused nor ended.
+        Index("ix_appeal_assignment_open_sign", "sign_deadline",
+              sqlite_where=text(OPEN_SIGN), postgresql_where=text(OPEN_SIGN)),
     )
 
     appeal: Mapped[Appeal] = relationship(back_populates="assignments")
@@ -307,3 +316,37 @@ class LeaderCharge(db.Model):
 
     leader = relationship("AppUser", lazy="joined", innerjoin=True)
     org_unit = relationship("OrgUnit", lazy="joined", innerjoin=True)
+
+
+# ---------------------------------------------------------------- figure cells (app/appeals/cells.py)
+
+FIGURE_CELLS = ("received", "replied", "on_time", "callbacks", "satisfied", "basic", "called_back", "reopened",
+                "reopens", *[f"level{i}" for i in range(len(RESOLVED_LEVELS))], "sign_on_time", "sign_settled",
+                "refusals")
+
+
+class AppealFigureCell(db.Model):
+    """The figures of the appeals received on `day` that touch `unit_id`'s subtree (each appeal
+    once, however many of its units lie there), and of that day's hand-overs to the subtree's
+    units: the part of the §2 figures that changes only when an appeal or a hand-over does.
+    Kept by app/appeals/cells.py; the columns are FIGURE_CELLS."""
+
+    __tablename__ = "appeal_figure_cell"
+
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+
+
+for _name in FIGURE_CELLS:
+    AppealFigureCell.__table__.append_column(db.Column(_name, Integer, nullable=False, server_default="0"))
+
+
+class AppealFigureDirty(db.Model):
+    """A unit and receipt day whose appeals or hand-overs changed since the cells were counted
+    (written by the database's triggers on appeal and appeal_assignment, so every write path
+    counts); unit 0 asks for every cell to be counted again (a unit moved in the tree)."""
+
+    __tablename__ = "appeal_figure_dirty"
+
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)

@@ -16,6 +16,7 @@ import time
 
 import click
 
+from app.appeals import cells as figure_cells
 from app.bench import BENCH_PASSWORD, CITY_CODE, PERIODS, bench_accounts
 from app.bench.bulk import BulkWriter, analyze, drop_everything, fast_load_pragmas, is_empty
 from app.bench.city import City
@@ -75,6 +76,9 @@ def generate(n_cadres: int, force: bool, echo=click.echo, seed: int = 2026) -> d
                               "inspection", "finding", "party_org", "party_member"))
         _accounts(echo)
         appeals(writer, rng, city, n_cadres / REFERENCE_CADRES)
+        step = time.perf_counter()
+        figure_cells.rebuild_now()
+        echo(f"  诉求统计格（按单位、日）：{time.perf_counter() - step:.1f} 秒")
         _compute_and_close(periods, echo)
         step = time.perf_counter()
         analyze()

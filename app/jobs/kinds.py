@@ -113,8 +113,14 @@ def _keep_structure_ahead() -> None:
     keep_ahead()
 
 
+def _keep_appeal_figures() -> None:
+    from app.appeals.cells import refresh
+
+    refresh()
+
+
 # Housekeeping the worker does when its queue is empty, at most once per JOB_IDLE_SECONDS.
-IDLE_TASKS = (_keep_structure_ahead,)
+IDLE_TASKS = (_keep_structure_ahead, _keep_appeal_figures)
 
 
 RUNNERS = {
