@@ -432,7 +432,7 @@ def test_a_capped_list_walks_the_index_and_shows_the_same_rows(app, ctx, client,
     for name in ("ddy_xinxian", "llr_xinxian_d03", "llr_xinxian_t01"):  # county, its department, a township
         someone = user(name)
         gathered = db.session.scalars(Q.visible(select(Appeal), someone).order_by(*order)).all()
-        walked = db.session.scalars(Q.visible(select(Appeal), someone, walk=True).order_by(*order)).all()
+        walked = db.session.scalars(Q.visible(select(Appeal), someone, form="walk").order_by(*order)).all()
         assert gathered and walked == gathered
         if name == "llr_xinxian_d03":  # whistled to: the appeals happened elsewhere, seen by assignment
             assert all(not a.occurred_unit.path.startswith(someone.org_unit.path) for a in walked)

@@ -54,16 +54,17 @@ def claim(obj, column: str, expected) -> None:
 
 # ---------------------------------------------------------------- scope
 
-def appeals_visible_to(user, walk: bool = False):
+def appeals_visible_to(user, form: str = "gather"):
     """SQL condition on Appeal: the rows `user` may see (an appeal belongs to the unit it
     happened in and to every unit it was assigned to; the user sees those of its subtree).
-    `walk`: the form for walking an ordered index (scope.appeal_touches_subtree)."""
-    return appeal_touches_subtree(prefix_of(user), walk=walk)
+    `form`: "walk" for walking an ordered index, "place" for the part that happened in the
+    subtree only (scope.appeal_touches_subtree)."""
+    return appeal_touches_subtree(prefix_of(user), form=form)
 
 
-def scope_appeals(stmt, user, walk: bool = False):
-    """Restrict a select of Appeal to what `user` may see."""
-    return stmt if user is None else stmt.where(appeals_visible_to(user, walk=walk))
+def scope_appeals(stmt, user, form: str = "gather"):
+    """Restrict a select of Appeal to what `user` may see (`form`: appeals_visible_to)."""
+    return stmt if user is None else stmt.where(appeals_visible_to(user, form=form))
 
 
 def get_appeal(appeal_id, user) -> Appeal:

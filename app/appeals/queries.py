@@ -31,10 +31,11 @@ def role_names(user) -> set[str]:
     return {r.name for r in getattr(user, "roles", None) or []}
 
 
-def visible(stmt, user, walk: bool = False):
-    """A select of appeals narrowed to what `user` may see (the services' scope; `walk`: the
-    form for reading a page down the received-time index)."""
-    return S.scope_appeals(stmt, user, walk=walk)
+def visible(stmt, user, form: str = "gather"):
+    """A select of appeals narrowed to what `user` may see (the services' scope; `form`: "walk"
+    for reading a page down the received-time index, "place" for the part that happened in
+    the user's subtree: access.appeals_visible_to)."""
+    return S.scope_appeals(stmt, user, form=form)
 
 
 def unit_id(user) -> int | None:

@@ -79,8 +79,9 @@ class AppealView(BaseView):
             self._check_unit(args)
             order = (Appeal.received_at.desc(), Appeal.id.desc())
             stmt = apply_filters(Q.visible(select(Appeal), user), args, at).order_by(*order)
-            walk = apply_filters(Q.visible(select(Appeal), user, walk=True), args, at).order_by(*order)
-            total, capped, items = capped_page(stmt, page_number(), walk=walk)
+            walk = apply_filters(Q.visible(select(Appeal), user, form="walk"), args, at).order_by(*order)
+            place = apply_filters(Q.visible(select(Appeal), user, form="place"), args, at)
+            total, capped, items = capped_page(stmt, page_number(), walk=walk, place=place)
             rows = [appeal_row(a, at) for a in items]
         except DomainError as exc:
             error = exc.message

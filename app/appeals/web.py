@@ -220,17 +220,27 @@ def export_appeals(stmt, fmt: str, at: dt.datetime):
     return send_table(appeals_file([appeal_row(a, at) for a in items], fmt), fmt, "诉求清单")
 
 
-def capped_page(stmt, page: int, walk=None) -> tuple[int, bool, list]:
+def capped_page(stmt, page: int, walk=None, place=None) -> tuple[int, bool, list]:
     """(count, whether the count was capped, the page's appeals) of a select of appeals: the
     count stops at COUNT_CAP (a whole city's year need not be counted for every page).
 
     `walk`: the same select with the scope in its walking form (access.scope_appeals), read
     for the page when the count was capped: so many rows match that walking the ordered
-    index meets the page's rows soon, where gathering and sorting all of them would not."""
-    from sqlalchemy import func
+    index meets the page's rows soon, where gathering and sorting all of them would not.
+    `place`: a select of a subset of the rows (those that happened in the subtree) counted
+    first, in the same statement: when it alone passes the cap, the whole select is not
+    counted (a CASE evaluates the branch it takes only, on SQLite and PostgreSQL)."""
+    from sqlalchemy import case, func
 
-    counted = stmt.with_only_columns(Appeal.id).order_by(None).limit(COUNT_CAP + 1).subquery()
-    total = db.session.scalar(select(func.count()).select_from(counted))
+    def capped_count(select_):
+        counted = select_.with_only_columns(Appeal.id).order_by(None).limit(COUNT_CAP + 1).subquery()
+        return select(func.count()).select_from(counted).scalar_subquery()
+
+    if place is None:
+        total = db.session.scalar(select(capped_count(stmt)))
+    else:
+        total = db.session.scalar(select(case((capped_count(place) > COUNT_CAP, COUNT_CAP + 1),
+                                              else_=capped_count(stmt))))
     capped = total > COUNT_CAP
     page = min(page, max(0, (min(total, COUNT_CAP) - 1) // PAGE_SIZE))
     source = walk if capped and walk is not None else stmt
