@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, and_, case, cast, func, or_, select, union_all
+from sqlalchemy import Integer, and_, case, cast, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.appeals import cells, rules
@@ -158,6 +158,9 @@ def _unit_info(unit: OrgUnit) -> dict:
     return {"unit_id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind}
 
 
+CHUNK = 5000  # appeal ids a statement names
+
+
 def _clock_part(prefix: str, start, end, now) -> tuple[dict, dict]:
     """What the kept cells leave to the clock, read live over the few open rows, keyed like the
     children ("" for the unit itself, a child's id as text): appeals not replied to whose reply
@@ -170,14 +173,15 @@ def _clock_part(prefix: str, start, end, now) -> tuple[dict, dict]:
     their units' paths: the open overdue rows of a whole city are a few thousand."""
     ap, asg = Appeal.__table__, AppealAssignment.__table__
     unit = OrgUnit.__table__
-    overdue = select(ap.c.id).where(ap.c.replied_at.is_(None), ap.c.reply_deadline < now, ap.c.state != rules.MERGED,
-                                    plain(ap.c.received_at) >= start, plain(ap.c.received_at) < end)
-    members = union_all(
-        select(ap.c.id.label("appeal_id"), ap.c.occurred_unit_id.label("unit_id")).where(ap.c.id.in_(overdue)),
-        select(asg.c.appeal_id, asg.c.org_unit_id).where(asg.c.appeal_id.in_(overdue)),
-    ).subquery("members")
-    appeals = db.session.execute(select(members.c.appeal_id, unit.c.path)
-                                 .join(unit, unit.c.id == members.c.unit_id))
+    overdue = db.session.execute(
+        select(ap.c.id, unit.c.path).join(unit, unit.c.id == ap.c.occurred_unit_id)
+        .where(ap.c.replied_at.is_(None), ap.c.reply_deadline < now, ap.c.state != rules.MERGED,
+               plain(ap.c.received_at) >= start, plain(ap.c.received_at) < end)).all()
+    appeals = list(overdue)
+    ids = [appeal_id for appeal_id, _ in overdue]
+    for i in range(0, max(len(ids), 1), CHUNK):  # their hand-overs by the appeal index (a join hashes them all)
+        appeals += db.session.execute(select(asg.c.appeal_id, unit.c.path).join(unit, unit.c.id == asg.c.org_unit_id)
+                                      .where(asg.c.appeal_id.in_(ids[i:i + CHUNK]))).all()
     unsigned = db.session.scalars(
         select(unit.c.path).select_from(asg).join(unit, unit.c.id == asg.c.org_unit_id)
         .where(asg.c.signed_at.is_(None), asg.c.refused_at.is_(None), asg.c.ended_at.is_(None),
