@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Integer, and_, case, cast, func, or_, select
-from sqlalchemy.orm import aliased
 
 from app.appeals import cells, rules
 from app.appeals.access import default_now, unit_in_scope
@@ -47,32 +46,22 @@ _APPEAL_COLUMNS = ("state", "replied_at", "reply_deadline", "callback_count", "s
                    "reopen_count", "resolved_level")
 
 
-def _parts(start, end, key, unit_filter, needs_path: bool):
-    """The two parts of an appeal's membership, as selects of (k, the appeal's figure columns):
-    each appeal under the group of the unit it happened in ("occurred"), and (distinct, and
-    only these few) under the groups it was assigned into from elsewhere ("crossing").
-    `unit_filter(unit_id column)` selects the units asked about (by id: the indexes on the
-    unit columns lead); `key(unit_id column, path column)` names the group (the path only
-    when `needs_path`)."""
-    place = aliased(OrgUnit, name="place")
-    target = aliased(OrgUnit, name="target")
+def _parts(start, end, ids: list[int]):
+    """The two parts of the appeals' membership of the units `ids` (each unit itself), as
+    selects of (k: the unit id, the appeal's figure columns): each appeal under the unit it
+    happened in ("occurred"), and (distinct: an appeal handed twice to a unit counts once)
+    under the other units it was handed to ("elsewhere"). The two never share an (appeal,
+    unit) pair, so their aggregates add up."""
     a = AppealAssignment
-    place_key = key(Appeal.occurred_unit_id, place.path)
-    target_key = key(a.org_unit_id, target.path)
     columns = [getattr(Appeal, name) for name in _APPEAL_COLUMNS]
-    occurred = select(place_key.label("k"), *columns).select_from(Appeal)
-    assigned = (select(target_key.label("k"), a.appeal_id.label("appeal_id"), *columns).select_from(a)
-                .join(Appeal, Appeal.id == a.appeal_id))
-    if needs_path:
-        occurred = occurred.join(place, place.id == Appeal.occurred_unit_id)
-        assigned = assigned.join(target, target.id == a.org_unit_id).join(place, place.id == Appeal.occurred_unit_id)
-    occurred = occurred.where(unit_filter(Appeal.occurred_unit_id), Appeal.received_at >= start,
-                              Appeal.received_at < end)
-    assigned = assigned.where(unit_filter(a.org_unit_id), a.appeal_received_at >= start, a.appeal_received_at < end,
-                              a.org_unit_id != Appeal.occurred_unit_id,
-                              or_(~unit_filter(Appeal.occurred_unit_id), target_key != place_key)).distinct()
-    crossing = assigned.subquery("crossing")  # distinct per (group, appeal), its columns read once
-    elsewhere = select(crossing.c.k, *[crossing.c[name] for name in _APPEAL_COLUMNS]).select_from(crossing)
+    occurred = (select(cast(Appeal.occurred_unit_id, Integer).label("k"), *columns)
+                .where(Appeal.occurred_unit_id.in_(ids), Appeal.received_at >= start, Appeal.received_at < end))
+    assigned = (select(cast(a.org_unit_id, Integer).label("k"), a.appeal_id.label("appeal_id"), *columns).select_from(a)
+                .join(Appeal, Appeal.id == a.appeal_id)
+                .where(a.org_unit_id.in_(ids), a.appeal_received_at >= start, a.appeal_received_at < end,
+                       a.org_unit_id != Appeal.occurred_unit_id)
+                .distinct().subquery("elsewhere_pairs"))
+    elsewhere = select(assigned.c.k, *[assigned.c[name] for name in _APPEAL_COLUMNS])
     return occurred, elsewhere
 
 
@@ -96,14 +85,12 @@ def _appeal_rows(members, now) -> dict[str, dict]:
     return {str(row.k): row._asdict() for row in db.session.execute(select(*cols).group_by(m.k))}
 
 
-def _assignment_rows(start, end, key, unit_filter, needs_path: bool, now) -> dict[str, dict]:
+def _assignment_rows(start, end, ids: list[int], now) -> dict[str, dict]:
+    """Per unit of `ids`: its hand-overs' signing figures and refusals (keyed by the id as text)."""
     a = AppealAssignment
-    inner = select(key(a.org_unit_id, OrgUnit.path).label("k"), a.signed_at, a.sign_deadline, a.refused_at,
-                   a.ended_at).select_from(a)
-    if needs_path:
-        inner = inner.join(OrgUnit, OrgUnit.id == a.org_unit_id)
-    inner = inner.where(unit_filter(a.org_unit_id), a.appeal_received_at >= start, a.appeal_received_at < end)
-    inner = inner.subquery("asg")
+    inner = (select(cast(a.org_unit_id, Integer).label("k"), a.signed_at, a.sign_deadline, a.refused_at, a.ended_at)
+             .where(a.org_unit_id.in_(ids), a.appeal_received_at >= start, a.appeal_received_at < end)
+             .subquery("asg"))
     signed_on_time = and_(inner.c.signed_at.is_not(None), inner.c.signed_at <= inner.c.sign_deadline)
     overdue = and_(inner.c.signed_at.is_(None),
                    plain(inner.c.sign_deadline) < func.coalesce(inner.c.refused_at, inner.c.ended_at, now))
@@ -265,20 +252,13 @@ def indicator_values(unit_ids, date_from: dt.date, date_to: dt.date, now: dt.dat
         return {}
     start, end = _bounds(date_from, date_to)
 
-    def own(unit_id):
-        return unit_id.in_(ids)
-
-    def by_unit(unit_id, _path):
-        return cast(unit_id, Integer)
-
-    # The two parts of the membership grouped each on its own and added per unit (they never
-    # share an (appeal, unit) pair: "elsewhere" is an assignment to another unit than the place),
-    # instead of one GROUP BY over their union: no sort of a million rows.
-    occurred, elsewhere = _parts(start, end, by_unit, own, False)
+    # The two parts of the membership grouped each on its own and added per unit, instead of
+    # one GROUP BY over their union: no sort of a million rows.
+    occurred, elsewhere = _parts(start, end, ids)
     occurred_rows = _appeal_rows(occurred.subquery("occurred"), now)
     elsewhere_rows = _appeal_rows(elsewhere.subquery("elsewhere"), now)
     appeal_rows = {k: _sum(occurred_rows.get(k), elsewhere_rows.get(k)) for k in {*occurred_rows, *elsewhere_rows}}
-    assignment_rows = _assignment_rows(start, end, by_unit, own, False, now)
+    assignment_rows = _assignment_rows(start, end, ids, now)
     return {i: {"unit_id": i, **_row(appeal_rows.get(str(i)), assignment_rows.get(str(i)), weights, penalty)}
             for i in ids}
 
