@@ -1,5 +1,6 @@
-"""The figures of PLATFORM.md §2 and the 诉求办理实绩 indicator, set-based (a few GROUP BY
-queries whatever the number of appeals; no per-row Python).
+"""The figures of PLATFORM.md §2 and the 诉求办理实绩 indicator, set-based: a handful of queries
+whatever the number of appeals. figures() sums kept cells (app/appeals/cells.py) and reads the
+part that moves with the clock live; indicator_values() groups the period's appeals per unit.
 
 Which appeals count: those received in [date_from, date_to] (whole days) that belong to the
 unit(s) asked about — an appeal belongs to the unit it happened in and to every unit it was
