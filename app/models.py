@@ -119,7 +119,10 @@ class Cadre(db.Model):
     phone: Mapped[Optional[str]] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    org_unit: Mapped[OrgUnit] = relationship(lazy="joined", innerjoin=True)
+    # "unnested": reached through an outer join (an item's 责任干部), the unit is joined
+    # LEFT OUTER after it rather than nested as "(cadre JOIN org_unit)", which SQLite
+    # materializes in full (every cadre) for each row it loads.
+    org_unit: Mapped[OrgUnit] = relationship(lazy="joined", innerjoin="unnested")
     career_records: Mapped[list[CareerRecord]] = relationship(
         back_populates="cadre", cascade="all, delete-orphan", order_by="CareerRecord.start_date"
     )

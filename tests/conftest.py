@@ -90,6 +90,48 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    # The slow modules first (see SLOW_MODULES); the others keep their order after them.
+    rank = {name: i for i, name in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1], len(rank)))
+
+
+# `make test` hands whole files to the pytest-xdist workers (--dist loadfile), each taking the
+# next file in this order when it runs short: the longest files go first, so the run does not
+# end with one worker still busy on a long file while the other idles. Seconds a file takes
+# on a quiet 2-core machine, roughly. test_bench_small needs no snapshot: it goes second so
+# that one worker runs it while the other builds the snapshots that both then copy
+# (_run_snapshots). Only the order changes, never what runs.
+SLOW_MODULES = (
+    "test_browser.py",                        # 44 s
+    "test_bench_small.py",                    # 25 s, no snapshot
+    "test_browser_journeys_admin.py",         # 33 s
+    "test_permission_matrix.py",              # 31 s
+    "test_jobs.py",                           # 29 s
+    "test_browser_appeals.py",                # 20 s
+    "test_concurrency.py",                    # 19 s
+    "test_browser_journeys_supervision.py",   # 18 s
+    "test_browser_journeys_profile.py",       # 18 s
+    "test_faults_real.py",                    # 17 s
+    "test_api_schema.py",                     # 17 s
+    "test_profile_browser.py",                # 15 s
+    "test_browser_supervision.py",            # 15 s
+    "test_browser_journeys_org_eval.py",      # 13 s
+    "test_voting_load.py",                    # 12 s
+    "test_hostile_input.py",                  # 12 s
+    "test_foundation.py",                     # 11 s
+    "test_credentials.py",                    # 11 s
+    "test_accounts.py",                       # 10 s
+    "test_party_structure.py",                # 9 s
+    "test_browser_instructions.py",           # 7 s
+    "test_golden_cli.py",                     # 7 s
+)
+
+
+def pytest_configure(config):
+    """pytest-xdist would reorder the files by their number of tests (--loadscope-reorder, its
+    default): keep the order above instead."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def _pg_admin(url: str):
@@ -200,6 +242,16 @@ def _snapshot_cache(database_url: str) -> Path | None:
     return ROOT / ".test-cache" / f"{dt.date.today().isoformat()}-{digest.hexdigest()[:16]}"
 
 
+def _run_snapshots(database_url: str, tmp_path_factory) -> Path | None:
+    """Where the workers of one pytest-xdist run share the SQLite snapshots when there is no
+    cache between runs (TEST_SNAPSHOT_CACHE=0, CI): the first worker to need them builds them,
+    the others copy them (the demo city takes seconds to seed). The run's own temporary
+    directory (each worker's is a popen-gwN inside it), so no other run sees them."""
+    if not database_url.startswith("sqlite") or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    return tmp_path_factory.getbasetemp().parent / "snapshots" / "run"
+
+
 def _keep_snapshots(made: Path, cache: Path) -> None:
     """Copy the run's snapshots into the cache (atomically: parallel workers may race)."""
     import shutil
@@ -233,7 +285,7 @@ def snapshots(database_url, tmp_path_factory):
         SQLALCHEMY_DATABASE_URI = database_url
 
     application = create_app(Cfg)
-    cached = _snapshot_cache(database_url)
+    cached = _snapshot_cache(database_url) or _run_snapshots(database_url, tmp_path_factory)
     with _cache_lock(cached):  # parallel workers: the first builds, the others wait and reuse
         if cached is not None and (cached / "demo.db").is_file():
             saved = Snapshots(database_url, cached)  # made from the same sources today

@@ -129,29 +129,50 @@ def golden_template(config, tmp_root: Path) -> str:
     if kind in _TEMPLATES:
         return _TEMPLATES[kind]
     if kind == "sqlite":
-        path = tmp_root / "rel_template.db"
-        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            stale.unlink(missing_ok=True)
-        url = "sqlite:///" + str(path)
-    else:
-        name = "rel_tmpl_" + uuid.uuid4().hex[:10]
-        admin_url = re.sub(r"/[^/]*$", "/postgres", pg_url())
+        return _shared_sqlite_template(tmp_root)
+    name = "rel_tmpl_" + uuid.uuid4().hex[:10]
+    admin_url = re.sub(r"/[^/]*$", "/postgres", pg_url())
 
-        def admin(sql: str) -> None:  # a fresh connection each time: PostgreSQL may have been restarted
-            engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-            with engine.connect() as conn:
-                conn.execute(text(sql))
-            engine.dispose()
+    def admin(sql: str) -> None:  # a fresh connection each time: PostgreSQL may have been restarted
+        engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        with engine.connect() as conn:
+            conn.execute(text(sql))
+        engine.dispose()
 
-        admin(f'CREATE DATABASE "{name}"')
+    admin(f'CREATE DATABASE "{name}"')
 
-        def drop():
-            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    def drop():
+        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-        config.add_cleanup(drop)
-        url = re.sub(r"/[^/]*$", f"/{name}", pg_url())
+    config.add_cleanup(drop)
+    url = re.sub(r"/[^/]*$", f"/{name}", pg_url())
     run_task(url, "template", CASE, PASSWORD, STAFF_USER, ADMIN_USER)
     _TEMPLATES[kind] = url
+    return url
+
+
+def _shared_sqlite_template(tmp_root: Path) -> str:
+    """The SQLite golden template, built once per run: under pytest-xdist the workers share it
+    in the run's temporary directory (each worker's own is a popen-gwN inside it), the first
+    to need it building it while the others wait; clones only read it."""
+    import fcntl
+
+    shared = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+    root = tmp_root.parent / "golden" if shared else tmp_root
+    root.mkdir(parents=True, exist_ok=True)
+    path, ready = root / "rel_template.db", root / "rel_template.ready"
+    url = "sqlite:///" + str(path)
+    with open(root / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (shared and ready.is_file()):
+                for stale in (ready, path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                    stale.unlink(missing_ok=True)
+                run_task(url, "template", CASE, PASSWORD, STAFF_USER, ADMIN_USER)
+                ready.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    _TEMPLATES["sqlite"] = url
     return url
 
 

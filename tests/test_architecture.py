@@ -9,6 +9,7 @@ import views; security never imports views; domains depend one way
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[1] / "app"
@@ -76,7 +77,11 @@ def _deps(name: str) -> set[str]:
     return deps
 
 
-GRAPH = {name: _deps(name) for name in MODULES}
+@functools.cache
+def graph() -> dict[str, set[str]]:
+    """module -> the app modules it imports; worked out when a test first asks, not when the
+    file is collected (every pytest-xdist worker collects it, only one runs it)."""
+    return {name: _deps(name) for name in MODULES}
 
 
 def _leaf(name: str) -> str:
@@ -102,7 +107,7 @@ def test_no_import_cycles():
         counter[0] += 1
         stack.append(v)
         on_stack.add(v)
-        for w in GRAPH[v]:
+        for w in graph()[v]:
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
@@ -119,7 +124,7 @@ def test_no_import_cycles():
             if len(component) > 1:
                 cycles.append(sorted(component))
 
-    for v in sorted(GRAPH):
+    for v in sorted(graph()):
         if v not in index:
             visit(v)
     assert not cycles, f"import cycles: {cycles}"
@@ -127,7 +132,7 @@ def test_no_import_cycles():
 
 def test_core_and_models_import_nothing_above_them():
     bad = []
-    for name, deps in GRAPH.items():
+    for name, deps in graph().items():
         if _is_base(name) or name.startswith("app.core"):
             bad += [(name, d) for d in deps if not (_is_base(d) or d.startswith("app.core"))]
     assert not bad, f"core/models import upwards: {bad}"
@@ -145,24 +150,24 @@ def test_services_take_the_user_instead_of_reading_the_request():
                 bad.append((name, module))
             if module == "app.security.scope" and REQUEST_SCOPE & set(names):
                 bad.append((name, "scope." + "/".join(sorted(REQUEST_SCOPE & set(names)))))
-        bad += [(name, d) for d in GRAPH[name] if _is_view(d) or d.startswith("app.web")]
+        bad += [(name, d) for d in graph()[name] if _is_view(d) or d.startswith("app.web")]
     assert not bad, f"services read the request or import screens: {bad}"
 
 
 def test_apis_and_security_never_import_views():
-    bad = [(name, d) for name, deps in GRAPH.items() for d in deps
+    bad = [(name, d) for name, deps in graph().items() for d in deps
            if (_leaf(name) == "api" or name.startswith("app.security")) and _is_view(d)]
     assert not bad, f"API or security imports views: {bad}"
 
 
 def test_the_job_machinery_knows_no_domain():
-    bad = [(name, d) for name in PLATFORM for d in GRAPH[name] if _domain(d) is not None or _is_view(d)]
+    bad = [(name, d) for name in PLATFORM for d in graph()[name] if _domain(d) is not None or _is_view(d)]
     assert not bad, f"job machinery imports a domain or a screen: {bad}"
 
 
 def test_domains_depend_one_way():
     bad = []
-    for name, deps in GRAPH.items():
+    for name, deps in graph().items():
         own = _domain(name)
         if own is None:
             continue

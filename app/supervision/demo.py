@@ -56,9 +56,12 @@ def seed_demo_supervision() -> bool:
     sqlite = db.engine.dialect.name == "sqlite"
     if sqlite:  # thousands of small commits: skip the fsync of each (demo data only)
         db.session.execute(text("PRAGMA synchronous=OFF"))
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
     try:
         return _seed()
     finally:
+        session.expire_on_commit = expire
         if sqlite:
             db.session.rollback()
             db.session.execute(text("PRAGMA synchronous=FULL"))
