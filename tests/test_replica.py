@@ -173,6 +173,15 @@ def replica_statements(app, standby):
     event.remove(engine, "before_cursor_execute", counted)
 
 
+def get(client, url: str):
+    """A request, then the test's session (shared with the request's: the test holds the app
+    context) ends its transaction, as the app does at the end of a request: an open transaction
+    on the replica would hold its replay back (for max_standby_streaming_delay, 30 s)."""
+    response = client.get(url)
+    db.session.rollback()
+    return response
+
+
 def reader(client, username="kpy_luoshan"):
     """Logged in, the login's own write (counters, audit) left behind: the reports may read the
     replica."""
@@ -183,7 +192,7 @@ def reader(client, username="kpy_luoshan"):
 
 
 def total(client, town) -> int:
-    response = client.get(f"/party/structure.json?unit={town.code}&as_of={AS_OF.isoformat()}")
+    response = get(client, f"/party/structure.json?unit={town.code}&as_of={AS_OF.isoformat()}")
     assert response.status_code == 200
     return response.get_json()["total"]
 
@@ -207,7 +216,7 @@ def test_a_report_reads_the_replica_and_other_pages_the_primary(app, client, uni
     before = replica_statements[0]
     assert total(client, units["town"]) == 1  # the replica, paused before the new member
     assert replica_statements[0] > before
-    listed = client.get(f"/partymembers/list/?q={code}")
+    listed = get(client, f"/partymembers/list/?q={code}")
     assert listed.status_code == 200 and code in listed.get_data(as_text=True)  # the primary
     on_replica("SELECT pg_wal_replay_resume()")
     caught_up()
@@ -219,11 +228,11 @@ def test_every_report_answers_from_the_replica(app, client, units, replica_state
     for url in ["/dashboard/", "/supervision/board/", "/appeals/figures/", "/appeals/figures/export/xlsx",
                 "/party/structure", "/party/structure.xlsx", "/partymembers/export/csv", "/cadres/export/xlsx"]:
         before = replica_statements[0]
-        response = client.get(url)
+        response = get(client, url)
         assert response.status_code == 200, url
         assert replica_statements[0] > before, url
     before = replica_statements[0]
-    assert client.get("/partymembers/list/").status_code == 200
+    assert get(client, "/partymembers/list/").status_code == 200
     assert replica_statements[0] == before  # a list is no report: the primary
 
 
@@ -244,7 +253,7 @@ def test_cells_brought_up_to_date_by_a_report_are_written_and_read_on_the_primar
     member(units["V02"], dt.date(1980, 3, 1), dt.date(2005, 3, 1), dt.date(2006, 3, 1))  # cells not counted yet
     assert total(client, units["town"]) == 1  # written on the primary, never on the read-only replica
     assert total(client, units["town"]) == 0  # nothing more to count: the paused replica
-    assert client.get("/appeals/figures/").status_code == 200
+    assert get(client, "/appeals/figures/").status_code == 200
 
 
 def test_a_lagging_replica_leaves_reports_to_the_primary(app, client, units, replica_statements):
@@ -273,8 +282,8 @@ def test_a_stopped_replica_leaves_reports_to_the_primary(app, client, units, sta
         assert total(client, units["town"]) == 1
         replica.forget()
         assert total(client, units["town"]) == 1  # the probe finds it down
-        assert client.get("/appeals/figures/").status_code == 200
-        assert client.get("/party/structure").status_code == 200
+        assert get(client, "/appeals/figures/").status_code == 200
+        assert get(client, "/party/structure").status_code == 200
     finally:
         _start(standby)
         caught_up()
