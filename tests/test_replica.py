@@ -35,6 +35,7 @@ HBA = Path("/etc/postgresql/15/main/pg_hba.conf")
 HBA_LINE = "host replication all 127.0.0.1/32 trust"
 LOCK = Path(tempfile.gettempdir()) / f"dkyt-test-replica-{PORT}.lock"
 AS_OF = dt.date(2026, 6, 15)
+SLOT = f"dkyt_test_replica_{PORT}"
 
 
 def _as_postgres(*args: str) -> subprocess.CompletedProcess:
@@ -44,14 +45,30 @@ def _as_postgres(*args: str) -> subprocess.CompletedProcess:
     return done
 
 
+def _drop_slot() -> None:
+    """The replica's slot on the primary, once nothing streams from it (never left behind: a
+    slot nobody reads keeps every WAL segment from then on)."""
+    with psycopg.connect(_primary_dsn(), autocommit=True) as conn:
+        for _ in range(50):
+            left = conn.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (SLOT,)).fetchone()
+            if left is None:
+                return
+            if not left[0]:
+                conn.execute("SELECT pg_drop_replication_slot(%s)", (SLOT,))
+                return
+            time.sleep(0.2)
+
+
 def _base_backup(data: str) -> None:
-    """pg_basebackup of the cluster into `data`, tried three times: the suite's other workers
-    create and drop databases meanwhile, and their forced checkpoints have been seen to end the
-    backup's WAL stream."""
+    """pg_basebackup of the cluster into `data`, streaming through a replication slot of its own:
+    the suite's other workers create and drop databases meanwhile, and the checkpoints they force
+    remove WAL the replica has not received yet. Tried three times (such a checkpoint has also
+    been seen to end the backup's WAL stream)."""
     for attempt in range(3):
+        _drop_slot()
         try:
             _as_postgres(str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", "5432", "-U", "postgres",
-                         "-D", data, "-R", "-X", "stream")
+                         "-D", data, "-R", "-X", "stream", "-C", "-S", SLOT)
             return
         except subprocess.CalledProcessError as exc:
             if attempt == 2:
@@ -140,6 +157,8 @@ def standby(app):
         app.config.update(saved)
         replica.forget()
         _stop(data)
+        with app.app_context():
+            _drop_slot()
         shutil.rmtree(data, ignore_errors=True)
         fcntl.flock(lock, fcntl.LOCK_UN)
         lock.close()

@@ -92,7 +92,7 @@ def lag_seconds(url: str) -> float | None:
         with _engine(url).connect() as conn:
             lag = conn.execute(text(LAG_SQL)).scalar()
     except Exception as exc:  # down, refusing, starting: the primary reads
-        log.warning("只读副本不可用，改读主库: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        log.debug("replica probe failed: %s", exc)
         return None
     return None if lag is None else float(lag)
 
@@ -106,8 +106,12 @@ def usable(url: str) -> bool:
         return probed[1]
     lag = lag_seconds(url)
     ok = lag is not None and lag <= current_app.config.get("READ_MAX_LAG_SECONDS", 10)
-    if lag is not None and not ok:
-        log.warning("只读副本延迟 %.1f 秒，超过上限，改读主库", lag)
+    if probed is None or probed[1] != ok:  # logged when it changes, not at every probe
+        if ok:
+            log.info("read replica in use (lag %.1f s)", lag)
+        else:
+            log.warning("read replica left for the primary: %s",
+                        "unreachable or not a standby" if lag is None else f"lag {lag:.1f} s")
     _probes[url] = (now, ok)
     return ok
 
@@ -189,7 +193,8 @@ def _routed(view):
         try:
             return view(*args, **kwargs)
         except DBAPIError as exc:
-            log.warning("只读副本查询失败，改读主库: %s", str(exc).splitlines()[0])
+            log.warning("a report failed on the read replica, made again on the primary: %s",
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             _mark_down(url)
             db = current_app.extensions["sqlalchemy"]
             try:
