@@ -24,7 +24,7 @@ from sqlalchemy import event
 from app.core import replica
 from app.extensions import db
 from app.party import structure as S
-from tests.conftest import login
+from tests.conftest import PASSWORD, login
 from tests.party_data import clear, member, subtree
 
 pytestmark = pytest.mark.postgresql_only
@@ -173,7 +173,7 @@ def units(app, ctx, standby):
     yield units
     with contextlib.suppress(psycopg.Error):
         on_replica("SELECT pg_wal_replay_resume()")
-    app.config.update(READ_MAX_LAG_SECONDS=3600, READ_PROBE_SECONDS=0)
+    app.config.update(READ_MAX_LAG_SECONDS=3600, READ_PROBE_SECONDS=0, READ_AFTER_WRITE_SECONDS=5)
     replica.forget()
     clear(units)
 
@@ -256,14 +256,21 @@ def test_every_report_answers_from_the_replica(app, client, units, replica_state
 
 
 def test_the_user_who_just_wrote_reads_the_primary(app, client, units):
-    reader(client)
+    app.config.update(READ_AFTER_WRITE_SECONDS=60)  # no slow machine outlasts it mid-test
+    reader(client, "ld_luoshan")
     paused_with_a_new_member(units)
     assert total(client, units["town"]) == 0
-    login(client, "kpy_luoshan")  # a write of this browser session (the login's counters and audit)
+    new = "Rep1ica!Passw0rd"  # a write of the user's own: 修改密码 (ld_luoshan is used nowhere else here)
+    changed = client.post("/resetmypassword/form", data={"current_password": PASSWORD, "password": new,
+                                                         "conf_password": new})
+    db.session.rollback()
+    assert changed.status_code == 302
     assert total(client, units["town"]) == 1  # the primary, for READ_AFTER_WRITE_SECONDS
     with client.session_transaction() as saved:
-        saved[replica.WRITTEN_AT] = time.time() - 6
+        saved[replica.WRITTEN_AT] = time.time() - 61
     assert total(client, units["town"]) == 0  # the replica again
+    login(client, "kpy_luoshan")  # a login writes too (its counters and audit entry)
+    assert total(client, units["town"]) == 1
 
 
 def test_cells_brought_up_to_date_by_a_report_are_written_and_read_on_the_primary(app, client, units):
