@@ -92,6 +92,14 @@ class Config:
     JOB_IDLE_SECONDS = float(os.environ.get("JOB_IDLE_SECONDS", "60"))
     JOB_MAX_PENDING_PER_USER = int(os.environ.get("JOB_MAX_PENDING_PER_USER", "10"))
     UPLOAD_FOLDER = str(BASE_DIR / "instance" / "uploads")
+    # A PostgreSQL streaming replica for the report screens (app/core/replica.py): unset, every
+    # read goes to DATABASE_URL. A user reads the primary for READ_AFTER_WRITE_SECONDS after
+    # writing; a replica that lags more than READ_MAX_LAG_SECONDS (probed at most every
+    # READ_PROBE_SECONDS per process) or cannot be reached is left for the primary.
+    READ_DATABASE_URL = os.environ.get("READ_DATABASE_URL") or None
+    READ_AFTER_WRITE_SECONDS = float(os.environ.get("READ_AFTER_WRITE_SECONDS", "5"))
+    READ_MAX_LAG_SECONDS = float(os.environ.get("READ_MAX_LAG_SECONDS", "10"))
+    READ_PROBE_SECONDS = float(os.environ.get("READ_PROBE_SECONDS", "1"))
 
 
 class ProductionConfig(Config):
@@ -115,3 +123,4 @@ class TestConfig(Config):
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     RATELIMIT_ENABLED = False
     AUTH_RATE_LIMITED = False
+    READ_DATABASE_URL = None  # tests/test_replica.py sets one on a replica of its own

@@ -49,6 +49,9 @@ def create_app(config: str | type = "config.Config") -> Flask:
     from app.cli import register_cli
 
     register_cli(app)
+    from app.core import replica
+
+    replica.init_app(app)  # after every view: the report screens read the replica when configured
     _freeze_startup_objects()
     return app
 

@@ -23,6 +23,7 @@ from sqlalchemy import and_, case, delete, func, literal, or_, select, text, uni
 
 from app.appeals import rules
 from app.appeals.models import FIGURE_CELLS, AppealFigureCell, AppealFigureDirty
+from app.core.replica import on_primary
 from app.extensions import db
 from app.models import OrgUnit
 
@@ -172,6 +173,7 @@ def rebuild() -> None:
         month = following
 
 
+@on_primary  # a report reading the replica writes its cells on the primary
 def refresh() -> None:
     """Bring the cells up to date in one short transaction of their own: the changed (unit,
     day) pairs are taken (and so claimed) first, then the cells of those units' ancestors are

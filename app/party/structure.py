@@ -17,6 +17,7 @@ from sqlalchemy import Date, delete, func, literal, select, union_all
 
 from app.core import clock
 from app.core.errors import NotFound
+from app.core.replica import on_primary
 from app.core.sql import child_key, conflict_insert, plain
 from app.extensions import db
 from app.models import OrgUnit
@@ -177,6 +178,7 @@ def _counted(as_of: dt.date, units=None):
     return stmt.group_by(m.org_unit_id)
 
 
+@on_primary  # a report reading the replica writes its cells on the primary
 def refresh_cells(as_of: dt.date, count_whole: bool = True) -> bool:
     """Bring the kept cells up to date, in one short transaction of their own; whether the
     cells of `as_of` are kept (and so current) afterwards.
