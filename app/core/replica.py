@@ -3,8 +3,9 @@
 With READ_DATABASE_URL set, the report screens of REPORT_ENDPOINTS (and every list's export)
 read from the replica during their view function (GET only): the session's get_bind
 (RoutingSession) sends a statement there while the request's flag is on, except writes
-(a flush, INSERT / UPDATE / DELETE), which always go to the primary. Everything else, and the
-security hooks before a view, read the primary.
+(a flush, INSERT / UPDATE / DELETE) and reads of the accounts, roles and permissions (ab_*),
+which always go to the primary. Everything else, and the security hooks before a view, read
+the primary.
 
 A report falls back to the primary, with no error shown, when
 - its user wrote something in the last READ_AFTER_WRITE_SECONDS (the time of the last request
@@ -30,6 +31,7 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.util import find_tables
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +136,24 @@ class RoutingSession(Session):
     """Flask-SQLAlchemy's session, sending a report's reads to the replica."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
-        if bind is None and reading_replica() and not self._flushing and not _is_write(clause):
+        if (bind is None and reading_replica() and not self._flushing and not _is_write(clause)
+                and not _reads_security(mapper, clause)):
             url = read_url()
             if url:
                 return _engine(url)
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+def _reads_security(mapper, clause) -> bool:
+    """Whether a statement reads the accounts, roles or permissions (FAB's ab_* tables): those
+    always come from the primary, so a revoked right or a locked account holds at once, not
+    after the replica's lag (the permission check of a routed view runs inside it)."""
+    tables = []
+    if mapper is not None:
+        tables.append(getattr(mapper, "persist_selectable", None))
+    if clause is not None and hasattr(clause, "_from_objects"):
+        tables += find_tables(clause, include_joins=True, include_aliases=True)
+    return any(getattr(getattr(t, "element", t), "name", "").startswith("ab_") for t in tables if t is not None)
 
 
 def _is_write(clause) -> bool:
