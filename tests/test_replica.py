@@ -93,6 +93,15 @@ def _stop(data: str) -> None:
         _as_postgres(str(PG_BIN / "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop")
 
 
+def _stop_leftovers() -> None:
+    """A replica left running by a killed run (we hold the lock: no other run is using it) is
+    stopped and its directory removed, so that its port and its slot are free again."""
+    for old in Path(tempfile.gettempdir()).glob("dkyt-replica-*"):
+        if Path(old, "postmaster.pid").exists():
+            _stop(str(old))
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def _primary_dsn() -> str:
     return db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -130,6 +139,7 @@ def standby(app):
     LOCK.touch(exist_ok=True)
     lock = LOCK.open("w")
     fcntl.flock(lock, fcntl.LOCK_EX)
+    _stop_leftovers()
     data = tempfile.mkdtemp(prefix="dkyt-replica-")
     shutil.chown(data, "postgres", "postgres")
     os.chmod(data, 0o700)
