@@ -22,19 +22,13 @@ import datetime as dt
 from sqlalchemy import and_, case, delete, func, literal, or_, select, text, union, union_all
 
 from app.appeals import rules
-from app.appeals.models import FIGURE_CELLS, AppealFigureCell, AppealFigureDirty
+from app.appeals.models import FIGURE_CELLS, Appeal, AppealAssignment, AppealFigureCell, AppealFigureDirty
 from app.core.replica import on_primary
 from app.extensions import db
 from app.models import OrgUnit
 
 EVERYTHING = 0  # the dirty unit that asks for every cell
 WHOLE_DAY_ABOVE = 100  # more units to count again on one day than this: the whole day is counted
-
-
-def _tables():
-    from app.appeals.models import Appeal, AppealAssignment
-
-    return Appeal.__table__, AppealAssignment.__table__
 
 
 def _total(condition):
@@ -99,7 +93,7 @@ def _ancestry(targets):
 def _counted(start: dt.datetime, end: dt.datetime, targets=None):
     """The cells of the appeals received in [start, end), of every unit or only of `targets`:
     a select of (unit_id, day, FIGURE_CELLS…)."""
-    ap, asg = _tables()
+    ap, asg = Appeal.__table__, AppealAssignment.__table__
     anc = _ancestry(targets)
 
     def received_in(column):
@@ -159,7 +153,7 @@ def _as_date(value) -> dt.date:
 
 def rebuild() -> None:
     """Count every cell again, month by month (the caller commits)."""
-    ap, _ = _tables()
+    ap = Appeal.__table__
     cell = AppealFigureCell.__table__
     db.session.execute(delete(cell))
     first, last = db.session.execute(select(func.min(ap.c.received_at), func.max(ap.c.received_at))).one()
